@@ -1,0 +1,20 @@
+//! Domain types of hubsync, shared by every other crate: SQL values, table
+//! schemas, conflicts and their resolutions, plugin descriptions.
+//!
+//! This crate does no I/O. It also compiles for `wasm32-wasip2`, so the
+//! built-in plugins use the same value semantics (text forms, casts) as the
+//! host.
+
+pub mod cases;
+pub mod conflict;
+#[cfg(feature = "pdk")]
+pub mod pdk_convert;
+pub mod plugin;
+pub mod schema;
+pub mod text;
+pub mod value;
+
+pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
+pub use plugin::{PluginInfo, PluginRole};
+pub use schema::{Column, ColumnType, Direction, TableSchema};
+pub use value::{CastError, Row, Value};
