@@ -1,0 +1,20 @@
+//! The sandboxed WebAssembly plugin runtime of hubsync: the only crate that
+//! knows wasmtime.
+//!
+//! Plugins are components implementing one world of `wit/hubsync-plugin.wit`.
+//! They get no filesystem, network, environment or inherited stdio (their
+//! output goes to the log), a deterministic CPU budget per call (fuel), a
+//! wall-clock deadline (epochs) and a memory cap. Any failure is a typed
+//! [`PluginError`] naming the plugin; the host keeps serving other plugins.
+
+mod bindings;
+pub mod builtin;
+mod convert;
+mod error;
+mod plugin;
+mod runtime;
+mod stdio;
+
+pub use error::PluginError;
+pub use plugin::Plugin;
+pub use runtime::{CONTRACT_VERSION, Limits, Runtime, RuntimeConfig, Source};

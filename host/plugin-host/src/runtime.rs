@@ -1,0 +1,377 @@
+//! The plugin runtime: one wasmtime engine with fuel, epochs and a pooling
+//! allocator, a linker that gives guests an empty WASI, and a cache of
+//! compiled components (in memory and on disk, keyed by engine compatibility).
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hubsync_core::PluginRole;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::error::PluginError;
+use crate::plugin::Plugin;
+use crate::stdio::Capture;
+
+/// The `hubsync:plugin` package version this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// How often the epoch ticker advances; the wall-clock deadline's resolution.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Resource limits applied to every plugin call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) every call may use, whatever its size.
+    pub fuel_per_call: u64,
+    /// Extra fuel per conflict or row in the call.
+    pub fuel_per_item: u64,
+    /// Wall-clock deadline of one call (resolution 10 ms).
+    pub deadline: Duration,
+    /// Linear memory cap of one plugin instance, in bytes.
+    pub memory_bytes: usize,
+    /// Idle instances kept per plugin for reuse.
+    pub idle_instances: usize,
+    /// Instance slots in the pooling allocator (all plugins together).
+    pub pool_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel_per_call: 100_000_000,
+            fuel_per_item: 1_000_000,
+            deadline: Duration::from_secs(1),
+            memory_bytes: 64 << 20,
+            idle_instances: 4,
+            pool_instances: 64,
+        }
+    }
+}
+
+/// How to set up a [`Runtime`].
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    /// Limits for every plugin.
+    pub limits: Limits,
+    /// Where compiled components are cached across runs; `None` keeps them in memory only.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl RuntimeConfig {
+    /// The default on-disk cache: `$HUBSYNC_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/hubsync/plugins`, else `~/.cache/hubsync/plugins`.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("HUBSYNC_CACHE_DIR") {
+            return Some(PathBuf::from(dir));
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("hubsync").join("plugins"))
+    }
+}
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A built-in plugin by name (see [`crate::builtin::NAMES`]).
+    Builtin(&'a str),
+    /// A `.wasm` component file.
+    File(&'a Path),
+    /// Component bytes with a name for messages.
+    Bytes {
+        /// Name used in messages and logs.
+        name: &'a str,
+        /// The component.
+        bytes: &'a [u8],
+    },
+}
+
+/// State of one plugin instance's store.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryCap,
+    pub(crate) output: Capture,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Refuses memory growth past the cap and remembers that it did, so the
+/// failure is reported as a memory overrun rather than a generic trap.
+pub(crate) struct MemoryCap {
+    cap: usize,
+    pub(crate) hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            self.hit = true;
+            wasmtime::bail!("memory cap of {} bytes reached", self.cap);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<HostState>,
+    pub(crate) limits: Limits,
+    cache_dir: Option<PathBuf>,
+    compat: String,
+    compiled: Mutex<HashMap<[u8; 32], Component>>,
+}
+
+impl Shared {
+    pub(crate) fn new_store(&self) -> Store<HostState> {
+        let output = Capture::default();
+        let wasi = WasiCtxBuilder::new().stdout(output.clone()).stderr(output.clone()).build();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryCap { cap: self.limits.memory_bytes, hit: false },
+            output,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Ticks of the epoch ticker that make up the deadline.
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        (self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64 + 1
+    }
+}
+
+/// The plugin runtime. Cheap to clone; plugins loaded from it share its engine.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+impl Runtime {
+    /// Set up the engine, the epoch ticker and the linker.
+    pub fn new(config: RuntimeConfig) -> Result<Runtime, PluginError> {
+        let limits = config.limits;
+        let engine = build_engine(&limits, true).or_else(|e| {
+            tracing::warn!(error = %e, "pooling allocator unavailable; falling back to on-demand instances");
+            build_engine(&limits, false)
+        })?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
+        // The shared types interface carries no functions, but components import it.
+        linker
+            .instance(&format!("hubsync:plugin/types@{CONTRACT_VERSION}"))
+            .map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        let compat = format!("{:016x}", h.finish());
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("hubsync-plugin-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .map_err(|e| PluginError::Runtime(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Runtime {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                limits,
+                cache_dir: config.cache_dir,
+                compat,
+                compiled: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Load a plugin, check it against the contract (and against `expected`
+    /// when given), and configure one instance with `config` (JSON).
+    pub async fn load(
+        &self,
+        source: Source<'_>,
+        config: &str,
+        expected: Option<PluginRole>,
+    ) -> Result<Plugin, PluginError> {
+        let (name, bytes): (String, std::borrow::Cow<'_, [u8]>) = match source {
+            Source::Builtin(n) => {
+                let b = crate::builtin::bytes(n).ok_or_else(|| PluginError::Read {
+                    plugin: n.to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!(
+                            "there is no built-in plugin {n:?}; built-ins are {}",
+                            crate::builtin::NAMES.join(", ")
+                        ),
+                    ),
+                })?;
+                (n.to_owned(), b.into())
+            }
+            Source::File(p) => {
+                let name = p.display().to_string();
+                let b = std::fs::read(p).map_err(|e| PluginError::Read { plugin: name.clone(), source: e })?;
+                (name, b.into())
+            }
+            Source::Bytes { name, bytes } => (name.to_owned(), bytes.into()),
+        };
+        let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        let component = self.compile(&name, &bytes, sha).await?;
+        let role = detect_role(&self.shared.engine, &component, &name, expected)?;
+        Plugin::new(self.shared.clone(), name, hex(&sha), component, role, config).await
+    }
+
+    async fn compile(&self, name: &str, bytes: &[u8], sha: [u8; 32]) -> Result<Component, PluginError> {
+        check_header(name, bytes)?;
+        if let Some(c) = self.shared.compiled.lock().ok().and_then(|m| m.get(&sha).cloned()) {
+            return Ok(c);
+        }
+        let shared = self.shared.clone();
+        let bytes = bytes.to_vec();
+        let plugin = name.to_owned();
+        let component = tokio::task::spawn_blocking(move || shared.compile_cached(&plugin, &bytes, &sha))
+            .await
+            .map_err(|e| PluginError::Runtime(format!("compile task failed: {e}")))??;
+        if let Ok(mut m) = self.shared.compiled.lock() {
+            m.insert(sha, component.clone());
+        }
+        Ok(component)
+    }
+}
+
+impl Shared {
+    fn compile_cached(&self, name: &str, bytes: &[u8], sha: &[u8; 32]) -> Result<Component, PluginError> {
+        let path = self.cache_dir.as_ref().map(|d| d.join(format!("{}-{}.cwasm", hex(sha), self.compat)));
+        if let Some(path) = &path {
+            if path.exists() {
+                // SAFETY: the file was written by `Component::serialize` of an
+                // engine with this compatibility hash (part of the file name),
+                // into the user's own cache directory, atomically (write + rename).
+                #[allow(unsafe_code)]
+                let loaded = unsafe { Component::deserialize_file(&self.engine, path) };
+                match loaded {
+                    Ok(c) => return Ok(c),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled plugin cache entry")
+                    }
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| PluginError::Malformed { plugin: name.to_owned(), cause: format!("{e:#}") })?;
+        if let Some(path) = &path {
+            if let Err(e) = write_cache(path, &component) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled plugin cache");
+            }
+        }
+        Ok(component)
+    }
+}
+
+fn write_cache(path: &Path, component: &Component) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = path.parent().ok_or("cache path has no parent")?;
+    std::fs::create_dir_all(dir)?;
+    let tmp =
+        dir.join(format!(".tmp-{}-{}", std::process::id(), path.file_name().and_then(|f| f.to_str()).unwrap_or("x")));
+    std::fs::write(&tmp, component.serialize()?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn build_engine(limits: &Limits, pooling: bool) -> Result<Engine, PluginError> {
+    let mut cfg = Config::new();
+    cfg.wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
+    if pooling {
+        let n = limits.pool_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_core_instances(n * 8)
+            .total_memories(n * 2)
+            .total_tables(n * 8)
+            .total_stacks(n)
+            .max_memory_size(limits.memory_bytes.next_multiple_of(64 << 10));
+        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&cfg).map_err(|e| PluginError::Runtime(format!("{e:#}")))
+}
+
+fn check_header(name: &str, bytes: &[u8]) -> Result<(), PluginError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(PluginError::NotWasm { plugin: name.to_owned() });
+    }
+    // Bytes 4..8: version 1 + layer 0 is a core module; layer 1 a component.
+    if bytes[6..8] == [0, 0] {
+        return Err(PluginError::NotAComponent { plugin: name.to_owned() });
+    }
+    Ok(())
+}
+
+/// Which role a component implements, from its export names.
+fn detect_role(
+    engine: &Engine,
+    c: &Component,
+    name: &str,
+    expected: Option<PluginRole>,
+) -> Result<PluginRole, PluginError> {
+    let ty = c.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+    let ours: Vec<(&str, &str)> = exports
+        .iter()
+        .filter_map(|e| e.strip_prefix("hubsync:plugin/"))
+        .map(|rest| rest.split_once('@').unwrap_or((rest, "")))
+        .collect();
+    if ours.is_empty() {
+        let list = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
+        return Err(PluginError::NotAPlugin { plugin: name.to_owned(), exports: list });
+    }
+    if let Some((_, v)) = ours.iter().find(|(_, v)| *v != CONTRACT_VERSION) {
+        return Err(PluginError::ContractVersion {
+            plugin: name.to_owned(),
+            found: if v.is_empty() { "(unversioned)".to_owned() } else { (*v).to_owned() },
+            expected: CONTRACT_VERSION.to_owned(),
+        });
+    }
+    let roles: Vec<PluginRole> = [PluginRole::ConflictPolicy, PluginRole::ColumnFilter, PluginRole::SchemaMap]
+        .into_iter()
+        .filter(|r| ours.iter().any(|(i, _)| *i == r.interface()))
+        .collect();
+    let found = || roles.iter().map(|r| r.world()).collect::<Vec<_>>().join(" + ");
+    match (expected, roles.as_slice()) {
+        (Some(e), rs) if rs.contains(&e) => Ok(e),
+        (Some(e), _) => Err(PluginError::WrongWorld {
+            plugin: name.to_owned(),
+            expected: e,
+            found: if roles.is_empty() { "no complete".to_owned() } else { found() },
+        }),
+        (None, [r]) => Ok(*r),
+        (None, _) => Err(PluginError::NotAPlugin { plugin: name.to_owned(), exports: exports.join(", ") }),
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
