@@ -1,50 +1,50 @@
-//! Conversions between hubsync's core types and the contract's generated types.
+//! Conversions between hubsync's core types and the contract's generated
+//! types. Inputs are borrowed: cells are laid out once in a flat arena and
+//! rows are slices of it, so no string is copied on the host side.
 
-use hubsync_core::{Change, Column, ColumnType, ConflictBatch, Direction, Resolution, Row, TableSchema, Value};
+use std::ops::Range;
+
+use hubsync_core::{Column, ColumnType, Conflict, Direction, Resolution, Row, TableSchema, Value};
 
 use crate::bindings::wit;
 
-pub(crate) fn value_to_wit(v: &Value) -> wit::Value {
+fn value_param(v: &Value) -> wit::ValueParam<'_> {
     match v {
-        Value::Null => wit::Value::Null,
-        Value::Bool(b) => wit::Value::Bool(*b),
-        Value::Int(i) => wit::Value::Int(*i),
-        Value::Float(f) => wit::Value::Float(*f),
-        Value::Decimal(s) => wit::Value::Decimal(s.clone()),
-        Value::Text(s) => wit::Value::Text(s.clone()),
-        Value::Bytes(b) => wit::Value::Bytes(b.clone()),
-        Value::Date(d) => wit::Value::Date(*d),
-        Value::Time(t) => wit::Value::Time(*t),
-        Value::Timestamp(t) => wit::Value::Timestamp(*t),
-        Value::TimestampTz(t) => wit::Value::Timestamptz(*t),
-        Value::Uuid(u) => wit::Value::Uuid(((u >> 64) as u64, *u as u64)),
-        Value::Json(s) => wit::Value::Json(s.clone()),
+        Value::Null => wit::ValueParam::Null,
+        Value::Bool(b) => wit::ValueParam::Bool(*b),
+        Value::Int(i) => wit::ValueParam::Int(*i),
+        Value::Float(f) => wit::ValueParam::Float(*f),
+        Value::Decimal(s) => wit::ValueParam::Decimal(s),
+        Value::Text(s) => wit::ValueParam::Text(s),
+        Value::Bytes(b) => wit::ValueParam::Bytes(b),
+        Value::Date(d) => wit::ValueParam::Date(*d),
+        Value::Time(t) => wit::ValueParam::Time(*t),
+        Value::Timestamp(t) => wit::ValueParam::Timestamp(*t),
+        Value::TimestampTz(t) => wit::ValueParam::Timestamptz(*t),
+        Value::Uuid(u) => wit::ValueParam::Uuid(((u >> 64) as u64, *u as u64)),
+        Value::Json(s) => wit::ValueParam::Json(s),
     }
 }
 
-pub(crate) fn value_from_wit(v: wit::Value) -> Value {
+fn value_from_wit(v: wit::ValueResult) -> Value {
     match v {
-        wit::Value::Null => Value::Null,
-        wit::Value::Bool(b) => Value::Bool(b),
-        wit::Value::Int(i) => Value::Int(i),
-        wit::Value::Float(f) => Value::Float(f),
-        wit::Value::Decimal(s) => Value::Decimal(s),
-        wit::Value::Text(s) => Value::Text(s),
-        wit::Value::Bytes(b) => Value::Bytes(b),
-        wit::Value::Date(d) => Value::Date(d),
-        wit::Value::Time(t) => Value::Time(t),
-        wit::Value::Timestamp(t) => Value::Timestamp(t),
-        wit::Value::Timestamptz(t) => Value::TimestampTz(t),
-        wit::Value::Uuid((hi, lo)) => Value::Uuid((u128::from(hi) << 64) | u128::from(lo)),
-        wit::Value::Json(s) => Value::Json(s),
+        wit::ValueResult::Null => Value::Null,
+        wit::ValueResult::Bool(b) => Value::Bool(b),
+        wit::ValueResult::Int(i) => Value::Int(i),
+        wit::ValueResult::Float(f) => Value::Float(f),
+        wit::ValueResult::Decimal(s) => Value::Decimal(s),
+        wit::ValueResult::Text(s) => Value::Text(s),
+        wit::ValueResult::Bytes(b) => Value::Bytes(b),
+        wit::ValueResult::Date(d) => Value::Date(d),
+        wit::ValueResult::Time(t) => Value::Time(t),
+        wit::ValueResult::Timestamp(t) => Value::Timestamp(t),
+        wit::ValueResult::Timestamptz(t) => Value::TimestampTz(t),
+        wit::ValueResult::Uuid((hi, lo)) => Value::Uuid((u128::from(hi) << 64) | u128::from(lo)),
+        wit::ValueResult::Json(s) => Value::Json(s),
     }
 }
 
-pub(crate) fn row_to_wit(r: &[Value]) -> Vec<wit::Value> {
-    r.iter().map(value_to_wit).collect()
-}
-
-pub(crate) fn row_from_wit(r: Vec<wit::Value>) -> Row {
+pub(crate) fn row_from_wit(r: Vec<wit::ValueResult>) -> Row {
     r.into_iter().map(value_from_wit).collect()
 }
 
@@ -82,25 +82,39 @@ fn type_from_wit(t: wit::ColumnType) -> ColumnType {
     }
 }
 
-pub(crate) fn schema_to_wit(t: &TableSchema) -> wit::TableSchema {
-    wit::TableSchema {
-        namespace: t.namespace.clone(),
-        name: t.name.clone(),
-        columns: t
+/// The parts a borrowed table schema points into.
+pub(crate) struct SchemaParts<'a> {
+    table: &'a TableSchema,
+    columns: Vec<wit::ColumnParam<'a>>,
+    primary_key: Vec<u32>,
+}
+
+impl<'a> SchemaParts<'a> {
+    pub(crate) fn new(table: &'a TableSchema) -> Self {
+        let columns = table
             .columns
             .iter()
-            .map(|c| wit::Column {
-                name: c.name.clone(),
+            .map(|c| wit::ColumnParam {
+                name: &c.name,
                 kind: type_to_wit(c.kind),
                 nullable: c.nullable,
-                declared_type: c.declared_type.clone(),
+                declared_type: c.declared_type.as_deref(),
             })
-            .collect(),
-        primary_key: t.primary_key.iter().map(|&i| i as u32).collect(),
+            .collect();
+        SchemaParts { table, columns, primary_key: table.primary_key.iter().map(|&i| i as u32).collect() }
+    }
+
+    pub(crate) fn param(&self) -> wit::TableSchemaParam<'_> {
+        wit::TableSchemaParam {
+            namespace: self.table.namespace.as_deref(),
+            name: &self.table.name,
+            columns: &self.columns,
+            primary_key: &self.primary_key,
+        }
     }
 }
 
-pub(crate) fn schema_from_wit(t: wit::TableSchema) -> TableSchema {
+pub(crate) fn schema_from_wit(t: wit::TableSchemaResult) -> TableSchema {
     TableSchema {
         namespace: t.namespace,
         name: t.name,
@@ -125,29 +139,75 @@ pub(crate) fn direction_to_wit(d: Direction) -> wit::Direction {
     }
 }
 
-/// Encode a batch; peers are interned so each origin name crosses once.
-pub(crate) fn batch_to_wit(b: &ConflictBatch) -> wit::ConflictBatch {
-    let mut peers: Vec<String> = Vec::new();
-    let mut intern = |name: &str| -> u32 {
-        match peers.iter().position(|p| p == name) {
+/// The cells of many rows, contiguous; rows are ranges into it.
+#[derive(Default)]
+pub(crate) struct Cells<'a> {
+    cells: Vec<wit::ValueParam<'a>>,
+}
+
+impl<'a> Cells<'a> {
+    pub(crate) fn push(&mut self, row: &'a [Value]) -> Range<usize> {
+        let start = self.cells.len();
+        self.cells.extend(row.iter().map(value_param));
+        start..self.cells.len()
+    }
+
+    pub(crate) fn rows(&self, ranges: &[Range<usize>]) -> Vec<wit::RowParam<'_>> {
+        ranges.iter().map(|r| &self.cells[r.clone()]).collect()
+    }
+}
+
+/// Row ranges of one conflict's images in a [`Cells`] arena.
+pub(crate) struct ConflictSpans {
+    key: Range<usize>,
+    hub: Option<Range<usize>>,
+    member: Option<Range<usize>>,
+    hub_at: i64,
+    member_at: i64,
+    hub_origin: u32,
+    member_origin: u32,
+}
+
+/// Lay out conflicts in `cells`; origins are interned into `peers` so each
+/// name crosses once per batch.
+pub(crate) fn lay_out_conflicts<'a>(
+    conflicts: &'a [Conflict],
+    cells: &mut Cells<'a>,
+    peers: &mut Vec<&'a str>,
+) -> Vec<ConflictSpans> {
+    let mut intern = |name: &'a str| -> u32 {
+        match peers.iter().position(|p| *p == name) {
             Some(i) => i as u32,
             None => {
-                peers.push(name.to_owned());
+                peers.push(name);
                 (peers.len() - 1) as u32
             }
         }
     };
-    let mut change = |c: &Change| wit::Change {
-        row: c.row.as_deref().map(row_to_wit),
-        changed_at: c.changed_at_micros,
-        origin: intern(&c.origin),
-    };
-    let conflicts = b
-        .conflicts
+    conflicts
         .iter()
-        .map(|c| wit::Conflict { key: row_to_wit(&c.key), hub: change(&c.hub), member: change(&c.member) })
-        .collect();
-    wit::ConflictBatch { table: schema_to_wit(&b.table), member: b.member.clone(), peers, conflicts }
+        .map(|c| ConflictSpans {
+            key: cells.push(&c.key),
+            hub: c.hub.row.as_deref().map(|r| cells.push(r)),
+            member: c.member.row.as_deref().map(|r| cells.push(r)),
+            hub_at: c.hub.changed_at_micros,
+            member_at: c.member.changed_at_micros,
+            hub_origin: intern(&c.hub.origin),
+            member_origin: intern(&c.member.origin),
+        })
+        .collect()
+}
+
+pub(crate) fn conflicts_param<'c>(cells: &'c Cells<'_>, spans: &[ConflictSpans]) -> Vec<wit::Conflict<'c>> {
+    let slice = |r: &Range<usize>| &cells.cells[r.clone()];
+    spans
+        .iter()
+        .map(|s| wit::Conflict {
+            key: slice(&s.key),
+            hub: wit::Change { row: s.hub.as_ref().map(slice), changed_at: s.hub_at, origin: s.hub_origin },
+            member: wit::Change { row: s.member.as_ref().map(slice), changed_at: s.member_at, origin: s.member_origin },
+        })
+        .collect()
 }
 
 pub(crate) fn resolution_from_wit(r: wit::Resolution) -> Resolution {

@@ -4,28 +4,38 @@
 use std::sync::{Arc, Mutex};
 
 use hubsync_core::{ConflictBatch, Direction, PluginInfo, PluginRole, Resolution, Row, TableSchema};
-use wasmtime::component::Component;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 use wasmtime::{Store, Trap};
 
-use crate::bindings::{conflict, filter, map, wit};
+use crate::bindings::{conflict_resolver, row_filter, schema_mapper, wit};
 use crate::convert;
 use crate::error::PluginError;
 use crate::runtime::{CONTRACT_VERSION, HostState, Shared};
 
-enum Pre {
-    Conflict(conflict::ConflictPolicyPre<HostState>),
-    Filter(filter::ColumnFilterPre<HostState>),
-    Map(map::SchemaMapPre<HostState>),
+/// Everything looked up once per plugin, before any instance exists.
+struct Pre {
+    instance_pre: InstancePre<HostState>,
+    describe: ComponentExportIndex,
+    configure: ComponentExportIndex,
+    role: RoleIndices,
 }
 
+enum RoleIndices {
+    Conflict(conflict_resolver::GuestIndices),
+    Filter(row_filter::GuestIndices),
+    Map(schema_mapper::GuestIndices),
+}
+
+/// An instance bound to its role's interface.
 enum Bound {
-    Conflict(conflict::ConflictPolicy),
-    Filter(filter::ColumnFilter),
-    Map(map::SchemaMap),
+    Conflict(conflict_resolver::Guest),
+    Filter(row_filter::Guest),
+    Map(schema_mapper::Guest),
 }
 
 struct Instance {
     store: Store<HostState>,
+    instance: wasmtime::component::Instance,
     bound: Bound,
 }
 
@@ -61,13 +71,24 @@ impl Plugin {
             cause: format!("{e:#}"),
         };
         let instance_pre = shared.linker.instantiate_pre(&component).map_err(incompatible)?;
-        let pre = match role {
-            PluginRole::ConflictPolicy => {
-                Pre::Conflict(conflict::ConflictPolicyPre::new(instance_pre).map_err(incompatible)?)
-            }
-            PluginRole::ColumnFilter => Pre::Filter(filter::ColumnFilterPre::new(instance_pre).map_err(incompatible)?),
-            PluginRole::SchemaMap => Pre::Map(map::SchemaMapPre::new(instance_pre).map_err(incompatible)?),
+        let export = |name: &str| {
+            component
+                .get_export_index(None, name)
+                .ok_or_else(|| incompatible(wasmtime::format_err!("it does not export the function `{name}`")))
         };
+        let (describe, configure) = (export("describe")?, export("configure")?);
+        let role_indices = match role {
+            PluginRole::ConflictPolicy => {
+                RoleIndices::Conflict(conflict_resolver::GuestIndices::new(&instance_pre).map_err(incompatible)?)
+            }
+            PluginRole::ColumnFilter => {
+                RoleIndices::Filter(row_filter::GuestIndices::new(&instance_pre).map_err(incompatible)?)
+            }
+            PluginRole::SchemaMap => {
+                RoleIndices::Map(schema_mapper::GuestIndices::new(&instance_pre).map_err(incompatible)?)
+            }
+        };
+        let pre = Pre { instance_pre, describe, configure, role: role_indices };
         let info = PluginInfo {
             name: name.clone(),
             version: String::new(),
@@ -79,12 +100,11 @@ impl Plugin {
         let mut plugin = Plugin { shared, info, config: config.to_owned(), pre, idle: Mutex::new(Vec::new()) };
         let mut inst = plugin.instantiate_bare().await?;
         plugin.arm(&mut inst, 0);
-        let described = match &inst.bound {
-            Bound::Conflict(b) => b.call_describe(&mut inst.store).await,
-            Bound::Filter(b) => b.call_describe(&mut inst.store).await,
-            Bound::Map(b) => b.call_describe(&mut inst.store).await,
+        let described = match inst.instance.get_typed_func::<(), (wit::Info,)>(&mut inst.store, &plugin.pre.describe) {
+            Ok(f) => f.call_async(&mut inst.store, ()).await.map(|(info,)| Ok(info)),
+            Err(e) => return Err(incompatible(e)),
         };
-        let d = plugin.settle(&mut inst, "describe", described.map(Ok)).0?;
+        let d = plugin.settle(&mut inst, "describe", described).0?;
         let claimed = match d.role {
             wit::Role::ConflictPolicy => PluginRole::ConflictPolicy,
             wit::Role::ColumnFilter => PluginRole::ColumnFilter,
@@ -128,16 +148,21 @@ impl Plugin {
                 + c.hub.row.as_deref().map_or(0, convert::row_bytes)
                 + c.member.row.as_deref().map_or(0, convert::row_bytes)
         });
+        let schema = convert::SchemaParts::new(&batch.table);
         for range in self.chunks(sizes) {
-            let part = ConflictBatch {
-                table: batch.table.clone(),
-                member: batch.member.clone(),
-                conflicts: batch.conflicts[range.clone()].to_vec(),
+            let mut cells = convert::Cells::default();
+            let mut peers = Vec::new();
+            let spans = convert::lay_out_conflicts(&batch.conflicts[range.clone()], &mut cells, &mut peers);
+            let conflicts = convert::conflicts_param(&cells, &spans);
+            let input = wit::ConflictBatch {
+                table: schema.param(),
+                member: &batch.member,
+                peers: &peers,
+                conflicts: &conflicts,
             };
-            let input = convert::batch_to_wit(&part);
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
-                Bound::Conflict(b) => b.hubsync_plugin_conflict_resolver().call_resolve(&mut inst.store, &input).await,
+                Bound::Conflict(b) => b.call_resolve(&mut inst.store, input).await,
                 _ => unreachable_role(),
             };
             let got = self.finish(inst, "resolve", r)?;
@@ -175,10 +200,10 @@ impl Plugin {
     /// Indexes (ascending) of the columns of `table` that `member` receives.
     pub async fn filter_columns(&self, table: &TableSchema, member: &str) -> Result<Vec<usize>, PluginError> {
         self.expect(PluginRole::ColumnFilter)?;
-        let schema = convert::schema_to_wit(table);
+        let schema = convert::SchemaParts::new(table);
         let mut inst = self.checkout(table.columns.len()).await?;
         let r = match &inst.bound {
-            Bound::Filter(b) => b.hubsync_plugin_row_filter().call_columns(&mut inst.store, &schema, member).await,
+            Bound::Filter(b) => b.call_columns(&mut inst.store, schema.param(), member).await,
             _ => unreachable_role(),
         };
         let cols: Vec<usize> = self.finish(inst, "columns", r)?.into_iter().map(|i| i as usize).collect();
@@ -200,15 +225,15 @@ impl Plugin {
     /// For each row, whether it goes to `member`.
     pub async fn filter_rows(&self, table: &TableSchema, member: &str, rows: &[Row]) -> Result<Vec<bool>, PluginError> {
         self.expect(PluginRole::ColumnFilter)?;
-        let schema = convert::schema_to_wit(table);
+        let schema = convert::SchemaParts::new(table);
         let mut out = Vec::with_capacity(rows.len());
         for range in self.chunks(rows.iter().map(|r| convert::row_bytes(r))) {
-            let input: Vec<_> = rows[range.clone()].iter().map(|r| convert::row_to_wit(r)).collect();
+            let mut cells = convert::Cells::default();
+            let spans: Vec<_> = rows[range.clone()].iter().map(|r| cells.push(r)).collect();
+            let input = cells.rows(&spans);
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
-                Bound::Filter(b) => {
-                    b.hubsync_plugin_row_filter().call_filter(&mut inst.store, &schema, member, &input).await
-                }
+                Bound::Filter(b) => b.call_filter(&mut inst.store, schema.param(), member, &input).await,
                 _ => unreachable_role(),
             };
             let got = self.finish(inst, "filter", r)?;
@@ -223,10 +248,10 @@ impl Plugin {
     /// The member-side schema of a hub table.
     pub async fn map_schema(&self, hub_table: &TableSchema, member: &str) -> Result<TableSchema, PluginError> {
         self.expect(PluginRole::SchemaMap)?;
-        let schema = convert::schema_to_wit(hub_table);
+        let schema = convert::SchemaParts::new(hub_table);
         let mut inst = self.checkout(hub_table.columns.len()).await?;
         let r = match &inst.bound {
-            Bound::Map(b) => b.hubsync_plugin_schema_mapper().call_map_schema(&mut inst.store, &schema, member).await,
+            Bound::Map(b) => b.call_map_schema(&mut inst.store, schema.param(), member).await,
             _ => unreachable_role(),
         };
         let mapped = convert::schema_from_wit(self.finish(inst, "map-schema", r)?);
@@ -250,16 +275,23 @@ impl Plugin {
         rows: &[Row],
     ) -> Result<Vec<Row>, PluginError> {
         self.expect(PluginRole::SchemaMap)?;
-        let schema = convert::schema_to_wit(hub_table);
+        let schema = convert::SchemaParts::new(hub_table);
         let mut out = Vec::with_capacity(rows.len());
         for range in self.chunks(rows.iter().map(|r| convert::row_bytes(r))) {
-            let input: Vec<_> = rows[range.clone()].iter().map(|r| convert::row_to_wit(r)).collect();
+            let mut cells = convert::Cells::default();
+            let spans: Vec<_> = rows[range.clone()].iter().map(|r| cells.push(r)).collect();
+            let input = cells.rows(&spans);
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
                 Bound::Map(b) => {
-                    b.hubsync_plugin_schema_mapper()
-                        .call_map_rows(&mut inst.store, &schema, member, convert::direction_to_wit(direction), &input)
-                        .await
+                    b.call_map_rows(
+                        &mut inst.store,
+                        schema.param(),
+                        member,
+                        convert::direction_to_wit(direction),
+                        &input,
+                    )
+                    .await
                 }
                 _ => unreachable_role(),
             };
@@ -321,24 +353,41 @@ impl Plugin {
         let mut store = self.shared.new_store();
         store.set_fuel(self.shared.limits.fuel_per_call).map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
         store.set_epoch_deadline(self.shared.deadline_ticks());
-        let bound = match &self.pre {
-            Pre::Conflict(p) => p.instantiate_async(&mut store).await.map(Bound::Conflict),
-            Pre::Filter(p) => p.instantiate_async(&mut store).await.map(Bound::Filter),
-            Pre::Map(p) => p.instantiate_async(&mut store).await.map(Bound::Map),
+        let instance = match self.pre.instance_pre.instantiate_async(&mut store).await {
+            Ok(i) => i,
+            Err(e) => return Err(self.classify("instantiate", e, &mut store)),
+        };
+        let bound = match &self.pre.role {
+            RoleIndices::Conflict(ix) => ix.load(&mut store, &instance).map(Bound::Conflict),
+            RoleIndices::Filter(ix) => ix.load(&mut store, &instance).map(Bound::Filter),
+            RoleIndices::Map(ix) => ix.load(&mut store, &instance).map(Bound::Map),
         };
         match bound {
-            Ok(bound) => Ok(Instance { store, bound }),
-            Err(e) => Err(self.classify("instantiate", e, &mut store)),
+            Ok(bound) => Ok(Instance { store, instance, bound }),
+            Err(e) => Err(PluginError::Incompatible {
+                plugin: self.info.name.clone(),
+                role: self.info.role,
+                contract: CONTRACT_VERSION,
+                cause: format!("{e:#}"),
+            }),
         }
     }
 
     /// Apply the plugin's configuration to a fresh instance.
     async fn configure(&self, mut inst: Instance) -> Result<Instance, PluginError> {
         self.arm(&mut inst, 0);
-        let r = match &inst.bound {
-            Bound::Conflict(b) => b.call_configure(&mut inst.store, &self.config).await,
-            Bound::Filter(b) => b.call_configure(&mut inst.store, &self.config).await,
-            Bound::Map(b) => b.call_configure(&mut inst.store, &self.config).await,
+        let configure =
+            inst.instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut inst.store, &self.pre.configure);
+        let r = match configure {
+            Ok(f) => f.call_async(&mut inst.store, (self.config.as_str(),)).await.map(|(r,)| r),
+            Err(e) => {
+                return Err(PluginError::Incompatible {
+                    plugin: self.info.name.clone(),
+                    role: self.info.role,
+                    contract: CONTRACT_VERSION,
+                    cause: format!("{e:#}"),
+                });
+            }
         };
         match self.settle(&mut inst, "configure", r).0 {
             Ok(()) => Ok(inst),
