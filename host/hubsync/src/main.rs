@@ -1,1 +1,127 @@
-fn main() {}
+//! The `hubsync` command line: the binary that wires the crates together.
+
+mod plugin_cmd;
+mod scaffold;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hubsync_core::PluginRole;
+
+/// hubsync: open, self-hosted database sync.
+#[derive(Parser)]
+#[command(name = "hubsync", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Develop, inspect and dry-run plugins (conflict policies, column filters, schema maps).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Scaffold a plugin crate that builds to a component with
+    /// `cargo build --release --target wasm32-wasip2`.
+    New {
+        /// Directory to create (its name becomes the crate name).
+        dir: PathBuf,
+        /// The plugin's role.
+        #[arg(long, value_enum)]
+        kind: Kind,
+    },
+    /// Load a plugin and print its name, role, version and contract version.
+    Check {
+        /// A `.wasm` component, or `builtin:NAME`.
+        plugin: String,
+        /// Configuration to validate with it (a JSON file).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run test cases through a plugin and print its decisions as JSON (a dry run).
+    Test {
+        /// A `.wasm` component, or `builtin:NAME`.
+        plugin: String,
+        /// The cases: a table plus `conflicts` (conflict policies) or `rows` (filters, maps).
+        #[arg(long)]
+        cases: PathBuf,
+        /// The plugin's configuration (a JSON file); `{}` when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// List the built-in plugins.
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    ConflictPolicy,
+    ColumnFilter,
+    SchemaMap,
+}
+
+impl From<Kind> for PluginRole {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::ConflictPolicy => PluginRole::ConflictPolicy,
+            Kind::ColumnFilter => PluginRole::ColumnFilter,
+            Kind::SchemaMap => PluginRole::SchemaMap,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUBSYNC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Plugin(PluginCommand::New { dir, kind }) => {
+            let name = scaffold::new_plugin(&dir, kind.into())?;
+            let artifact = name.replace('-', "_");
+            println!("Created {} plugin {name} in {}.", PluginRole::from(kind), dir.display());
+            println!("Next:");
+            println!("  cd {}", dir.display());
+            println!("  cargo test");
+            println!("  cargo build --release --target wasm32-wasip2");
+            println!("  hubsync plugin test target/wasm32-wasip2/release/{artifact}.wasm --cases cases.json");
+            Ok(())
+        }
+        Command::Plugin(PluginCommand::Check { plugin, config, json }) => {
+            plugin_cmd::check(&plugin, config.as_deref(), json).await
+        }
+        Command::Plugin(PluginCommand::Test { plugin, cases, config }) => {
+            plugin_cmd::test(&plugin, &cases, config.as_deref()).await
+        }
+        Command::Plugin(PluginCommand::List) => plugin_cmd::list().await,
+    }
+}
