@@ -155,7 +155,7 @@ pub fn parse_uuid(s: &str) -> Option<u128> {
 /// Parse hex bytes (an optional `\x` or `0x` prefix is accepted).
 pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s = s.strip_prefix("\\x").or_else(|| s.strip_prefix("0x")).unwrap_or(s);
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()

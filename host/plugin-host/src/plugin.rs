@@ -421,10 +421,10 @@ impl Plugin {
     }
 
     fn checkin(&self, inst: Instance) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < self.shared.limits.idle_instances.max(1) {
-                idle.push(inst);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.shared.limits.idle_instances.max(1)
+        {
+            idle.push(inst);
         }
     }
 

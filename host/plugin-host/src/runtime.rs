@@ -266,27 +266,25 @@ impl Runtime {
 impl Shared {
     fn compile_cached(&self, name: &str, bytes: &[u8], sha: &[u8; 32]) -> Result<Component, PluginError> {
         let path = self.cache_dir.as_ref().map(|d| d.join(format!("{}-{}.cwasm", hex(sha), self.compat)));
-        if let Some(path) = &path {
-            if path.exists() {
-                // SAFETY: the file was written by `Component::serialize` of an
-                // engine with this compatibility hash (part of the file name),
-                // into the user's own cache directory, atomically (write + rename).
-                #[allow(unsafe_code)]
-                let loaded = unsafe { Component::deserialize_file(&self.engine, path) };
-                match loaded {
-                    Ok(c) => return Ok(c),
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled plugin cache entry")
-                    }
+        if let Some(path) = path.as_deref().filter(|p| p.exists()) {
+            // SAFETY: the file was written by `Component::serialize` of an
+            // engine with this compatibility hash (part of the file name),
+            // into the user's own cache directory, atomically (write + rename).
+            #[allow(unsafe_code)]
+            let loaded = unsafe { Component::deserialize_file(&self.engine, path) };
+            match loaded {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled plugin cache entry")
                 }
             }
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| PluginError::Malformed { plugin: name.to_owned(), cause: format!("{e:#}") })?;
-        if let Some(path) = &path {
-            if let Err(e) = write_cache(path, &component) {
-                tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled plugin cache");
-            }
+        if let Some(path) = &path
+            && let Err(e) = write_cache(path, &component)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled plugin cache");
         }
         Ok(component)
     }

@@ -271,3 +271,18 @@ async fn concurrent_calls_use_separate_instances() {
         assert_eq!(t.await.expect("join").expect("resolve").len(), 3);
     }
 }
+
+#[tokio::test]
+async fn the_tutorial_policy_keeps_the_larger_amount() {
+    let rt = runtime();
+    let bytes = test_plugin("keep-larger-amount");
+    let p = rt
+        .load(Source::Bytes { name: "keep-larger-amount.wasm", bytes: &bytes }, "{}", Some(PluginRole::ConflictPolicy))
+        .await
+        .expect("load");
+    // 10.00 vs 12.00: member; hub deleted: hub; member deleted: member.
+    assert_eq!(
+        p.resolve(&batch()).await.expect("resolve"),
+        [Resolution::TakeMember, Resolution::TakeHub, Resolution::TakeMember]
+    );
+}
