@@ -16,8 +16,8 @@ const TOOLCHAIN: &str = include_str!("../../../rust-toolchain.toml");
 const CONFLICT_TEMPLATE: &str = include_str!("templates/conflict_policy.rs.txt");
 const FILTER_TEMPLATE: &str = include_str!("templates/column_filter.rs.txt");
 const MAP_TEMPLATE: &str = include_str!("templates/schema_map.rs.txt");
-const CONFLICT_CASES: &str = include_str!("templates/conflict_cases.json");
-const ROW_CASES: &str = include_str!("templates/row_cases.json");
+const CONFLICT_CASES: &str = include_str!("../../../plugins/examples/conflicts.json");
+const ROW_CASES: &str = include_str!("../../../plugins/examples/rows.json");
 
 /// The crate name for a directory name: lower case, letters, digits, `-`.
 fn crate_name(dir: &Path) -> Result<String> {

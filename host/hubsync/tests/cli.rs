@@ -82,6 +82,7 @@ fn scaffolded_plugins_build_and_pass_check_and_test() {
             }
         }
     }
+    follow_the_tutorial(tmp.path());
     // A second scaffold into a non-empty directory is refused.
     let again =
         hubsync(&["plugin", "new", tmp.path().join("my-policy").to_str().expect("utf-8"), "--kind", "schema-map"]);
@@ -94,7 +95,7 @@ fn builtins_run_from_the_cli_with_config() {
     let config = tmp.path().join("filter.json");
     std::fs::write(&config, r#"{"tables": {"Orders": {"exclude": ["internal_note"], "where": "Amount >= 10"}}}"#)
         .expect("write");
-    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/templates/row_cases.json");
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/examples/rows.json");
     let out: Json = serde_json::from_str(&ok(&hubsync(&[
         "plugin",
         "test",
@@ -121,7 +122,7 @@ fn bad_input_is_refused_clearly() {
     assert!(err(&hubsync(&["plugin", "check", text.to_str().expect("utf-8")])).contains("not a WebAssembly file"));
     let bad = tmp.path().join("bad.json");
     std::fs::write(&bad, r#"{"tie": "coin"}"#).expect("write");
-    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/templates/conflict_cases.json");
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/examples/conflicts.json");
     let e = err(&hubsync(&[
         "plugin",
         "test",
@@ -139,4 +140,40 @@ fn bad_input_is_refused_clearly() {
     assert!(e.contains("cases file is not valid"), "{e}");
     let e = err(&hubsync(&["plugin", "check", "builtin:column-filter", "--config", "/nonexistent.json"]));
     assert!(e.contains("cannot read the config file"), "{e}");
+}
+
+/// plugins/README.md, step by step: scaffold, replace src/lib.rs with the
+/// tutorial's policy, test, build, check, dry-run with a configuration.
+fn follow_the_tutorial(tmp: &Path) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/examples/keep-larger-amount/src/lib.rs");
+    let code = std::fs::read_to_string(&example).expect("example source");
+    let tutorial = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/README.md"))
+        .expect("tutorial");
+    let (body, tests) = code.split_at(code.find("#[cfg(test)]").expect("tests module"));
+    assert!(
+        tutorial.contains(body.trim_end()) && tutorial.contains(tests),
+        "plugins/README.md drifted from the example crate"
+    );
+
+    let dir = tmp.join("keep-larger-amount");
+    ok(&hubsync(&["plugin", "new", dir.to_str().expect("utf-8"), "--kind", "conflict-policy"]));
+    std::fs::write(dir.join("src/lib.rs"), &code).expect("write policy");
+    cargo(&dir, &["test", "--quiet"]);
+    cargo(&dir, &["build", "--release", "--quiet", "--target", "wasm32-wasip2"]);
+    let wasm = wasm_path("keep-larger-amount");
+    let checked = ok(&hubsync(&["plugin", "check", wasm.to_str().expect("utf-8")]));
+    assert!(checked.contains("Keeps the version with the larger amount"), "{checked}");
+    std::fs::write(dir.join("config.json"), r#"{"column": "amount"}"#).expect("write config");
+    let out: Json = serde_json::from_str(&ok(&hubsync(&[
+        "plugin",
+        "test",
+        wasm.to_str().expect("utf-8"),
+        "--cases",
+        dir.join("cases.json").to_str().expect("utf-8"),
+        "--config",
+        dir.join("config.json").to_str().expect("utf-8"),
+    ])))
+    .expect("JSON");
+    assert_eq!(out["decisions"][0]["decision"], "take-member", "{out}");
+    assert_eq!(out["decisions"][1]["decision"], "take-hub", "{out}");
 }
