@@ -10,6 +10,7 @@ use hubsync_core::PluginRole;
 
 const PDK_CARGO: &str = include_str!("../../../plugins/pdk/Cargo.toml");
 const PDK_LIB: &str = include_str!("../../../plugins/pdk/src/lib.rs");
+const PDK_ALLOC: &str = include_str!("../../../plugins/pdk/src/alloc.rs");
 const WIT: &str = include_str!("../../../wit/hubsync-plugin.wit");
 const LOCKFILE: &str = include_str!("../../../Cargo.lock");
 const TOOLCHAIN: &str = include_str!("../../../rust-toolchain.toml");
@@ -59,6 +60,7 @@ pub fn new_plugin(dir: &Path, kind: PluginRole) -> Result<String> {
         ("README.md", readme(&name, &artifact, kind)),
         ("hubsync-pdk/Cargo.toml", PDK_CARGO.to_owned()),
         ("hubsync-pdk/src/lib.rs", PDK_LIB.to_owned()),
+        ("hubsync-pdk/src/alloc.rs", PDK_ALLOC.to_owned()),
         ("hubsync-pdk/wit/hubsync-plugin.wit", WIT.to_owned()),
     ];
     for (rel, text) in files {

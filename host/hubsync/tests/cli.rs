@@ -27,13 +27,19 @@ fn err(out: &Output) -> String {
 
 fn cargo(dir: &Path, args: &[&str]) {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", &target)
-        .status()
+        .output()
         .expect("run cargo");
-    assert!(status.success(), "cargo {args:?} failed in {}", dir.display());
+    assert!(
+        out.status.success(),
+        "cargo {args:?} failed in {}:\n{}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn wasm_path(name: &str) -> PathBuf {

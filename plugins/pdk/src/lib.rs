@@ -33,6 +33,13 @@
 
 use std::cmp::Ordering;
 
+#[allow(unsafe_code)]
+pub mod alloc;
+
+#[cfg(all(feature = "fast-alloc", target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: alloc::SizeClassAlloc = alloc::SizeClassAlloc::new();
+
 /// Bindings of the shared WIT types, generated from `wit/`.
 #[doc(hidden)]
 pub mod bindings {
