@@ -151,9 +151,23 @@ impl<'a> Cells<'a> {
         self.cells.extend(row.iter().map(value_param));
         start..self.cells.len()
     }
+}
 
-    pub(crate) fn rows(&self, ranges: &[Range<usize>]) -> Vec<wit::RowParam<'_>> {
-        ranges.iter().map(|r| &self.cells[r.clone()]).collect()
+/// Rows laid out in one arena, ready to lower as `list<row>`.
+pub(crate) struct Rows<'a> {
+    cells: Cells<'a>,
+    spans: Vec<Range<usize>>,
+}
+
+impl<'a> Rows<'a> {
+    pub(crate) fn new(rows: &'a [Row]) -> Self {
+        let mut cells = Cells::default();
+        let spans = rows.iter().map(|r| cells.push(r)).collect();
+        Rows { cells, spans }
+    }
+
+    pub(crate) fn param(&self) -> Vec<wit::RowParam<'_>> {
+        self.spans.iter().map(|r| &self.cells.cells[r.clone()]).collect()
     }
 }
 

@@ -16,6 +16,14 @@ pub enum PluginError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// No built-in plugin has that name.
+    #[error("there is no built-in plugin {name:?}; the built-ins are {known}")]
+    UnknownBuiltin {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
     /// The bytes are not WebAssembly at all.
     #[error(
         "plugin {plugin}: not a WebAssembly file (it does not start with \\0asm); give the .wasm component the build produced"

@@ -44,6 +44,9 @@ struct Instance {
 pub struct Plugin {
     shared: Arc<Shared>,
     info: PluginInfo,
+    /// How messages and logs name the plugin: its own name, plus where it
+    /// came from when that says more (a file path).
+    label: String,
     config: String,
     pre: Pre,
     idle: Mutex<Vec<Instance>>,
@@ -97,7 +100,8 @@ impl Plugin {
             contract_version: CONTRACT_VERSION.to_owned(),
             sha256,
         };
-        let mut plugin = Plugin { shared, info, config: config.to_owned(), pre, idle: Mutex::new(Vec::new()) };
+        let mut plugin =
+            Plugin { shared, info, label: name.clone(), config: config.to_owned(), pre, idle: Mutex::new(Vec::new()) };
         let mut inst = plugin.instantiate_bare().await?;
         plugin.arm(&mut inst, 0);
         let described = match inst.instance.get_typed_func::<(), (wit::Info,)>(&mut inst.store, &plugin.pre.describe) {
@@ -120,11 +124,10 @@ impl Plugin {
         }
         // Messages keep naming the plugin by where it came from when that is
         // more precise than its own name (a file path).
-        if plugin.info.name != d.name && !plugin.info.name.contains(&d.name) {
-            plugin.info.name = format!("{} ({})", d.name, plugin.info.name);
-        } else {
-            plugin.info.name = d.name;
+        if plugin.label != d.name {
+            plugin.label = format!("{} ({})", d.name, plugin.label);
         }
+        plugin.info.name = d.name;
         plugin.info.version = d.version;
         plugin.info.description = d.description;
         // Configure the instance now, so bad configuration fails at load.
@@ -228,9 +231,8 @@ impl Plugin {
         let schema = convert::SchemaParts::new(table);
         let mut out = Vec::with_capacity(rows.len());
         for range in self.chunks(rows.iter().map(|r| convert::row_bytes(r))) {
-            let mut cells = convert::Cells::default();
-            let spans: Vec<_> = rows[range.clone()].iter().map(|r| cells.push(r)).collect();
-            let input = cells.rows(&spans);
+            let laid_out = convert::Rows::new(&rows[range.clone()]);
+            let input = laid_out.param();
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
                 Bound::Filter(b) => b.call_filter(&mut inst.store, schema.param(), member, &input).await,
@@ -278,9 +280,8 @@ impl Plugin {
         let schema = convert::SchemaParts::new(hub_table);
         let mut out = Vec::with_capacity(rows.len());
         for range in self.chunks(rows.iter().map(|r| convert::row_bytes(r))) {
-            let mut cells = convert::Cells::default();
-            let spans: Vec<_> = rows[range.clone()].iter().map(|r| cells.push(r)).collect();
-            let input = cells.rows(&spans);
+            let laid_out = convert::Rows::new(&rows[range.clone()]);
+            let input = laid_out.param();
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
                 Bound::Map(b) => {
@@ -338,7 +339,7 @@ impl Plugin {
             Ok(())
         } else {
             Err(PluginError::WrongWorld {
-                plugin: self.info.name.clone(),
+                plugin: self.label.clone(),
                 expected: role,
                 found: self.info.role.to_string(),
             })
@@ -346,7 +347,7 @@ impl Plugin {
     }
 
     fn bad(&self, call: &'static str, message: String) -> PluginError {
-        PluginError::BadAnswer { plugin: self.info.name.clone(), call, message }
+        PluginError::BadAnswer { plugin: self.label.clone(), call, message }
     }
 
     async fn instantiate_bare(&self) -> Result<Instance, PluginError> {
@@ -365,7 +366,7 @@ impl Plugin {
         match bound {
             Ok(bound) => Ok(Instance { store, instance, bound }),
             Err(e) => Err(PluginError::Incompatible {
-                plugin: self.info.name.clone(),
+                plugin: self.label.clone(),
                 role: self.info.role,
                 contract: CONTRACT_VERSION,
                 cause: format!("{e:#}"),
@@ -382,7 +383,7 @@ impl Plugin {
             Ok(f) => f.call_async(&mut inst.store, (self.config.as_str(),)).await.map(|(r,)| r),
             Err(e) => {
                 return Err(PluginError::Incompatible {
-                    plugin: self.info.name.clone(),
+                    plugin: self.label.clone(),
                     role: self.info.role,
                     contract: CONTRACT_VERSION,
                     cause: format!("{e:#}"),
@@ -392,7 +393,7 @@ impl Plugin {
         match self.settle(&mut inst, "configure", r).0 {
             Ok(()) => Ok(inst),
             Err(PluginError::Failed { message, .. }) => {
-                Err(PluginError::Config { plugin: self.info.name.clone(), message })
+                Err(PluginError::Config { plugin: self.label.clone(), message })
             }
             Err(e) => Err(e),
         }
@@ -452,7 +453,7 @@ impl Plugin {
         r: wasmtime::Result<Result<R, String>>,
     ) -> (Result<R, PluginError>, bool) {
         let output = inst.store.data().output.drain();
-        let plugin = &self.info.name;
+        let plugin = &self.label;
         if !output.trim().is_empty() {
             tracing::info!(plugin, call, output = %output.trim_end(), "plugin output");
         }
@@ -471,7 +472,7 @@ impl Plugin {
     }
 
     fn classify(&self, call: &'static str, e: wasmtime::Error, store: &mut Store<HostState>) -> PluginError {
-        let plugin = self.info.name.clone();
+        let plugin = self.label.clone();
         let l = &self.shared.limits;
         if store.data().limiter.hit {
             return PluginError::OutOfMemory { plugin, call, cap_bytes: l.memory_bytes };

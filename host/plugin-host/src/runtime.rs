@@ -21,6 +21,9 @@ use crate::stdio::Capture;
 /// The `hubsync:plugin` package version this host implements.
 pub const CONTRACT_VERSION: &str = "0.1.0";
 
+/// Fuel between two yields of a running call to the async executor.
+const YIELD_FUEL: u64 = 10_000_000;
+
 /// How often the epoch ticker advances; the wall-clock deadline's resolution.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -150,6 +153,9 @@ impl Shared {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
+        // A long call gives its thread back to the executor now and then
+        // instead of holding a worker for its whole budget.
+        store.fuel_async_yield_interval(Some(YIELD_FUEL)).expect("fuel is enabled on this engine");
         store
     }
 
@@ -220,15 +226,9 @@ impl Runtime {
     ) -> Result<Plugin, PluginError> {
         let (name, bytes): (String, std::borrow::Cow<'_, [u8]>) = match source {
             Source::Builtin(n) => {
-                let b = crate::builtin::bytes(n).ok_or_else(|| PluginError::Read {
-                    plugin: n.to_owned(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        format!(
-                            "there is no built-in plugin {n:?}; built-ins are {}",
-                            crate::builtin::NAMES.join(", ")
-                        ),
-                    ),
+                let b = crate::builtin::bytes(n).ok_or_else(|| PluginError::UnknownBuiltin {
+                    name: n.to_owned(),
+                    known: crate::builtin::NAMES.join(", "),
                 })?;
                 (n.to_owned(), b.into())
             }
