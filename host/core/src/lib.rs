@@ -7,6 +7,7 @@
 
 pub mod cases;
 pub mod conflict;
+pub mod connector;
 #[cfg(feature = "pdk")]
 pub mod pdk_convert;
 pub mod plugin;
@@ -15,6 +16,10 @@ pub mod text;
 pub mod value;
 
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
+pub use connector::{
+    Anchor, ApplyOp, CapturedChange, ChangeBatch, Connector, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, UnsupportedColumn,
+};
 pub use plugin::{PluginInfo, PluginRole};
 pub use schema::{Column, ColumnType, Direction, TableSchema};
 pub use value::{CastError, Row, Value};

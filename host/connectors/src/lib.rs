@@ -1,0 +1,49 @@
+//! hubsync's database connectors: the only crate that speaks SQL.
+//!
+//! Each engine implements [`hubsync_core::Connector`]: introspection,
+//! provisioning of tracking tables and triggers, gap-safe change reading,
+//! no-echo batched apply, and destination table creation. Engines sit
+//! behind cargo features; [`open`] picks one from a URL.
+
+mod common;
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use hubsync_core::{Connector, ConnectorError, EngineKind};
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::Sqlite;
+
+/// Open a database from its URL: `sqlite://PATH`, `postgres://…`, `mysql://…`.
+pub async fn open(url: &str) -> Result<Box<dyn Connector>, ConnectorError> {
+    let scheme = url.split_once("://").map(|(s, _)| s).or_else(|| url.split_once(':').map(|(s, _)| s));
+    match scheme {
+        Some("sqlite") => {
+            #[cfg(feature = "sqlite")]
+            return Ok(Box::new(Sqlite::open(url).await?));
+            #[cfg(not(feature = "sqlite"))]
+            return Err(ConnectorError::NotCompiledIn(EngineKind::Sqlite, "sqlite"));
+        }
+        Some("postgres" | "postgresql") => Err(ConnectorError::NotCompiledIn(EngineKind::Postgres, "postgres")),
+        Some("mysql" | "mariadb") => Err(ConnectorError::NotCompiledIn(EngineKind::Mysql, "mysql")),
+        _ => Err(ConnectorError::BadUrl(format!(
+            "{} is not a database URL hubsync knows; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            redact(url)
+        ))),
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

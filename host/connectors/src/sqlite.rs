@@ -1,0 +1,502 @@
+//! SQLite: tracking tables and triggers in the same file, prefixed
+//! `hubsync_`.
+//!
+//! SQLite runs one write transaction at a time, so a change sequence taken
+//! as `MAX(seq) + 1` inside the writing transaction is gap-free: a reader
+//! never sees seq N+1 committed while N is still pending. The no-echo marker
+//! is a row in `hubsync_session` that `apply` writes and removes inside its
+//! own write transaction; no other writer can run meanwhile, so other
+//! clients' changes are never marked.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use hubsync_core::text;
+use hubsync_core::{
+    Anchor, ApplyOp, CapturedChange, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, TableSchema, UnsupportedColumn, Value,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
+
+use crate::common::{self, Meta};
+use crate::sql::{self, Dialect};
+
+const D: Dialect = Dialect::DoubleQuote;
+const ENGINE: EngineKind = EngineKind::Sqlite;
+
+/// A SQLite database file.
+pub struct Sqlite {
+    pool: SqlitePool,
+}
+
+fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+    common::db_error(ENGINE, operation)
+}
+
+async fn exec(pool: &SqlitePool, sql: String, what: &str) -> Result<(), ConnectorError> {
+    sqlx::query(AssertSqlSafe(sql)).execute(pool).await.map_err(db(what))?;
+    Ok(())
+}
+
+impl Sqlite {
+    /// Open (creating if missing) `sqlite://PATH`.
+    pub async fn open(url: &str) -> Result<Sqlite, ConnectorError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(ConnectorError::BadUrl(
+                "in-memory SQLite databases cannot be synced (each connection sees its own); use a file".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| ConnectorError::BadUrl(format!("{url} is not a SQLite URL (sqlite://PATH): {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectorError::Connect { url: url.to_owned(), cause: e.to_string() })?;
+        Ok(Sqlite { pool })
+    }
+
+    async fn ensure_meta(&self) -> Result<(), ConnectorError> {
+        exec(
+            &self.pool,
+            "CREATE TABLE IF NOT EXISTS hubsync_tables (id INTEGER PRIMARY KEY, namespace TEXT, name TEXT NOT NULL, \
+             format INTEGER NOT NULL, columns TEXT NOT NULL, UNIQUE (namespace, name))"
+                .into(),
+            "creating hubsync's table registry",
+        )
+        .await?;
+        exec(
+            &self.pool,
+            "CREATE TABLE IF NOT EXISTS hubsync_session (origin TEXT NOT NULL)".into(),
+            "creating hubsync's session marker",
+        )
+        .await
+    }
+
+    async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hubsync_tables'")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("reading hubsync's table registry"))?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT id, columns FROM hubsync_tables WHERE namespace IS ? AND name = ?")
+            .bind(t.namespace.as_deref())
+            .bind(&t.name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        Ok(row.map(|r| Meta { id: r.get::<i64, _>(0), columns: r.get::<String, _>(1) }))
+    }
+
+    fn tracking(id: i64) -> String {
+        D.quote(&format!("hubsync_track_{id}"))
+    }
+}
+
+/// Timestamp of now in µs, as SQLite computes it.
+const NOW_MICROS: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
+
+#[async_trait::async_trait]
+impl hubsync_core::Connector for Sqlite {
+    fn engine(&self) -> EngineKind {
+        ENGINE
+    }
+
+    async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             AND name NOT LIKE 'hubsync\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing tables"))?;
+        let mut out = Vec::new();
+        for name in names {
+            let t = TableRef { namespace: None, name };
+            let cols = sqlx::query("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid")
+                .bind(&t.name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db(format!("reading the columns of {t}")))?;
+            let mut schema = TableSchema::new(t.name.clone());
+            let mut unsupported = Vec::new();
+            let mut pk: Vec<(i64, String)> = Vec::new();
+            for c in cols {
+                let (name, declared, notnull, pk_pos): (String, String, i64, i64) =
+                    (c.get(0), c.get(1), c.get(2), c.get(3));
+                match sql::column_type(&declared) {
+                    Some(kind) => {
+                        if pk_pos > 0 {
+                            pk.push((pk_pos, name.clone()));
+                        }
+                        schema.columns.push(Column {
+                            name,
+                            kind,
+                            nullable: notnull == 0 && pk_pos == 0,
+                            declared_type: Some(declared),
+                        });
+                    }
+                    None => unsupported.push(UnsupportedColumn { column: name, declared_type: declared }),
+                }
+            }
+            pk.sort();
+            schema.primary_key = pk.iter().filter_map(|(_, n)| schema.index_of(n)).collect();
+            let mut indexes = Vec::new();
+            let idx = sqlx::query("SELECT name, \"unique\", origin FROM pragma_index_list(?)")
+                .bind(&t.name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db(format!("reading the indexes of {t}")))?;
+            for i in idx {
+                let (iname, unique, origin): (String, i64, String) = (i.get(0), i.get(1), i.get(2));
+                if origin == "pk" {
+                    continue;
+                }
+                let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+                    .bind(&iname)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db(format!("reading index {iname}")))?;
+                indexes.push(IndexInfo { name: iname, columns, unique: unique != 0 });
+            }
+            out.push(TableInfo { schema, indexes, unsupported });
+        }
+        Ok(out)
+    }
+
+    async fn provision(&self, table: &TableSchema) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        common::check_selection(table)?;
+        if t.namespace.is_some() {
+            return Err(ConnectorError::Refused {
+                table: t,
+                reason: "SQLite tables have no namespace; leave it empty".into(),
+            });
+        }
+        self.ensure_meta().await?;
+        let columns = common::fingerprint(table);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("starting provisioning"))?;
+        let id: i64 = match self.registered(&t).await? {
+            Some(m) if m.columns == columns => return Ok(()),
+            Some(m) => {
+                sqlx::query("UPDATE hubsync_tables SET columns = ?, format = ? WHERE id = ?")
+                    .bind(&columns)
+                    .bind(common::FORMAT)
+                    .bind(m.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("updating the table registry"))?;
+                m.id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO hubsync_tables (namespace, name, format, columns) VALUES (NULL, ?, ?, ?) RETURNING id",
+            )
+            .bind(&t.name)
+            .bind(common::FORMAT)
+            .bind(&columns)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("registering the table"))?,
+        };
+        let track = Self::tracking(id);
+        let base = D.table(&t);
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let key_names: Vec<&str> = keys.iter().map(|c| c.name.as_str()).collect();
+        let key_defs =
+            keys.iter().map(|c| format!("{} {}", D.quote(&c.name), sqlite_type(c))).collect::<Vec<_>>().join(", ");
+        let kl = D.list("", key_names.iter().copied());
+        let meta = "hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at";
+        let next_seq = format!("(SELECT COALESCE(MAX(hubsync_seq), 0) + 1 FROM {track})");
+        let origin = "(SELECT origin FROM hubsync_session LIMIT 1)";
+        let mut stmts = vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, hubsync_seq INTEGER NOT NULL, \
+                 hubsync_deleted INTEGER NOT NULL, hubsync_origin TEXT, hubsync_changed_at INTEGER NOT NULL, \
+                 PRIMARY KEY ({kl}))"
+            ),
+            format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {track} (hubsync_seq)",
+                D.quote(&format!("hubsync_track_{id}_seq"))
+            ),
+        ];
+        for kind in ["ins", "upd", "del"] {
+            stmts.push(format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{kind}_{id}"))));
+        }
+        let new_keys = D.list("NEW.", key_names.iter().copied());
+        let old_keys = D.list("OLD.", key_names.iter().copied());
+        let key_changed =
+            key_names.iter().map(|k| format!("OLD.{0} IS NOT NEW.{0}", D.quote(k))).collect::<Vec<_>>().join(" OR ");
+        stmts.push(format!(
+            "CREATE TRIGGER {} AFTER INSERT ON {base} BEGIN \
+             INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}); END",
+            D.quote(&format!("hubsync_ins_{id}"))
+        ));
+        stmts.push(format!(
+            "CREATE TRIGGER {} AFTER UPDATE ON {base} BEGIN \
+             INSERT OR REPLACE INTO {track} ({kl}, {meta}) SELECT {old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS} \
+             WHERE {key_changed}; \
+             INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}); END",
+            D.quote(&format!("hubsync_upd_{id}"))
+        ));
+        stmts.push(format!(
+            "CREATE TRIGGER {} AFTER DELETE ON {base} BEGIN \
+             INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS}); END",
+            D.quote(&format!("hubsync_del_{id}"))
+        ));
+        // Rows present before provisioning are changes for the initial sync.
+        stmts.push(format!(
+            "INSERT INTO {track} ({kl}, {meta}) SELECT {kl}, \
+             (SELECT COALESCE(MAX(hubsync_seq), 0) FROM {track}) + ROW_NUMBER() OVER (), 0, NULL, {NOW_MICROS} \
+             FROM {base} WHERE true ON CONFLICT DO NOTHING"
+        ));
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("provisioning {t}")))?;
+        }
+        tx.commit().await.map_err(db(format!("provisioning {t}")))?;
+        Ok(())
+    }
+
+    async fn deprovision(&self, t: &TableRef) -> Result<(), ConnectorError> {
+        let Some(m) = self.registered(t).await? else { return Ok(()) };
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("starting deprovisioning"))?;
+        let mut stmts: Vec<String> = ["ins", "upd", "del"]
+            .iter()
+            .map(|k| format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{k}_{}", m.id))))
+            .collect();
+        stmts.push(format!("DROP TABLE IF EXISTS {}", Self::tracking(m.id)));
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("deprovisioning {t}")))?;
+        }
+        sqlx::query("DELETE FROM hubsync_tables WHERE id = ?")
+            .bind(m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(format!("deprovisioning {t}")))?;
+        tx.commit().await.map_err(db(format!("deprovisioning {t}")))
+    }
+
+    async fn deprovision_all(&self) -> Result<(), ConnectorError> {
+        let objects: Vec<(String, String)> = sqlx::query_as(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE 'hubsync\\_%' ESCAPE '\\' \
+             AND type IN ('trigger', 'table') ORDER BY type = 'table'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing hubsync's objects"))?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("starting deprovisioning"))?;
+        for (kind, name) in objects {
+            let s =
+                format!("DROP {} IF EXISTS {}", if kind == "trigger" { "TRIGGER" } else { "TABLE" }, D.quote(&name));
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db("removing hubsync's objects"))?;
+        }
+        tx.commit().await.map_err(db("removing hubsync's objects"))
+    }
+
+    async fn read_changes(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+    ) -> Result<ChangeBatch, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let after: i64 = if since.0.is_empty() {
+            0
+        } else {
+            since
+                .0
+                .parse()
+                .map_err(|_| ConnectorError::BadUrl(format!("anchor {:?} is not a SQLite anchor", since.0)))?
+        };
+        let keys: Vec<&str> = table.primary_key.iter().map(|&i| table.columns[i].name.as_str()).collect();
+        let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(k))).collect::<Vec<_>>().join(" AND ");
+        let sql = format!(
+            "SELECT tr.hubsync_seq, tr.hubsync_deleted, tr.hubsync_origin, tr.hubsync_changed_at, {}, {} \
+             FROM {} tr LEFT JOIN {} b ON {join} WHERE tr.hubsync_seq > ? ORDER BY tr.hubsync_seq LIMIT ?",
+            D.list("tr.", keys.iter().copied()),
+            D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
+            Self::tracking(m.id),
+            D.table(&t),
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit as i64 + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(format!("reading changes of {t}")))?;
+        let more = rows.len() > limit;
+        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let mut last = after;
+        for r in rows.iter().take(limit) {
+            last = r.get(0);
+            let deleted: i64 = r.get(1);
+            let nk = keys.len();
+            let key = (0..nk)
+                .map(|i| decode(&t, &table.columns[table.primary_key[i]], r, 4 + i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let row_present = r.try_get_raw(4 + nk + table.primary_key[0]).map(|v| !v.is_null()).unwrap_or(false);
+            let row =
+                if deleted != 0 || !row_present {
+                    None
+                } else {
+                    Some(table.columns.iter().enumerate().map(|(i, c)| decode(&t, c, r, 4 + nk + i)).collect::<Result<
+                        Vec<_>,
+                        _,
+                    >>(
+                    )?)
+                };
+            changes.push(CapturedChange { key, row, changed_at_micros: r.get(3), origin: r.get(2) });
+        }
+        Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more })
+    }
+
+    async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        self.ensure_meta().await?;
+        let base = D.table(&t);
+        let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let keys: Vec<&str> = table.primary_key.iter().map(|&i| cols[i]).collect();
+        let non_keys: Vec<&str> =
+            cols.iter().enumerate().filter(|(i, _)| !table.primary_key.contains(i)).map(|(_, c)| *c).collect();
+        let on_conflict = if non_keys.is_empty() {
+            "DO NOTHING".to_owned()
+        } else {
+            format!(
+                "DO UPDATE SET {}",
+                non_keys.iter().map(|c| format!("{0} = excluded.{0}", D.quote(c))).collect::<Vec<_>>().join(", ")
+            )
+        };
+        let upsert = format!(
+            "INSERT INTO {base} ({}) VALUES ({}) ON CONFLICT ({}) {on_conflict}",
+            D.list("", cols.iter().copied()),
+            vec!["?"; cols.len()].join(", "),
+            D.list("", keys.iter().copied()),
+        );
+        let delete = format!(
+            "DELETE FROM {base} WHERE {}",
+            keys.iter().map(|k| format!("{} = ?", D.quote(k))).collect::<Vec<_>>().join(" AND ")
+        );
+        let what = format!("applying {} changes to {t}", ops.len());
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what.clone()))?;
+        sqlx::query("INSERT INTO hubsync_session (origin) VALUES (?)")
+            .bind(origin)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        for op in ops {
+            let (sql, values) = match op {
+                ApplyOp::Upsert(row) => (&upsert, row),
+                ApplyOp::Delete(key) => (&delete, key),
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+            for v in values {
+                q = bind(q, v);
+            }
+            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+        }
+        sqlx::query("DELETE FROM hubsync_session").execute(&mut *tx).await.map_err(db(what.clone()))?;
+        tx.commit().await.map_err(db(what))
+    }
+
+    async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        common::check_selection(table)?;
+        let cols = table
+            .columns
+            .iter()
+            .map(|c| format!("{} {}{}", D.quote(&c.name), sqlite_type(c), if c.nullable { "" } else { " NOT NULL" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let pk = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let mut tx = self.pool.begin().await.map_err(db(format!("creating {t}")))?;
+        let mut stmts = vec![format!("CREATE TABLE IF NOT EXISTS {} ({cols}, PRIMARY KEY ({pk}))", D.table(&t))];
+        for i in common::carried_indexes(table, indexes) {
+            stmts.push(format!(
+                "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+                if i.unique { "UNIQUE " } else { "" },
+                D.quote(&i.name),
+                D.table(&t),
+                D.list("", i.columns.iter().map(String::as_str))
+            ));
+        }
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("creating {t}")))?;
+        }
+        tx.commit().await.map_err(db(format!("creating {t}")))
+    }
+}
+
+/// The declared type hubsync gives a column in SQLite. Decimals are stored
+/// as text ("DECIMAL TEXT" has TEXT affinity) so no digit or scale is lost.
+fn sqlite_type(c: &Column) -> String {
+    match c.kind {
+        ColumnType::Bool => "BOOLEAN".into(),
+        ColumnType::Int => "INTEGER".into(),
+        ColumnType::Float => "REAL".into(),
+        ColumnType::Decimal => "DECIMAL TEXT".into(),
+        ColumnType::Text => "TEXT".into(),
+        ColumnType::Bytes => "BLOB".into(),
+        ColumnType::Date => "DATE".into(),
+        ColumnType::Time => "TIME".into(),
+        ColumnType::Timestamp => "TIMESTAMP".into(),
+        ColumnType::TimestampTz => "TIMESTAMPTZ".into(),
+        ColumnType::Uuid => "UUID".into(),
+        ColumnType::Json => "JSON".into(),
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Bind a value in the form hubsync stores it in SQLite.
+fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
+    match v {
+        Value::Null => q.bind(None::<i64>),
+        Value::Bool(b) => q.bind(i64::from(*b)),
+        Value::Int(i) => q.bind(*i),
+        Value::Float(f) => q.bind(*f),
+        Value::Bytes(b) => q.bind(b.clone()),
+        other => q.bind(other.to_text().unwrap_or_default()),
+    }
+}
+
+/// Decode a cell by its column's type, accepting SQLite's dynamic storage.
+fn decode(t: &TableRef, c: &Column, r: &SqliteRow, i: usize) -> Result<Value, ConnectorError> {
+    let raw = r.try_get_raw(i).map_err(db("reading a value"))?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let storage = raw.type_info().name().to_owned();
+    let bad = |reason: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason };
+    let get_text = || r.try_get_unchecked::<String, _>(i).map_err(|e| bad(e.to_string()));
+    let v = match (c.kind, storage.as_str()) {
+        (ColumnType::Int, "INTEGER") => Value::Int(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?),
+        (ColumnType::Bool, "INTEGER") => {
+            Value::Bool(r.try_get_unchecked::<i64, _>(i).map_err(|e| bad(e.to_string()))? != 0)
+        }
+        (ColumnType::Float, "REAL" | "INTEGER") => {
+            Value::Float(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?)
+        }
+        (ColumnType::Decimal, "INTEGER") => {
+            Value::Decimal(r.try_get_unchecked::<i64, _>(i).map_err(|e| bad(e.to_string()))?.to_string())
+        }
+        (ColumnType::Decimal, "REAL") => {
+            Value::Decimal(text::format_float(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?))
+        }
+        (ColumnType::Bytes, "BLOB") => Value::Bytes(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?),
+        (ColumnType::Uuid, "BLOB") => {
+            let b: Vec<u8> = r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?;
+            let arr: [u8; 16] = b.try_into().map_err(|_| bad("a UUID blob must have 16 bytes".into()))?;
+            Value::Uuid(u128::from_be_bytes(arr))
+        }
+        (kind, "TEXT") => Value::parse_text(&get_text()?, kind).map_err(bad)?,
+        (kind, other) => return Err(bad(format!("a {other} value in a {kind} column"))),
+    };
+    Ok(v)
+}

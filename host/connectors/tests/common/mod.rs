@@ -1,0 +1,197 @@
+//! Scenarios every connector must pass, run against real databases. Each
+//! engine's test file provides a [`TestDb`]: a fresh database plus a raw SQL
+//! client standing in for the application's other users.
+
+#![allow(dead_code)]
+
+use hubsync_core::{
+    Anchor, ApplyOp, CapturedChange, Column, ColumnType, Connector, ConnectorError, TableRef, TableSchema, Value,
+};
+
+/// A fresh database for one test, dropped afterwards.
+#[async_trait::async_trait]
+pub trait TestDb: Send + Sync {
+    /// The connector under test.
+    fn connector(&self) -> &dyn Connector;
+    /// Run SQL as an outside client (not through hubsync).
+    async fn exec(&self, sql: &str);
+    /// The engine's SQL type for a column type, for test DDL.
+    fn ty(&self, kind: ColumnType) -> &'static str;
+    /// Quote an identifier for test SQL.
+    fn q(&self, ident: &str) -> String;
+    /// Every object in the database (tables, triggers, functions…), for before/after comparisons.
+    async fn objects(&self) -> Vec<String>;
+}
+
+pub fn orders() -> TableSchema {
+    let mut t = TableSchema::new("orders").key("id", ColumnType::Int).column("note", ColumnType::Text);
+    t.columns.push(Column::new("amount", ColumnType::Decimal));
+    t
+}
+
+pub async fn create_orders(db: &dyn TestDb) {
+    db.exec(&format!(
+        "CREATE TABLE orders (id {} PRIMARY KEY, note {}, amount {})",
+        db.ty(ColumnType::Int),
+        db.ty(ColumnType::Text),
+        db.ty(ColumnType::Decimal)
+    ))
+    .await;
+}
+
+/// Read every change after `since` (in pages of 2, to exercise paging).
+pub async fn read_all(c: &dyn Connector, t: &TableSchema, since: &Anchor) -> (Vec<CapturedChange>, Anchor) {
+    let mut anchor = since.clone();
+    let mut out = Vec::new();
+    loop {
+        let b = c.read_changes(t, &anchor, 2).await.expect("read changes");
+        out.extend(b.changes);
+        anchor = b.next;
+        if !b.more {
+            return (out, anchor);
+        }
+    }
+}
+
+fn ids(changes: &[CapturedChange]) -> Vec<(i64, bool)> {
+    changes
+        .iter()
+        .map(|c| match c.key[0] {
+            Value::Int(i) => (i, c.row.is_none()),
+            ref other => panic!("unexpected key {other:?}"),
+        })
+        .collect()
+}
+
+/// Provisioning records existing rows, is idempotent, and captures later
+/// inserts, updates and deletes in order; deprovisioning leaves the
+/// database as it was.
+pub async fn capture_and_deprovision(db: &dyn TestDb) {
+    let c = db.connector();
+    create_orders(db).await;
+    db.exec("INSERT INTO orders (id, note, amount) VALUES (1, 'one', '1.50'), (2, 'two', '2.00')").await;
+    let before = db.objects().await;
+    let t = orders();
+    c.provision(&t).await.expect("provision");
+    c.provision(&t).await.expect("provision again (idempotent)");
+    let (changes, anchor) = read_all(c, &t, &Anchor::start()).await;
+    assert_eq!(ids(&changes), [(1, false), (2, false)], "pre-existing rows are changes");
+    assert_eq!(changes[0].row.as_ref().expect("row")[2], Value::Decimal("1.50".into()));
+    assert_eq!(changes[0].origin, None);
+    db.exec("INSERT INTO orders (id, note, amount) VALUES (3, 'three', '3.25')").await;
+    db.exec("UPDATE orders SET note = 'uno' WHERE id = 1").await;
+    db.exec("DELETE FROM orders WHERE id = 2").await;
+    let (changes, anchor2) = read_all(c, &t, &anchor).await;
+    assert_eq!(ids(&changes), [(3, false), (1, false), (2, true)]);
+    assert_eq!(changes[1].row.as_ref().expect("row")[1], Value::Text("uno".into()));
+    let (none, _) = read_all(c, &t, &anchor2).await;
+    assert!(none.is_empty(), "nothing new: {none:?}");
+    c.deprovision(&TableRef::of(&t)).await.expect("deprovision");
+    c.deprovision_all().await.expect("deprovision all");
+    assert_eq!(db.objects().await, before, "deprovision leaves the database as before");
+    // Data is untouched.
+    c.provision(&t).await.expect("provision again");
+    let (changes, _) = read_all(c, &t, &Anchor::start()).await;
+    assert_eq!(ids(&changes), [(1, false), (3, false)]);
+    c.deprovision_all().await.expect("deprovision all");
+}
+
+/// Rows applied by hubsync carry their origin; an outside writer's rows do not.
+pub async fn no_echo(db: &dyn TestDb) {
+    let c = db.connector();
+    create_orders(db).await;
+    let t = orders();
+    c.provision(&t).await.expect("provision");
+    let row = |id: i64| vec![Value::Int(id), Value::Text(format!("n{id}")), Value::Decimal("9.99".into())];
+    let ops = [ApplyOp::Upsert(row(10)), ApplyOp::Upsert(row(11)), ApplyOp::Delete(vec![Value::Int(11)])];
+    let apply = c.apply(&t, &ops, "hub");
+    let outside = db.exec("INSERT INTO orders (id, note, amount) VALUES (20, 'local', '1')");
+    let (a, ()) = tokio::join!(apply, outside);
+    a.expect("apply");
+    let (changes, _) = read_all(c, &t, &Anchor::start()).await;
+    let mut seen: Vec<(i64, bool, Option<String>)> =
+        changes.iter().map(|ch| (ids(std::slice::from_ref(ch))[0].0, ch.row.is_none(), ch.origin.clone())).collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(10, false, Some("hub".into())), (11, true, Some("hub".into())), (20, false, None)],
+        "hubsync's writes are marked, the outside writer's are local"
+    );
+    // The marker does not leak into later local writes.
+    db.exec("UPDATE orders SET note = 'x' WHERE id = 10").await;
+    let (changes, _) = read_all(c, &t, &Anchor::start()).await;
+    let ten = changes.iter().find(|ch| ch.key[0] == Value::Int(10)).expect("10");
+    assert_eq!(ten.origin, None);
+}
+
+/// A batch that fails half-way leaves the destination exactly as before.
+pub async fn failed_apply_changes_nothing(db: &dyn TestDb) {
+    let c = db.connector();
+    db.exec(&format!(
+        "CREATE TABLE orders (id {} PRIMARY KEY, note {} NOT NULL, amount {})",
+        db.ty(ColumnType::Int),
+        db.ty(ColumnType::Text),
+        db.ty(ColumnType::Decimal)
+    ))
+    .await;
+    let t = orders();
+    c.provision(&t).await.expect("provision");
+    c.apply(&t, &[ApplyOp::Upsert(vec![Value::Int(1), Value::Text("keep".into()), Value::Null])], "hub")
+        .await
+        .expect("first apply");
+    let (_, anchor) = read_all(c, &t, &Anchor::start()).await;
+    let bad = [
+        ApplyOp::Upsert(vec![Value::Int(1), Value::Text("changed".into()), Value::Null]),
+        ApplyOp::Upsert(vec![Value::Int(2), Value::Text("new".into()), Value::Null]),
+        ApplyOp::Upsert(vec![Value::Int(3), Value::Null, Value::Null]), // NOT NULL violation
+    ];
+    let err = c.apply(&t, &bad, "hub").await.expect_err("must fail");
+    assert!(matches!(err, ConnectorError::Database { .. }), "{err}");
+    let (changes, _) = read_all(c, &t, &anchor).await;
+    assert!(changes.is_empty(), "nothing changed: {changes:?}");
+    let (all, _) = read_all(c, &t, &Anchor::start()).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].row.as_ref().expect("row")[1], Value::Text("keep".into()));
+}
+
+/// Awkward identifiers work and cannot inject SQL.
+pub async fn awkward_identifiers(db: &dyn TestDb) {
+    let c = db.connector();
+    let table = "we\"ird `tab'le ü; DROP TABLE x";
+    let col = "select";
+    db.exec(&format!(
+        "CREATE TABLE {} ({} {} PRIMARY KEY, {} {})",
+        db.q(table),
+        db.q("key col"),
+        db.ty(ColumnType::Int),
+        db.q(col),
+        db.ty(ColumnType::Text)
+    ))
+    .await;
+    let t = TableSchema::new(table).key("key col", ColumnType::Int).column(col, ColumnType::Text);
+    c.provision(&t).await.expect("provision");
+    c.apply(&t, &[ApplyOp::Upsert(vec![Value::Int(1), Value::Text("it's \"fine\"".into())])], "hub")
+        .await
+        .expect("apply");
+    let (changes, _) = read_all(c, &t, &Anchor::start()).await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].row.as_ref().expect("row")[1], Value::Text("it's \"fine\"".into()));
+    let found = c.introspect().await.expect("introspect");
+    assert!(found.iter().any(|i| i.schema.name == table), "introspection lists it");
+    c.deprovision_all().await.expect("deprovision");
+}
+
+/// Tables without a key, selections without the key, unsupported types: refused with what to do.
+pub async fn refusals(db: &dyn TestDb) {
+    let c = db.connector();
+    db.exec(&format!("CREATE TABLE nokey (a {}, b {})", db.ty(ColumnType::Int), db.ty(ColumnType::Text))).await;
+    let info = c.introspect().await.expect("introspect");
+    let nokey = info.iter().find(|i| i.schema.name == "nokey").expect("listed");
+    assert!(nokey.schema.primary_key.is_empty());
+    let err = c.provision(&nokey.schema).await.expect_err("no key").to_string();
+    assert!(err.contains("primary key"), "{err}");
+    create_orders(db).await;
+    let no_key_selected = TableSchema::new("orders").column("note", ColumnType::Text);
+    let err = c.provision(&no_key_selected).await.expect_err("key not selected").to_string();
+    assert!(err.contains("select every key column"), "{err}");
+}

@@ -1,0 +1,220 @@
+//! The connector contract: what every database engine implements so the
+//! sync engine can capture changes on it and apply changes to it. The
+//! engine only ever sees this trait, so a new engine slots in without
+//! changing the engine.
+
+use std::fmt;
+
+use crate::schema::TableSchema;
+use crate::value::Row;
+
+/// The database engines hubsync speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EngineKind::Sqlite => "SQLite",
+            EngineKind::Postgres => "PostgreSQL",
+            EngineKind::Mysql => "MySQL/MariaDB",
+        })
+    }
+}
+
+/// A table's name and namespace (SQL schema), as the database spells them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableRef {
+    /// The SQL schema, if the engine has them and it is not the default.
+    pub namespace: Option<String>,
+    /// The table name.
+    pub name: String,
+}
+
+impl TableRef {
+    /// The reference of a schema's table.
+    pub fn of(t: &TableSchema) -> TableRef {
+        TableRef { namespace: t.namespace.clone(), name: t.name.clone() }
+    }
+}
+
+impl fmt::Display for TableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{ns}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// An index found by introspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexInfo {
+    /// Its name.
+    pub name: String,
+    /// Its columns in order.
+    pub columns: Vec<String>,
+    /// Whether it is unique.
+    pub unique: bool,
+}
+
+/// A column whose type hubsync cannot sync: reported, never dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedColumn {
+    /// The column.
+    pub column: String,
+    /// Its declared type.
+    pub declared_type: String,
+}
+
+/// A table as introspection ("refresh schema") finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableInfo {
+    /// Supported columns, the primary key (empty if none) and declared types.
+    pub schema: TableSchema,
+    /// Indexes other than the primary key.
+    pub indexes: Vec<IndexInfo>,
+    /// Columns of types hubsync cannot sync.
+    pub unsupported: Vec<UnsupportedColumn>,
+}
+
+/// A position in a table's change stream. Opaque outside its connector;
+/// the sync engine stores it and hands it back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Anchor(pub String);
+
+impl Anchor {
+    /// Before every change (a table's initial sync reads from here).
+    pub fn start() -> Anchor {
+        Anchor::default()
+    }
+}
+
+/// One captured change: the latest state of a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapturedChange {
+    /// The primary key in key order.
+    pub key: Row,
+    /// The row now (positional against the selected columns); `None` if deleted.
+    pub row: Option<Row>,
+    /// When it was recorded, µs since the Unix epoch.
+    pub changed_at_micros: i64,
+    /// The peer hubsync applied it from, or `None` for a local change.
+    pub origin: Option<String>,
+}
+
+/// A batch of changes and where the next read starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeBatch {
+    /// The changes, in capture order.
+    pub changes: Vec<CapturedChange>,
+    /// The anchor after these changes.
+    pub next: Anchor,
+    /// Whether more changes were already waiting past `next`.
+    pub more: bool,
+}
+
+/// One write of an apply batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyOp {
+    /// Insert or update this row (positional against the selected columns).
+    Upsert(Row),
+    /// Delete the row with this key.
+    Delete(Row),
+}
+
+/// What can go wrong talking to a database. Messages say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The URL is not one hubsync understands.
+    #[error("{0}")]
+    BadUrl(String),
+    /// The engine was not compiled in.
+    #[error("this hubsync was built without {0} support; rebuild with the `{1}` feature")]
+    NotCompiledIn(EngineKind, &'static str),
+    /// The database could not be reached.
+    #[error("cannot connect to {url}: {cause}")]
+    Connect {
+        /// The URL without its password.
+        url: String,
+        /// The driver's message.
+        cause: String,
+    },
+    /// A table cannot be synced as selected.
+    #[error("table {table}: {reason}")]
+    Refused {
+        /// The table.
+        table: TableRef,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// A table is not provisioned for sync.
+    #[error("table {0} is not provisioned for sync on this database; provision it first")]
+    NotProvisioned(TableRef),
+    /// A statement failed.
+    #[error("{operation} failed on {engine}: {cause}")]
+    Database {
+        /// The engine.
+        engine: EngineKind,
+        /// What hubsync was doing, e.g. "applying 1000 changes to orders".
+        operation: String,
+        /// The driver's message.
+        cause: String,
+    },
+    /// A value read from the database does not fit its column's type.
+    #[error("table {table}, column {column:?}: {reason}")]
+    BadValue {
+        /// The table.
+        table: TableRef,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A database hubsync can capture changes on and apply changes to.
+///
+/// Tables are given as [`TableSchema`]s holding only the selected columns
+/// (the key included); rows are positional against them.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    /// Which engine this is.
+    fn engine(&self) -> EngineKind;
+
+    /// Every user table with its columns, key and indexes ("refresh schema").
+    async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError>;
+
+    /// Create the tracking table and triggers of `table` (idempotent), and
+    /// record the rows already there as changes.
+    async fn provision(&self, table: &TableSchema) -> Result<(), ConnectorError>;
+
+    /// Remove every hubsync object of `table` and nothing else.
+    async fn deprovision(&self, table: &TableRef) -> Result<(), ConnectorError>;
+
+    /// Remove every hubsync object in the database and nothing else.
+    async fn deprovision_all(&self) -> Result<(), ConnectorError>;
+
+    /// Up to `limit` changes of `table` after `since`, in order. A change
+    /// that commits after a later-numbered one is never skipped.
+    async fn read_changes(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+    ) -> Result<ChangeBatch, ConnectorError>;
+
+    /// Apply `ops` in one transaction, marking them as coming from `origin`
+    /// so they are not captured as local changes. All or nothing.
+    async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError>;
+
+    /// Create `table` (its columns, key and `indexes`) if it does not exist.
+    async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError>;
+}
