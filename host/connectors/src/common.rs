@@ -62,3 +62,74 @@ pub(crate) fn check_selection(t: &TableSchema) -> Result<(), ConnectorError> {
 pub(crate) fn carried_indexes<'a>(t: &TableSchema, indexes: &'a [IndexInfo]) -> Vec<&'a IndexInfo> {
     indexes.iter().filter(|i| i.columns.iter().all(|c| t.index_of(c).is_some())).collect()
 }
+
+/// A run of consecutive writes of one kind with distinct keys (the last
+/// write of a key wins), so each run can be one set-based statement.
+pub(crate) enum Run<'a> {
+    /// Rows to insert or update.
+    Upserts(Vec<&'a [hubsync_core::Value]>),
+    /// Keys to delete.
+    Deletes(Vec<&'a [hubsync_core::Value]>),
+}
+
+/// Split ops into runs, keeping their order across kinds.
+pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec<Run<'a>> {
+    use hubsync_core::ApplyOp;
+    use std::collections::HashMap;
+    let key_of = |op: &ApplyOp| -> String {
+        let vals: Vec<String> = match op {
+            ApplyOp::Upsert(row) => t.primary_key.iter().map(|&i| format!("{:?}", row[i])).collect(),
+            ApplyOp::Delete(key) => key.iter().map(|v| format!("{v:?}")).collect(),
+        };
+        vals.join("\u{1f}")
+    };
+    let mut out: Vec<Run<'a>> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for op in ops {
+        let is_upsert = matches!(op, ApplyOp::Upsert(_));
+        let same_kind =
+            matches!((out.last(), is_upsert), (Some(Run::Upserts(_)), true) | (Some(Run::Deletes(_)), false));
+        if !same_kind {
+            out.push(if is_upsert { Run::Upserts(Vec::new()) } else { Run::Deletes(Vec::new()) });
+            seen.clear();
+        }
+        let k = key_of(op);
+        let (list, values) = match (out.last_mut(), op) {
+            (Some(Run::Upserts(l)), ApplyOp::Upsert(r)) => (l, r.as_slice()),
+            (Some(Run::Deletes(l)), ApplyOp::Delete(k)) => (l, k.as_slice()),
+            _ => continue,
+        };
+        match seen.get(&k) {
+            Some(&i) => list[i] = values,
+            None => {
+                seen.insert(k, list.len());
+                list.push(values);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hubsync_core::{ApplyOp, ColumnType, Value};
+
+    #[test]
+    fn runs_keep_order_and_last_write_per_key() {
+        let t = TableSchema::new("t").key("id", ColumnType::Int).column("v", ColumnType::Int);
+        let up = |id, v| ApplyOp::Upsert(vec![Value::Int(id), Value::Int(v)]);
+        let del = |id| ApplyOp::Delete(vec![Value::Int(id)]);
+        let ops = [up(1, 1), up(2, 2), up(1, 3), del(2), del(2), up(2, 4)];
+        let r = runs(&t, &ops);
+        assert_eq!(r.len(), 3);
+        match &r[0] {
+            Run::Upserts(rows) => {
+                assert_eq!(rows, &[&[Value::Int(1), Value::Int(3)][..], &[Value::Int(2), Value::Int(2)][..]])
+            }
+            Run::Deletes(_) => panic!("upserts first"),
+        }
+        assert!(matches!(&r[1], Run::Deletes(k) if k.len() == 1));
+        assert!(matches!(&r[2], Run::Upserts(rows) if rows.len() == 1));
+    }
+}

@@ -6,12 +6,16 @@
 //! behind cargo features; [`open`] picks one from a URL.
 
 mod common;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 use hubsync_core::{Connector, ConnectorError, EngineKind};
 
+#[cfg(feature = "postgres")]
+pub use postgres::Postgres;
 #[cfg(feature = "sqlite")]
 pub use sqlite::Sqlite;
 
@@ -25,7 +29,12 @@ pub async fn open(url: &str) -> Result<Box<dyn Connector>, ConnectorError> {
             #[cfg(not(feature = "sqlite"))]
             return Err(ConnectorError::NotCompiledIn(EngineKind::Sqlite, "sqlite"));
         }
-        Some("postgres" | "postgresql") => Err(ConnectorError::NotCompiledIn(EngineKind::Postgres, "postgres")),
+        Some("postgres" | "postgresql") => {
+            #[cfg(feature = "postgres")]
+            return Ok(Box::new(Postgres::open(url).await?));
+            #[cfg(not(feature = "postgres"))]
+            return Err(ConnectorError::NotCompiledIn(EngineKind::Postgres, "postgres"));
+        }
         Some("mysql" | "mariadb") => Err(ConnectorError::NotCompiledIn(EngineKind::Mysql, "mysql")),
         _ => Err(ConnectorError::BadUrl(format!(
             "{} is not a database URL hubsync knows; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",

@@ -354,7 +354,7 @@ impl hubsync_core::Connector for Sqlite {
                 };
             changes.push(CapturedChange { key, row, changed_at_micros: r.get(3), origin: r.get(2) });
         }
-        Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more })
+        Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more, pending: false })
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {

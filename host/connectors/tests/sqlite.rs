@@ -77,3 +77,8 @@ async fn awkward_identifiers() {
 async fn refusals() {
     common::refusals(&Db::new().await).await;
 }
+
+#[tokio::test]
+async fn type_round_trip() {
+    common::type_round_trip(&Db::new().await).await;
+}

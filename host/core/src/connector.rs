@@ -119,6 +119,10 @@ pub struct ChangeBatch {
     pub next: Anchor,
     /// Whether more changes were already waiting past `next`.
     pub more: bool,
+    /// Whether committed changes wait behind an older transaction that is
+    /// still open (they cannot be read yet without risking a gap); read
+    /// again shortly.
+    pub pending: bool,
 }
 
 /// One write of an apply batch.

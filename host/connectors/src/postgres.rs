@@ -1,0 +1,650 @@
+//! PostgreSQL: tracking tables, trigger functions and the table registry in
+//! a `hubsync` schema.
+//!
+//! Gap safety: each tracking row records the writing transaction's id
+//! (`pg_current_xact_id()`, a 64-bit xid8 that never wraps) and a sequence
+//! number. A reader reads in one REPEATABLE READ snapshot only changes of
+//! transactions below the snapshot's `xmin`: every transaction below it has
+//! ended, so its changes are all visible now or never will be, and a
+//! transaction still running (which may commit later with a smaller
+//! sequence number) is read on a later pass. Anchors are `(xid, seq)`.
+//!
+//! No echo: `apply` sets the transaction-local setting `hubsync.origin`,
+//! which the trigger records; other sessions never see it.
+
+use hubsync_core::{
+    Anchor, ApplyOp, CapturedChange, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, TableSchema, UnsupportedColumn, Value,
+};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::common::{self, Meta, Run};
+use crate::sql::{self, Dialect};
+
+const D: Dialect = Dialect::DoubleQuote;
+const ENGINE: EngineKind = EngineKind::Postgres;
+
+/// A PostgreSQL database.
+pub struct Postgres {
+    pool: PgPool,
+}
+
+fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+    common::db_error(ENGINE, operation)
+}
+
+/// The namespace a table lives in (`public` when none is given).
+fn ns(t: &TableRef) -> &str {
+    t.namespace.as_deref().unwrap_or("public")
+}
+
+fn qualified(t: &TableRef) -> String {
+    format!("{}.{}", D.quote(ns(t)), D.quote(&t.name))
+}
+
+impl Postgres {
+    /// Connect to `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+    pub async fn open(url: &str) -> Result<Postgres, ConnectorError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(url)
+            .await
+            .map_err(|e| ConnectorError::Connect { url: crate::redact(url), cause: e.to_string() })?;
+        Ok(Postgres { pool })
+    }
+
+    async fn ensure_meta(&self) -> Result<(), ConnectorError> {
+        for s in [
+            "CREATE SCHEMA IF NOT EXISTS hubsync",
+            "CREATE TABLE IF NOT EXISTS hubsync.tables (id bigserial PRIMARY KEY, namespace text NOT NULL, \
+             name text NOT NULL, format int NOT NULL, columns text NOT NULL, UNIQUE (namespace, name))",
+            "CREATE SEQUENCE IF NOT EXISTS hubsync.seq",
+        ] {
+            sqlx::query(s).execute(&self.pool).await.map_err(db("creating hubsync's schema"))?;
+        }
+        Ok(())
+    }
+
+    async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
+        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('hubsync.tables')::text")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT id, columns FROM hubsync.tables WHERE namespace = $1 AND name = $2")
+            .bind(ns(t))
+            .bind(&t.name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
+    }
+}
+
+/// The PostgreSQL type hubsync gives a column of `kind`.
+fn pg_type(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Bool => "boolean",
+        ColumnType::Int => "bigint",
+        ColumnType::Float => "double precision",
+        ColumnType::Decimal => "numeric",
+        ColumnType::Text => "text",
+        ColumnType::Bytes => "bytea",
+        ColumnType::Date => "date",
+        ColumnType::Time => "time",
+        ColumnType::Timestamp => "timestamp",
+        ColumnType::TimestampTz => "timestamptz",
+        ColumnType::Uuid => "uuid",
+        ColumnType::Json => "jsonb",
+    }
+}
+
+/// SQL that reads `expr` in the form [`decode`] expects.
+fn read_expr(kind: ColumnType, expr: &str) -> String {
+    match kind {
+        ColumnType::Bool => format!("{expr}::boolean"),
+        ColumnType::Int => format!("{expr}::int8"),
+        ColumnType::Float => format!("{expr}::float8"),
+        ColumnType::Bytes => format!("{expr}::bytea"),
+        ColumnType::Date => format!("({expr} - DATE '1970-01-01')::int8"),
+        ColumnType::Time | ColumnType::Timestamp | ColumnType::TimestampTz => {
+            format!("(extract(epoch FROM {expr}) * 1000000)::int8")
+        }
+        ColumnType::Decimal | ColumnType::Text | ColumnType::Uuid | ColumnType::Json => format!("{expr}::text"),
+    }
+}
+
+/// The array type a column travels in, and SQL turning an element back into the column's value.
+fn write_expr(kind: ColumnType, elem: &str) -> (&'static str, String) {
+    match kind {
+        ColumnType::Bool => ("boolean[]", elem.to_owned()),
+        ColumnType::Int => ("int8[]", elem.to_owned()),
+        ColumnType::Float => ("float8[]", elem.to_owned()),
+        ColumnType::Bytes => ("bytea[]", elem.to_owned()),
+        ColumnType::Text => ("text[]", elem.to_owned()),
+        ColumnType::Decimal => ("text[]", format!("{elem}::numeric")),
+        ColumnType::Uuid => ("text[]", format!("{elem}::uuid")),
+        ColumnType::Json => ("text[]", format!("{elem}::json")),
+        ColumnType::Date => ("int8[]", format!("(DATE '1970-01-01' + {elem}::int4)")),
+        ColumnType::Time => ("int8[]", format!("(TIME '00:00' + {})", micros_interval(elem))),
+        ColumnType::Timestamp => ("int8[]", format!("(TIMESTAMP '1970-01-01' + {})", micros_interval(elem))),
+        ColumnType::TimestampTz => {
+            ("int8[]", format!("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + {})", micros_interval(elem)))
+        }
+    }
+}
+
+/// An exact interval of `elem` microseconds. `int8 * interval` computes
+/// in float8, which loses microseconds beyond 2^53 (about 285 years), so
+/// whole seconds and the remainder are multiplied separately.
+fn micros_interval(elem: &str) -> String {
+    format!("(({elem} / 1000000) * INTERVAL '1 second' + ({elem} % 1000000) * INTERVAL '1 microsecond')")
+}
+
+/// One column's values of a batch, as the array that carries them.
+enum ColumnArray {
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+    Bytes(Vec<Option<Vec<u8>>>),
+}
+
+fn column_array(t: &TableRef, c: &Column, cells: impl Iterator<Item = Value>) -> Result<ColumnArray, ConnectorError> {
+    let bad = |v: &Value| ConnectorError::BadValue {
+        table: t.clone(),
+        column: c.name.clone(),
+        reason: format!("{} is not a {} value", v.short(), c.kind),
+    };
+    macro_rules! collect {
+        ($variant:ident, $pat:pat => $out:expr) => {
+            ColumnArray::$variant(
+                cells
+                    .map(|v| match v {
+                        Value::Null => Ok(None),
+                        $pat => Ok(Some($out)),
+                        other => Err(bad(&other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            )
+        };
+    }
+    Ok(match c.kind {
+        ColumnType::Bool => collect!(Bool, Value::Bool(b) => b),
+        ColumnType::Int => collect!(Int, Value::Int(i) => i),
+        ColumnType::Float => collect!(Float, Value::Float(f) => f),
+        ColumnType::Bytes => collect!(Bytes, Value::Bytes(b) => b),
+        ColumnType::Text => collect!(Text, Value::Text(s) => s),
+        ColumnType::Decimal => collect!(Text, Value::Decimal(s) => s),
+        ColumnType::Json => collect!(Text, Value::Json(s) => s),
+        ColumnType::Uuid => collect!(Text, Value::Uuid(u) => hubsync_core::text::format_uuid(u)),
+        ColumnType::Date => collect!(Int, Value::Date(d) => i64::from(d)),
+        ColumnType::Time => collect!(Int, Value::Time(t) => t),
+        ColumnType::Timestamp => collect!(Int, Value::Timestamp(t) => t),
+        ColumnType::TimestampTz => collect!(Int, Value::TimestampTz(t) => t),
+    })
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_array(q: Query<'_>, a: ColumnArray) -> Query<'_> {
+    match a {
+        ColumnArray::Bool(v) => q.bind(v),
+        ColumnArray::Int(v) => q.bind(v),
+        ColumnArray::Float(v) => q.bind(v),
+        ColumnArray::Text(v) => q.bind(v),
+        ColumnArray::Bytes(v) => q.bind(v),
+    }
+}
+
+/// Decode a cell read with [`read_expr`].
+fn decode(t: &TableRef, c: &Column, r: &PgRow, i: usize) -> Result<Value, ConnectorError> {
+    let bad = |e: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason: e };
+    macro_rules! get {
+        ($ty:ty) => {
+            match r.try_get::<Option<$ty>, _>(i).map_err(|e| bad(e.to_string()))? {
+                Some(v) => v,
+                None => return Ok(Value::Null),
+            }
+        };
+    }
+    Ok(match c.kind {
+        ColumnType::Bool => Value::Bool(get!(bool)),
+        ColumnType::Int => Value::Int(get!(i64)),
+        ColumnType::Float => Value::Float(get!(f64)),
+        ColumnType::Bytes => Value::Bytes(get!(Vec<u8>)),
+        ColumnType::Date => Value::Date(i32::try_from(get!(i64)).map_err(|_| bad("date out of range".into()))?),
+        ColumnType::Time => Value::Time(get!(i64)),
+        ColumnType::Timestamp => Value::Timestamp(get!(i64)),
+        ColumnType::TimestampTz => Value::TimestampTz(get!(i64)),
+        kind => Value::parse_text(&get!(String), kind).map_err(bad)?,
+    })
+}
+
+/// A dollar-quote tag that does not occur in `body`.
+fn dollar_tag(body: &str) -> String {
+    (0..).map(|n| format!("$hubsync{n}$")).find(|tag| !body.contains(tag.as_str())).unwrap_or_default()
+}
+
+fn parse_anchor(a: &Anchor) -> Result<(String, i64), ConnectorError> {
+    if a.0.is_empty() {
+        return Ok(("0".into(), 0));
+    }
+    let bad = || ConnectorError::BadUrl(format!("anchor {:?} is not a PostgreSQL anchor (xid:seq)", a.0));
+    let (xid, seq) = a.0.split_once(':').ok_or_else(bad)?;
+    if xid.is_empty() || !xid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    Ok((xid.to_owned(), seq.parse().map_err(|_| bad())?))
+}
+
+#[async_trait::async_trait]
+impl hubsync_core::Connector for Postgres {
+    fn engine(&self) -> EngineKind {
+        ENGINE
+    }
+
+    async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
+        let cols = sqlx::query(
+            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'hubsync') \
+             AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1, 2, a.attnum",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading columns"))?;
+        let keys = sqlx::query(
+            "SELECT n.nspname, c.relname, a.attname FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+             WHERE i.indisprimary ORDER BY 1, 2, k.ord",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading primary keys"))?;
+        let idx = sqlx::query(
+            "SELECT n.nspname, c.relname, ic.relname, i.indisunique, array_agg(a.attname::text ORDER BY k.ord) \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+             JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+             WHERE NOT i.indisprimary AND i.indexprs IS NULL AND i.indpred IS NULL \
+             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading indexes"))?;
+        let mut out: Vec<TableInfo> = Vec::new();
+        for c in cols {
+            let (nsp, rel, name, declared, notnull): (String, String, String, String, bool) =
+                (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4));
+            let namespace = (nsp != "public").then_some(nsp);
+            if out.last().is_none_or(|t| t.schema.namespace != namespace || t.schema.name != rel) {
+                let mut schema = TableSchema::new(rel.clone());
+                schema.namespace = namespace.clone();
+                out.push(TableInfo { schema, indexes: Vec::new(), unsupported: Vec::new() });
+            }
+            let t = out.last_mut().expect("pushed above");
+            match sql::column_type(&declared) {
+                Some(kind) => {
+                    t.schema.columns.push(Column { name, kind, nullable: !notnull, declared_type: Some(declared) })
+                }
+                None => t.unsupported.push(UnsupportedColumn { column: name, declared_type: declared }),
+            }
+        }
+        let find = |out: &mut Vec<TableInfo>, nsp: String, rel: &str| {
+            let namespace = (nsp != "public").then_some(nsp);
+            out.iter_mut().position(|t| t.schema.namespace == namespace && t.schema.name == rel)
+        };
+        for k in keys {
+            let (nsp, rel, col): (String, String, String) = (k.get(0), k.get(1), k.get(2));
+            if let Some(i) = find(&mut out, nsp, &rel) {
+                let t = &mut out[i];
+                match t.schema.index_of(&col) {
+                    Some(c) => t.schema.primary_key.push(c),
+                    // A key column of an unsupported type: the table cannot be synced.
+                    None => t.schema.primary_key.clear(),
+                }
+            }
+        }
+        for r in idx {
+            let (nsp, rel, name, unique, columns): (String, String, String, bool, Vec<String>) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            if let Some(i) = find(&mut out, nsp, &rel) {
+                out[i].indexes.push(IndexInfo { name, columns, unique });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn provision(&self, table: &TableSchema) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        common::check_selection(table)?;
+        self.ensure_meta().await?;
+        let columns = common::fingerprint(table);
+        let mut tx = self.pool.begin().await.map_err(db("starting provisioning"))?;
+        // One provisioning at a time per database, so ids and objects never race.
+        sqlx::query("LOCK TABLE hubsync.tables IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("locking hubsync's registry"))?;
+        let existing = sqlx::query("SELECT id, columns FROM hubsync.tables WHERE namespace = $1 AND name = $2")
+            .bind(ns(&t))
+            .bind(&t.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("reading the table registry"))?;
+        let id: i64 = match existing {
+            Some(r) if r.get::<String, _>(1) == columns => return Ok(()),
+            Some(r) => {
+                let id: i64 = r.get(0);
+                sqlx::query("UPDATE hubsync.tables SET columns = $1, format = $2 WHERE id = $3")
+                    .bind(&columns)
+                    .bind(common::FORMAT as i32)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("updating the table registry"))?;
+                id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO hubsync.tables (namespace, name, format, columns) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(ns(&t))
+            .bind(&t.name)
+            .bind(common::FORMAT as i32)
+            .bind(&columns)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("registering the table"))?,
+        };
+        let track = format!("hubsync.{}", D.quote(&format!("track_{id}")));
+        let func = format!("hubsync.{}", D.quote(&format!("capture_{id}")));
+        let trigger = D.quote(&format!("hubsync_capture_{id}"));
+        let base = qualified(&t);
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let key_names: Vec<&str> = keys.iter().map(|c| c.name.as_str()).collect();
+        let kl = D.list("", key_names.iter().copied());
+        let key_defs =
+            keys.iter().map(|c| format!("{} {}", D.quote(&c.name), pg_type(c.kind))).collect::<Vec<_>>().join(", ");
+        let meta = "xid, seq, deleted, origin, changed_at";
+        let set = "xid = excluded.xid, seq = excluded.seq, deleted = excluded.deleted, origin = excluded.origin, \
+                   changed_at = excluded.changed_at";
+        let record = |prefix: &str, deleted: bool| {
+            format!(
+                "INSERT INTO {track} ({kl}, {meta}) VALUES ({}, pg_current_xact_id(), nextval('hubsync.seq'), {deleted}, o, \
+                 clock_timestamp()) ON CONFLICT ({kl}) DO UPDATE SET {set};",
+                D.list(prefix, key_names.iter().copied())
+            )
+        };
+        let key_changed = format!(
+            "({}) IS DISTINCT FROM ({})",
+            D.list("OLD.", key_names.iter().copied()),
+            D.list("NEW.", key_names.iter().copied())
+        );
+        let body = format!(
+            "DECLARE o text := nullif(current_setting('hubsync.origin', true), ''); BEGIN \
+             IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND {key_changed}) THEN {} END IF; \
+             IF TG_OP <> 'DELETE' THEN {} END IF; RETURN NULL; END",
+            record("OLD.", true),
+            record("NEW.", false)
+        );
+        let tag = dollar_tag(&body);
+        let stmts = vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, xid xid8 NOT NULL, seq bigint NOT NULL, \
+                 deleted boolean NOT NULL, origin text, changed_at timestamptz NOT NULL, PRIMARY KEY ({kl}))"
+            ),
+            format!("CREATE INDEX IF NOT EXISTS {} ON {track} (xid, seq)", D.quote(&format!("track_{id}_order"))),
+            format!("CREATE OR REPLACE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS {tag}{body}{tag}"),
+            format!("DROP TRIGGER IF EXISTS {trigger} ON {base}"),
+            format!(
+                "CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {base} FOR EACH ROW EXECUTE FUNCTION {func}()"
+            ),
+            // Rows present before provisioning are changes for the initial sync.
+            format!(
+                "INSERT INTO {track} ({kl}, {meta}) SELECT {kl}, pg_current_xact_id(), nextval('hubsync.seq'), false, NULL, \
+                 clock_timestamp() FROM {base} ON CONFLICT DO NOTHING"
+            ),
+        ];
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("provisioning {t}")))?;
+        }
+        tx.commit().await.map_err(db(format!("provisioning {t}")))
+    }
+
+    async fn deprovision(&self, t: &TableRef) -> Result<(), ConnectorError> {
+        let Some(m) = self.registered(t).await? else { return Ok(()) };
+        let mut tx = self.pool.begin().await.map_err(db("starting deprovisioning"))?;
+        let base_exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(qualified(t))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db(format!("deprovisioning {t}")))?;
+        let mut stmts = Vec::new();
+        if base_exists.is_some() {
+            stmts.push(format!(
+                "DROP TRIGGER IF EXISTS {} ON {}",
+                D.quote(&format!("hubsync_capture_{}", m.id)),
+                qualified(t)
+            ));
+        }
+        stmts.push(format!("DROP FUNCTION IF EXISTS hubsync.{}()", D.quote(&format!("capture_{}", m.id))));
+        stmts.push(format!("DROP TABLE IF EXISTS hubsync.{}", D.quote(&format!("track_{}", m.id))));
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("deprovisioning {t}")))?;
+        }
+        sqlx::query("DELETE FROM hubsync.tables WHERE id = $1")
+            .bind(m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(format!("deprovisioning {t}")))?;
+        tx.commit().await.map_err(db(format!("deprovisioning {t}")))
+    }
+
+    async fn deprovision_all(&self) -> Result<(), ConnectorError> {
+        let triggers: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT n.nspname, c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid \
+             JOIN pg_namespace pn ON pn.oid = p.pronamespace WHERE pn.nspname = 'hubsync' AND NOT t.tgisinternal",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing hubsync's triggers"))?;
+        let mut tx = self.pool.begin().await.map_err(db("starting deprovisioning"))?;
+        for (nsp, rel, name) in triggers {
+            let s = format!("DROP TRIGGER IF EXISTS {} ON {}.{}", D.quote(&name), D.quote(&nsp), D.quote(&rel));
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db("removing hubsync's triggers"))?;
+        }
+        sqlx::query("DROP SCHEMA IF EXISTS hubsync CASCADE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("removing hubsync's schema"))?;
+        tx.commit().await.map_err(db("removing hubsync's objects"))
+    }
+
+    async fn read_changes(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+    ) -> Result<ChangeBatch, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let (xid, seq) = parse_anchor(since)?;
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(&k.name))).collect::<Vec<_>>().join(" AND ");
+        let key_exprs: Vec<String> =
+            keys.iter().map(|k| read_expr(k.kind, &format!("tr.{}", D.quote(&k.name)))).collect();
+        let col_exprs: Vec<String> =
+            table.columns.iter().map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)))).collect();
+        let present = format!("b.{} IS NOT NULL", D.quote(&keys[0].name));
+        let sql = format!(
+            "SELECT tr.xid::text, tr.seq, tr.deleted OR NOT ({present}), tr.origin, \
+             (extract(epoch FROM tr.changed_at) * 1000000)::int8, {}, {} \
+             FROM hubsync.{} tr LEFT JOIN {} b ON {join} \
+             WHERE (tr.xid, tr.seq) > ($1::text::xid8, $2) AND tr.xid < $3::text::xid8 \
+             ORDER BY tr.xid, tr.seq LIMIT $4",
+            key_exprs.join(", "),
+            col_exprs.join(", "),
+            D.quote(&format!("track_{}", m.id)),
+            qualified(&t),
+        );
+        let what = format!("reading changes of {t}");
+        let mut tx =
+            self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db(what.clone()))?;
+        let xmin: String = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(&xid)
+            .bind(seq)
+            .bind(&xmin)
+            .bind(limit as i64 + 1)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        let pending = if rows.len() > limit {
+            false
+        } else {
+            let probe = format!(
+                "SELECT EXISTS (SELECT 1 FROM hubsync.{} WHERE xid >= $1::text::xid8)",
+                D.quote(&format!("track_{}", m.id))
+            );
+            sqlx::query_scalar(AssertSqlSafe(probe)).bind(&xmin).fetch_one(&mut *tx).await.map_err(db(what.clone()))?
+        };
+        tx.commit().await.map_err(db(what))?;
+        let more = rows.len() > limit;
+        let nk = keys.len();
+        let mut next = since.clone();
+        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        for r in rows.iter().take(limit) {
+            next = Anchor(format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)));
+            let deleted: bool = r.get(2);
+            let key = keys.iter().enumerate().map(|(i, k)| decode(&t, k, r, 5 + i)).collect::<Result<Vec<_>, _>>()?;
+            let row =
+                if deleted {
+                    None
+                } else {
+                    Some(table.columns.iter().enumerate().map(|(i, c)| decode(&t, c, r, 5 + nk + i)).collect::<Result<
+                        Vec<_>,
+                        _,
+                    >>(
+                    )?)
+                };
+            changes.push(CapturedChange { key, row, changed_at_micros: r.get(4), origin: r.get(3) });
+        }
+        Ok(ChangeBatch { changes, next, more, pending })
+    }
+
+    async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let base = qualified(&t);
+        let what = format!("applying {} changes to {t}", ops.len());
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let mut tx = self.pool.begin().await.map_err(db(what.clone()))?;
+        sqlx::query("SELECT set_config('hubsync.origin', $1, true)")
+            .bind(origin)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        for run in common::runs(table, ops) {
+            let (cols, rows): (Vec<&Column>, Vec<&[Value]>) = match &run {
+                Run::Upserts(rows) => (table.columns.iter().collect(), rows.clone()),
+                Run::Deletes(keys_) => (keys.clone(), keys_.clone()),
+            };
+            let mut params = Vec::new();
+            let mut exprs = Vec::new();
+            let mut arrays = Vec::new();
+            for (n, c) in cols.iter().enumerate() {
+                let (array_ty, expr) = write_expr(c.kind, &format!("u.c{n}"));
+                params.push(format!("${}::{array_ty}", n + 1));
+                exprs.push(expr);
+                arrays.push(column_array(&t, c, rows.iter().map(|r| r[n].clone()))?);
+            }
+            let names: Vec<String> = (0..cols.len()).map(|n| format!("c{n}")).collect();
+            let unnest = format!("UNNEST({}) AS u({})", params.join(", "), names.join(", "));
+            let sql = match run {
+                Run::Upserts(_) => {
+                    let non_keys: Vec<&Column> = table
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !table.primary_key.contains(i))
+                        .map(|(_, c)| c)
+                        .collect();
+                    let action = if non_keys.is_empty() {
+                        "DO NOTHING".to_owned()
+                    } else {
+                        format!(
+                            "DO UPDATE SET {}",
+                            non_keys
+                                .iter()
+                                .map(|c| format!("{0} = excluded.{0}", D.quote(&c.name)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    format!(
+                        "INSERT INTO {base} ({}) SELECT {} FROM {unnest} ON CONFLICT ({}) {action}",
+                        D.list("", table.columns.iter().map(|c| c.name.as_str())),
+                        exprs.join(", "),
+                        D.list("", keys.iter().map(|c| c.name.as_str())),
+                    )
+                }
+                Run::Deletes(_) => format!(
+                    "DELETE FROM {base} AS b USING {unnest} WHERE {}",
+                    keys.iter()
+                        .zip(&exprs)
+                        .map(|(k, e)| format!("b.{} = {e}", D.quote(&k.name)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ")
+                ),
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for a in arrays {
+                q = bind_array(q, a);
+            }
+            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+        }
+        tx.commit().await.map_err(db(what))
+    }
+
+    async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        common::check_selection(table)?;
+        let cols = table
+            .columns
+            .iter()
+            .map(|c| format!("{} {}{}", D.quote(&c.name), pg_type(c.kind), if c.nullable { "" } else { " NOT NULL" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let pk = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let mut stmts = Vec::new();
+        if let Some(n) = &t.namespace {
+            stmts.push(format!("CREATE SCHEMA IF NOT EXISTS {}", D.quote(n)));
+        }
+        stmts.push(format!("CREATE TABLE IF NOT EXISTS {} ({cols}, PRIMARY KEY ({pk}))", qualified(&t)));
+        for i in common::carried_indexes(table, indexes) {
+            stmts.push(format!(
+                "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+                if i.unique { "UNIQUE " } else { "" },
+                D.quote(&i.name),
+                qualified(&t),
+                D.list("", i.columns.iter().map(String::as_str))
+            ));
+        }
+        let mut tx = self.pool.begin().await.map_err(db(format!("creating {t}")))?;
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("creating {t}")))?;
+        }
+        tx.commit().await.map_err(db(format!("creating {t}")))
+    }
+}
