@@ -6,14 +6,20 @@
 //! behind cargo features; [`open`] picks one from a URL.
 
 mod common;
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use hubsync_core::{Connector, ConnectorError, EngineKind};
+#[allow(unused_imports)] // used only when an engine feature is off
+use hubsync_core::EngineKind;
+use hubsync_core::{Connector, ConnectorError};
 
+#[cfg(feature = "mysql")]
+pub use mysql::Mysql;
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 #[cfg(feature = "sqlite")]
@@ -35,7 +41,12 @@ pub async fn open(url: &str) -> Result<Box<dyn Connector>, ConnectorError> {
             #[cfg(not(feature = "postgres"))]
             return Err(ConnectorError::NotCompiledIn(EngineKind::Postgres, "postgres"));
         }
-        Some("mysql" | "mariadb") => Err(ConnectorError::NotCompiledIn(EngineKind::Mysql, "mysql")),
+        Some("mysql" | "mariadb") => {
+            #[cfg(feature = "mysql")]
+            return Ok(Box::new(Mysql::open(url).await?));
+            #[cfg(not(feature = "mysql"))]
+            return Err(ConnectorError::NotCompiledIn(EngineKind::Mysql, "mysql"));
+        }
         _ => Err(ConnectorError::BadUrl(format!(
             "{} is not a database URL hubsync knows; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
             redact(url)

@@ -9,6 +9,8 @@ use hubsync_core::{ColumnType, ConnectorError, TableRef};
 pub(crate) enum Dialect {
     /// `"name"` (SQLite, PostgreSQL).
     DoubleQuote,
+    /// `` `name` `` (MySQL, MariaDB).
+    Backtick,
 }
 
 impl Dialect {
@@ -17,6 +19,7 @@ impl Dialect {
     pub(crate) fn quote(self, ident: &str) -> String {
         let q = match self {
             Dialect::DoubleQuote => '"',
+            Dialect::Backtick => '`',
         };
         let mut out = String::with_capacity(ident.len() + 2);
         out.push(q);
@@ -87,6 +90,7 @@ mod tests {
     fn quoting_doubles_quotes_and_keeps_everything_else() {
         assert_eq!(Dialect::DoubleQuote.quote("order"), "\"order\"");
         assert_eq!(Dialect::DoubleQuote.quote("a\"b; drop table x; --"), "\"a\"\"b; drop table x; --\"");
+        assert_eq!(Dialect::Backtick.quote("we`ird name ü"), "`we``ird name ü`");
         let t = TableRef { namespace: Some("my schema".into()), name: "select".into() };
         assert_eq!(Dialect::DoubleQuote.table(&t), "\"my schema\".\"select\"");
     }

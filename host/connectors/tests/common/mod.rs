@@ -4,6 +4,26 @@
 
 #![allow(dead_code)]
 
+pub mod dbs;
+
+/// The shared scenarios as `#[tokio::test]`s on a [`TestDb`] type with an
+/// async `new()`.
+#[macro_export]
+macro_rules! scenario_tests {
+    ($db:ty) => {
+        $crate::scenario_tests!(@each $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
+            awkward_identifiers, refusals, type_round_trip);
+    };
+    (@each $db:ty; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $crate::common::$name(&<$db>::new().await).await;
+            }
+        )*
+    };
+}
+
 use hubsync_core::{
     Anchor, ApplyOp, CapturedChange, Column, ColumnType, Connector, ConnectorError, TableRef, TableSchema, Value,
 };
@@ -259,20 +279,35 @@ pub fn all_types() -> (TableSchema, Vec<Vec<Value>>) {
     (t, rows)
 }
 
-/// Every type survives create table, apply and read back exactly (JSON
-/// compared as documents: engines may normalise its spacing).
+/// Every type survives create table, apply and read back exactly.
 pub async fn type_round_trip(db: &dyn TestDb) {
-    let c = db.connector();
     let (t, rows) = all_types();
-    c.create_table(&t, &[]).await.expect("create table");
-    c.provision(&t).await.expect("provision");
+    let got = write_and_capture(db.connector(), &t, &rows, "hub").await;
+    assert_same_rows(&t, &got, &rows);
+}
+
+/// Create `t`, provision it, apply `rows` from `origin`, and return the
+/// rows as captured (sorted by key).
+pub async fn write_and_capture(
+    c: &dyn Connector,
+    t: &TableSchema,
+    rows: &[Vec<Value>],
+    origin: &str,
+) -> Vec<Vec<Value>> {
+    c.create_table(t, &[]).await.expect("create table");
+    c.provision(t).await.expect("provision");
     let ops: Vec<ApplyOp> = rows.iter().cloned().map(ApplyOp::Upsert).collect();
-    c.apply(&t, &ops, "hub").await.expect("apply");
-    let (mut changes, _) = read_all(c, &t, &Anchor::start()).await;
+    c.apply(t, &ops, origin).await.expect("apply");
+    let (mut changes, _) = read_all(c, t, &Anchor::start()).await;
     changes.sort_by_key(|ch| format!("{:?}", ch.key));
-    assert_eq!(changes.len(), rows.len());
-    for (ch, want) in changes.iter().zip(&rows) {
-        let got = ch.row.as_ref().expect("row");
+    changes.into_iter().map(|ch| ch.row.expect("a row, not a delete")).collect()
+}
+
+/// Rows equal value by value (JSON compared as documents: engines may
+/// normalise spacing; decimals by value: the scale follows the column).
+pub fn assert_same_rows(t: &TableSchema, got: &[Vec<Value>], want: &[Vec<Value>]) {
+    assert_eq!(got.len(), want.len());
+    for (got, want) in got.iter().zip(want) {
         for ((col, g), w) in t.columns.iter().zip(got).zip(want) {
             match (g, w) {
                 (Value::Json(a), Value::Json(b)) => assert_eq!(
@@ -281,8 +316,16 @@ pub async fn type_round_trip(db: &dyn TestDb) {
                     "column {}",
                     col.name
                 ),
+                // Equal in value; the scale follows the destination column.
+                (Value::Decimal(a), Value::Decimal(b)) => {
+                    assert_eq!(trim_scale(a), trim_scale(b), "column {}", col.name)
+                }
                 _ => assert_eq!(g, w, "column {}", col.name),
             }
         }
     }
+}
+
+fn trim_scale(d: &str) -> &str {
+    if d.contains('.') { d.trim_end_matches('0').trim_end_matches('.') } else { d }
 }

@@ -1,0 +1,556 @@
+//! MySQL and MariaDB: tracking tables and triggers in the synced database,
+//! prefixed `hubsync_`.
+//!
+//! Gap safety: MySQL offers triggers no transaction snapshot to order by,
+//! so a trigger takes its table's next sequence number by updating that
+//! table's row in `hubsync_counter`. InnoDB holds the row lock until the
+//! transaction ends, so numbers are handed out in commit order: a reader
+//! can never see N+1 committed while N is still open. The price: writers of
+//! one tracked table serialize from their first change to their commit.
+//!
+//! No echo: `apply` sets the session variable `@hubsync_origin`, which the
+//! triggers record, and clears it before the connection is reused.
+//!
+//! Sessions run with `time_zone = '+00:00'`; zone-aware values are stored
+//! as UTC in DATETIME(6) (MySQL's TIMESTAMP ends in 2038).
+
+use hubsync_core::{
+    Anchor, ApplyOp, CapturedChange, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, TableSchema, UnsupportedColumn, Value, text,
+};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::{AssertSqlSafe, Row};
+use std::str::FromStr;
+
+use crate::common::{self, Meta, Run};
+use crate::sql::{self, Dialect};
+
+const D: Dialect = Dialect::Backtick;
+const ENGINE: EngineKind = EngineKind::Mysql;
+/// Rows per multi-row statement (well under the 65,535 placeholder limit).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// A MySQL or MariaDB database.
+pub struct Mysql {
+    pool: MySqlPool,
+}
+
+fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+    common::db_error(ENGINE, operation)
+}
+
+impl Mysql {
+    /// Connect to `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+    pub async fn open(url: &str) -> Result<Mysql, ConnectorError> {
+        let options = MySqlConnectOptions::from_str(url)
+            .map_err(|e| ConnectorError::BadUrl(format!("{} is not a MySQL URL: {e}", crate::redact(url))))?
+            .timezone(Some("+00:00".to_owned()))
+            .charset("utf8mb4");
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectorError::Connect { url: crate::redact(url), cause: e.to_string() })?;
+        Ok(Mysql { pool })
+    }
+
+    async fn ensure_meta(&self) -> Result<(), ConnectorError> {
+        for s in [
+            "CREATE TABLE IF NOT EXISTS hubsync_tables (id BIGINT AUTO_INCREMENT PRIMARY KEY, \
+             namespace VARCHAR(64) NOT NULL, name VARCHAR(64) NOT NULL, format INT NOT NULL, columns TEXT NOT NULL, \
+             UNIQUE KEY (namespace, name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            "CREATE TABLE IF NOT EXISTS hubsync_counter (id BIGINT PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB",
+        ] {
+            sqlx::query(s).execute(&self.pool).await.map_err(db("creating hubsync's tables"))?;
+        }
+        Ok(())
+    }
+
+    async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'hubsync_tables'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading hubsync's table registry"))?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT id, columns FROM hubsync_tables WHERE namespace = ? AND name = ?")
+            .bind(t.namespace.as_deref().unwrap_or(""))
+            .bind(&t.name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
+    }
+}
+
+/// Column type of a MySQL column from `DATA_TYPE` and `COLUMN_TYPE`.
+fn mysql_column_type(data_type: &str, column_type: &str) -> Option<ColumnType> {
+    let ct = column_type.to_ascii_lowercase();
+    Some(match data_type.to_ascii_lowercase().as_str() {
+        "tinyint" if ct.starts_with("tinyint(1)") => ColumnType::Bool,
+        "bigint" if ct.contains("unsigned") => ColumnType::Decimal,
+        "timestamp" => ColumnType::TimestampTz,
+        "datetime" => ColumnType::Timestamp,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => ColumnType::Text,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => ColumnType::Bytes,
+        "year" | "bit" | "enum" | "set" | "geometry" | "point" => return None,
+        other => sql::column_type(other)?,
+    })
+}
+
+/// The MySQL type hubsync gives a column (keys need bounded lengths).
+fn mysql_type(c: &Column, is_key: bool) -> String {
+    if let Some(d) = &c.declared_type {
+        // A declared type from a MySQL table is reused as is.
+        let lower = d.to_ascii_lowercase();
+        if mysql_column_type(lower.split('(').next().unwrap_or("").trim(), &lower) == Some(c.kind)
+            && !lower.contains("with time zone")
+            && (c.kind != ColumnType::Decimal || lower.starts_with("decimal"))
+        {
+            return d.clone();
+        }
+    }
+    match c.kind {
+        ColumnType::Bool => "BOOLEAN".into(),
+        ColumnType::Int => "BIGINT".into(),
+        ColumnType::Float => "DOUBLE".into(),
+        ColumnType::Decimal => "DECIMAL(65,30)".into(),
+        ColumnType::Text if is_key => "VARCHAR(255)".into(),
+        ColumnType::Text => "LONGTEXT".into(),
+        ColumnType::Bytes if is_key => "VARBINARY(255)".into(),
+        ColumnType::Bytes => "LONGBLOB".into(),
+        ColumnType::Date => "DATE".into(),
+        ColumnType::Time => "TIME(6)".into(),
+        ColumnType::Timestamp | ColumnType::TimestampTz => "DATETIME(6)".into(),
+        ColumnType::Uuid => "CHAR(36)".into(),
+        ColumnType::Json => "JSON".into(),
+    }
+}
+
+fn read_expr(kind: ColumnType, expr: &str) -> String {
+    match kind {
+        ColumnType::Bool | ColumnType::Int => format!("CAST({expr} AS SIGNED)"),
+        ColumnType::Float => format!("CAST({expr} AS DOUBLE)"),
+        ColumnType::Bytes => expr.to_owned(),
+        _ => format!("CAST({expr} AS CHAR CHARACTER SET utf8mb4)"),
+    }
+}
+
+fn decode(t: &TableRef, c: &Column, r: &MySqlRow, i: usize) -> Result<Value, ConnectorError> {
+    let bad = |e: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason: e };
+    macro_rules! get {
+        ($ty:ty) => {
+            match r.try_get::<Option<$ty>, _>(i).map_err(|e| bad(e.to_string()))? {
+                Some(v) => v,
+                None => return Ok(Value::Null),
+            }
+        };
+    }
+    Ok(match c.kind {
+        ColumnType::Bool => Value::Bool(get!(i64) != 0),
+        ColumnType::Int => Value::Int(get!(i64)),
+        ColumnType::Float => Value::Float(get!(f64)),
+        ColumnType::Bytes => Value::Bytes(get!(Vec<u8>)),
+        ColumnType::TimestampTz => {
+            let s = get!(String);
+            Value::TimestampTz(text::parse_timestamp(&s).ok_or_else(|| bad(format!("{s:?} is not a timestamp")))?)
+        }
+        kind => Value::parse_text(&get!(String), kind).map_err(bad)?,
+    })
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>;
+
+/// Bind a value in the form MySQL parses for its column.
+fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
+    match v {
+        Value::Null => q.bind(None::<i64>),
+        Value::Bool(b) => q.bind(i64::from(*b)),
+        Value::Int(i) => q.bind(*i),
+        Value::Float(f) => q.bind(*f),
+        Value::Bytes(b) => q.bind(b.clone()),
+        // Stored as UTC in DATETIME(6), without a zone suffix MariaDB would refuse.
+        Value::TimestampTz(t) => q.bind(text::format_timestamp(*t)),
+        other => q.bind(other.to_text().unwrap_or_default()),
+    }
+}
+
+fn parse_anchor(a: &Anchor) -> Result<i64, ConnectorError> {
+    if a.0.is_empty() {
+        return Ok(0);
+    }
+    a.0.parse().map_err(|_| ConnectorError::BadUrl(format!("anchor {:?} is not a MySQL anchor", a.0)))
+}
+
+#[async_trait::async_trait]
+impl hubsync_core::Connector for Mysql {
+    fn engine(&self) -> EngineKind {
+        ENGINE
+    }
+
+    async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
+        let cols = sqlx::query(
+            "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_KEY \
+             FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
+             ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+             WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_NAME NOT LIKE 'hubsync\\_%' \
+             ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading columns"))?;
+        let stats = sqlx::query(
+            "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'hubsync\\_%' AND COLUMN_NAME IS NOT NULL \
+             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading indexes"))?;
+        let mut out: Vec<TableInfo> = Vec::new();
+        for c in cols {
+            let (table, name, data_type, column_type, nullable): (String, String, String, String, String) =
+                (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4));
+            if out.last().is_none_or(|t| t.schema.name != table) {
+                out.push(TableInfo { schema: TableSchema::new(table), indexes: Vec::new(), unsupported: Vec::new() });
+            }
+            let t = out.last_mut().expect("pushed above");
+            match mysql_column_type(&data_type, &column_type) {
+                Some(kind) => t.schema.columns.push(Column {
+                    name,
+                    kind,
+                    nullable: nullable == "YES",
+                    declared_type: Some(column_type),
+                }),
+                None => t.unsupported.push(UnsupportedColumn { column: name, declared_type: column_type }),
+            }
+        }
+        for s in stats {
+            let (table, index, non_unique, column): (String, String, i64, String) =
+                (s.get(0), s.get(1), s.get(2), s.get(3));
+            let Some(t) = out.iter_mut().find(|t| t.schema.name == table) else { continue };
+            if index == "PRIMARY" {
+                match t.schema.index_of(&column) {
+                    Some(c) => t.schema.primary_key.push(c),
+                    None => t.schema.primary_key.clear(),
+                }
+                continue;
+            }
+            match t.indexes.last_mut() {
+                Some(i) if i.name == index => i.columns.push(column),
+                _ => t.indexes.push(IndexInfo { name: index, columns: vec![column], unique: non_unique == 0 }),
+            }
+        }
+        for t in &mut out {
+            for &k in &t.schema.primary_key {
+                t.schema.columns[k].nullable = false;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn provision(&self, table: &TableSchema) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        common::check_selection(table)?;
+        if t.namespace.is_some() {
+            return Err(ConnectorError::Refused {
+                table: t,
+                reason: "a MySQL connection syncs the tables of its own database; leave the namespace empty".into(),
+            });
+        }
+        self.ensure_meta().await?;
+        let columns = common::fingerprint(table);
+        let id: i64 = match self.registered(&t).await? {
+            Some(m) if m.columns == columns => return Ok(()),
+            Some(m) => {
+                sqlx::query("UPDATE hubsync_tables SET columns = ?, format = ? WHERE id = ?")
+                    .bind(&columns)
+                    .bind(common::FORMAT)
+                    .bind(m.id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db("updating the table registry"))?;
+                m.id
+            }
+            None => {
+                let r =
+                    sqlx::query("INSERT INTO hubsync_tables (namespace, name, format, columns) VALUES ('', ?, ?, ?)")
+                        .bind(&t.name)
+                        .bind(common::FORMAT)
+                        .bind(&columns)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db("registering the table"))?;
+                r.last_insert_id() as i64
+            }
+        };
+        let track = D.quote(&format!("hubsync_track_{id}"));
+        let base = D.table(&t);
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let key_names: Vec<&str> = keys.iter().map(|c| c.name.as_str()).collect();
+        let kl = D.list("", key_names.iter().copied());
+        let key_defs = keys
+            .iter()
+            .map(|c| format!("{} {} NOT NULL", D.quote(&c.name), mysql_type(c, true)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let meta = "hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at";
+        let now = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)";
+        // MySQL DDL commits implicitly; each statement is idempotent instead.
+        let mut stmts = vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, hubsync_seq BIGINT NOT NULL, hubsync_deleted BOOLEAN NOT NULL, \
+                 hubsync_origin VARCHAR(255), hubsync_changed_at BIGINT NOT NULL, PRIMARY KEY ({kl}), KEY (hubsync_seq)) \
+                 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+            ),
+            format!("INSERT IGNORE INTO hubsync_counter (id, v) VALUES ({id}, 0)"),
+        ];
+        for kind in ["ins", "upd", "del"] {
+            stmts.push(format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{kind}_{id}"))));
+        }
+        let record = |prefix: &str, deleted: bool| {
+            format!(
+                "UPDATE hubsync_counter SET v = v + 1 WHERE id = {id}; \
+                 INSERT INTO {track} ({kl}, {meta}) VALUES ({}, (SELECT v FROM hubsync_counter WHERE id = {id}), {deleted}, \
+                 @hubsync_origin, {now}) ON DUPLICATE KEY UPDATE hubsync_seq = VALUES(hubsync_seq), \
+                 hubsync_deleted = VALUES(hubsync_deleted), hubsync_origin = VALUES(hubsync_origin), \
+                 hubsync_changed_at = VALUES(hubsync_changed_at);",
+                D.list(prefix, key_names.iter().copied())
+            )
+        };
+        let key_changed =
+            key_names.iter().map(|k| format!("NOT (OLD.{0} <=> NEW.{0})", D.quote(k))).collect::<Vec<_>>().join(" OR ");
+        stmts.push(format!(
+            "CREATE TRIGGER {} AFTER INSERT ON {base} FOR EACH ROW BEGIN {} END",
+            D.quote(&format!("hubsync_ins_{id}")),
+            record("NEW.", false)
+        ));
+        stmts.push(format!(
+            "CREATE TRIGGER {} AFTER UPDATE ON {base} FOR EACH ROW BEGIN IF {key_changed} THEN {} END IF; {} END",
+            D.quote(&format!("hubsync_upd_{id}")),
+            record("OLD.", true),
+            record("NEW.", false)
+        ));
+        stmts.push(format!(
+            "CREATE TRIGGER {} AFTER DELETE ON {base} FOR EACH ROW BEGIN {} END",
+            D.quote(&format!("hubsync_del_{id}")),
+            record("OLD.", true)
+        ));
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db(format!("provisioning {t}")))?;
+        }
+        // Rows present before provisioning are changes for the initial sync;
+        // the counter row lock orders this against concurrent writers.
+        let mut tx = self.pool.begin().await.map_err(db(format!("provisioning {t}")))?;
+        let start: i64 =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {id} FOR UPDATE")))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db(format!("provisioning {t}")))?;
+        let added = sqlx::query(AssertSqlSafe(format!(
+            "INSERT IGNORE INTO {track} ({kl}, {meta}) SELECT {kl}, ? + ROW_NUMBER() OVER (), 0, NULL, {now} FROM {base}"
+        )))
+        .bind(start)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(format!("provisioning {t}")))?
+        .rows_affected();
+        sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = v + ? WHERE id = {id}")))
+            .bind(added as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(format!("provisioning {t}")))?;
+        tx.commit().await.map_err(db(format!("provisioning {t}")))
+    }
+
+    async fn deprovision(&self, t: &TableRef) -> Result<(), ConnectorError> {
+        let Some(m) = self.registered(t).await? else { return Ok(()) };
+        let mut stmts: Vec<String> = ["ins", "upd", "del"]
+            .iter()
+            .map(|k| format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{k}_{}", m.id))))
+            .collect();
+        stmts.push(format!("DROP TABLE IF EXISTS {}", D.quote(&format!("hubsync_track_{}", m.id))));
+        stmts.push(format!("DELETE FROM hubsync_counter WHERE id = {}", m.id));
+        stmts.push(format!("DELETE FROM hubsync_tables WHERE id = {}", m.id));
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db(format!("deprovisioning {t}")))?;
+        }
+        Ok(())
+    }
+
+    async fn deprovision_all(&self) -> Result<(), ConnectorError> {
+        let triggers: Vec<String> = sqlx::query_scalar(
+            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+             AND TRIGGER_NAME LIKE 'hubsync\\_%'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing hubsync's triggers"))?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME LIKE 'hubsync\\_%'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing hubsync's tables"))?;
+        let stmts = triggers
+            .iter()
+            .map(|n| format!("DROP TRIGGER IF EXISTS {}", D.quote(n)))
+            .chain(tables.iter().map(|n| format!("DROP TABLE IF EXISTS {}", D.quote(n))));
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db("removing hubsync's objects"))?;
+        }
+        Ok(())
+    }
+
+    async fn read_changes(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+    ) -> Result<ChangeBatch, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let after = parse_anchor(since)?;
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(&k.name))).collect::<Vec<_>>().join(" AND ");
+        let key_exprs: Vec<String> =
+            keys.iter().map(|k| read_expr(k.kind, &format!("tr.{}", D.quote(&k.name)))).collect();
+        let col_exprs: Vec<String> =
+            table.columns.iter().map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)))).collect();
+        let sql = format!(
+            "SELECT tr.hubsync_seq, CAST(tr.hubsync_deleted OR b.{} IS NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
+             {}, {} FROM {} tr LEFT JOIN {} b ON {join} WHERE tr.hubsync_seq > ? ORDER BY tr.hubsync_seq LIMIT ?",
+            D.quote(&keys[0].name),
+            key_exprs.join(", "),
+            col_exprs.join(", "),
+            D.quote(&format!("hubsync_track_{}", m.id)),
+            D.table(&t),
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit as i64 + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(format!("reading changes of {t}")))?;
+        let more = rows.len() > limit;
+        let nk = keys.len();
+        let mut last = after;
+        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        for r in rows.iter().take(limit) {
+            last = r.get(0);
+            let deleted: i64 = r.get(1);
+            let key = keys.iter().enumerate().map(|(i, k)| decode(&t, k, r, 4 + i)).collect::<Result<Vec<_>, _>>()?;
+            let row =
+                if deleted != 0 {
+                    None
+                } else {
+                    Some(table.columns.iter().enumerate().map(|(i, c)| decode(&t, c, r, 4 + nk + i)).collect::<Result<
+                        Vec<_>,
+                        _,
+                    >>(
+                    )?)
+                };
+            changes.push(CapturedChange { key, row, changed_at_micros: r.get(3), origin: r.get(2) });
+        }
+        Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more, pending: false })
+    }
+
+    async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let what = format!("applying {} changes to {t}", ops.len());
+        let base = D.table(&t);
+        let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let keys: Vec<&str> = table.primary_key.iter().map(|&i| cols[i]).collect();
+        let non_keys: Vec<&str> =
+            cols.iter().enumerate().filter(|(i, _)| !table.primary_key.contains(i)).map(|(_, c)| *c).collect();
+        // ON DUPLICATE KEY needs an assignment even when every column is a key.
+        let update = if non_keys.is_empty() { &keys } else { &non_keys };
+        let on_dup = update.iter().map(|c| format!("{0} = VALUES({0})", D.quote(c))).collect::<Vec<_>>().join(", ");
+        let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
+        sqlx::query("SET @hubsync_origin = ?").bind(origin).execute(&mut *conn).await.map_err(db(what.clone()))?;
+        let result: Result<(), ConnectorError> = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what.clone()))?;
+            for run in common::runs(table, ops) {
+                let (rows, width, kind) = match &run {
+                    Run::Upserts(r) => (r, cols.len(), true),
+                    Run::Deletes(k) => (k, keys.len(), false),
+                };
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let tuple = format!("({})", vec!["?"; width].join(", "));
+                    let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
+                    let sql = if kind {
+                        format!(
+                            "INSERT INTO {base} ({}) VALUES {tuples} ON DUPLICATE KEY UPDATE {on_dup}",
+                            D.list("", cols.iter().copied())
+                        )
+                    } else {
+                        format!("DELETE FROM {base} WHERE ({}) IN ({tuples})", D.list("", keys.iter().copied()))
+                    };
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for row in chunk {
+                        for v in row.iter() {
+                            q = bind(q, v);
+                        }
+                    }
+                    q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                }
+            }
+            tx.commit().await.map_err(db(what.clone()))
+        }
+        .await;
+        // The marker must never outlive this apply on a pooled connection.
+        if sqlx::query("SET @hubsync_origin = NULL").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+        result
+    }
+
+    async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        common::check_selection(table)?;
+        let cols = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let is_key = table.primary_key.contains(&i) || indexes.iter().any(|x| x.columns.contains(&c.name));
+                format!("{} {}{}", D.quote(&c.name), mysql_type(c, is_key), if c.nullable { "" } else { " NOT NULL" })
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let pk = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let stmts = vec![format!(
+            "CREATE TABLE IF NOT EXISTS {} ({cols}, PRIMARY KEY ({pk})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+            D.table(&t)
+        )];
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db(format!("creating {t}")))?;
+        }
+        // MySQL 8 has no CREATE INDEX IF NOT EXISTS: look first.
+        let existing: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(&t.name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(format!("creating {t}")))?;
+        let mut stmts = Vec::new();
+        for i in common::carried_indexes(table, indexes).into_iter().filter(|i| !existing.contains(&i.name)) {
+            stmts.push(format!(
+                "CREATE {}INDEX {} ON {} ({})",
+                if i.unique { "UNIQUE " } else { "" },
+                D.quote(&i.name),
+                D.table(&t),
+                D.list("", i.columns.iter().map(String::as_str))
+            ));
+        }
+        for s in stmts {
+            sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db(format!("creating {t}")))?;
+        }
+        Ok(())
+    }
+}
