@@ -222,3 +222,79 @@ pub trait Connector: Send + Sync {
     /// Create `table` (its columns, key and `indexes`) if it does not exist.
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError>;
 }
+
+impl TableInfo {
+    /// The sync schema of this table for the given columns (all supported
+    /// columns when `columns` is empty), in table order. Refuses columns of
+    /// unsupported types, unknown columns, and selections without every
+    /// key column, saying what to do.
+    pub fn select(&self, columns: &[String]) -> Result<TableSchema, ConnectorError> {
+        let t = TableRef::of(&self.schema);
+        let refuse = |reason: String| ConnectorError::Refused { table: t.clone(), reason };
+        if self.schema.primary_key.is_empty() {
+            return Err(refuse(
+                "it has no primary key; hubsync syncs only tables with a primary key (Data Sync has the same rule): add one"
+                    .into(),
+            ));
+        }
+        for c in columns {
+            if let Some(u) = self.unsupported.iter().find(|u| &u.column == c) {
+                return Err(refuse(format!(
+                    "column {c:?} has type {}, which hubsync cannot sync; leave it out of the selection",
+                    u.declared_type
+                )));
+            }
+            if self.schema.index_of(c).is_none() {
+                return Err(refuse(format!("there is no column {c:?}")));
+            }
+        }
+        for &k in &self.schema.primary_key {
+            let key = &self.schema.columns[k].name;
+            if !columns.is_empty() && !columns.contains(key) {
+                return Err(refuse(format!("the selection leaves out key column {key:?}; select every key column")));
+            }
+        }
+        let keep: Vec<usize> = (0..self.schema.columns.len())
+            .filter(|&i| columns.is_empty() || columns.contains(&self.schema.columns[i].name))
+            .collect();
+        let mut out = self.schema.clone();
+        out.columns = keep.iter().map(|&i| self.schema.columns[i].clone()).collect();
+        out.primary_key =
+            self.schema.primary_key.iter().map(|k| keep.iter().position(|i| i == k).unwrap_or_default()).collect();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ColumnType;
+
+    fn info() -> TableInfo {
+        TableInfo {
+            schema: TableSchema::new("t")
+                .key("id", ColumnType::Int)
+                .column("a", ColumnType::Text)
+                .column("b", ColumnType::Int),
+            indexes: Vec::new(),
+            unsupported: vec![UnsupportedColumn { column: "geo".into(), declared_type: "point".into() }],
+        }
+    }
+
+    #[test]
+    fn selections_keep_table_order_and_refuse_what_cannot_sync() {
+        let s = info().select(&["b".into(), "id".into()]).expect("select");
+        assert_eq!(s.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "b"]);
+        assert_eq!(s.primary_key, [0]);
+        assert_eq!(info().select(&[]).expect("all").columns.len(), 3);
+        let err = |cols: &[&str]| {
+            info().select(&cols.iter().map(|c| c.to_string()).collect::<Vec<_>>()).expect_err("refused").to_string()
+        };
+        assert!(err(&["id", "geo"]).contains("type point"));
+        assert!(err(&["a"]).contains("key column \"id\""));
+        assert!(err(&["id", "zzz"]).contains("no column \"zzz\""));
+        let mut no_key = info();
+        no_key.schema.primary_key.clear();
+        assert!(no_key.select(&[]).expect_err("no key").to_string().contains("no primary key"));
+    }
+}

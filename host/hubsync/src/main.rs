@@ -1,5 +1,6 @@
 //! The `hubsync` command line: the binary that wires the crates together.
 
+mod db_cmd;
 mod plugin_cmd;
 mod scaffold;
 
@@ -22,6 +23,58 @@ enum Command {
     /// Develop, inspect and dry-run plugins (conflict policies, column filters, schema maps).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Inspect a database, provision or remove change tracking, read captured changes.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// List tables with their columns, types, keys and indexes, as hubsync sees them
+    /// (Data Sync's "refresh schema"); columns hubsync cannot sync are marked.
+    Introspect {
+        /// `sqlite://PATH`, `postgres://USER@HOST/DB` or `mysql://USER@HOST/DB`.
+        url: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start tracking changes of a table (idempotent); rows already there count as changes.
+    Provision {
+        /// The database URL.
+        url: String,
+        /// The table (`name` or `namespace.name`).
+        table: String,
+        /// Comma-separated columns to track (default: every syncable column); must include the key.
+        #[arg(long)]
+        columns: Option<String>,
+    },
+    /// Remove hubsync's triggers and tracking tables (and nothing else).
+    Deprovision {
+        /// The database URL.
+        url: String,
+        /// The table to stop tracking.
+        table: Option<String>,
+        /// Remove every hubsync object in the database (the clean-up script).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print the changes captured on a table after an anchor, as JSON.
+    Changes {
+        /// The database URL.
+        url: String,
+        /// The table.
+        table: String,
+        /// Comma-separated columns (as provisioned).
+        #[arg(long)]
+        columns: Option<String>,
+        /// Read after this anchor (the `next` of an earlier call); from the start if omitted.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many changes.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,5 +176,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             plugin_cmd::test(&plugin, &cases, config.as_deref()).await
         }
         Command::Plugin(PluginCommand::List) => plugin_cmd::list().await,
+        Command::Db(DbCommand::Introspect { url, json }) => db_cmd::introspect(&url, json).await,
+        Command::Db(DbCommand::Provision { url, table, columns }) => {
+            db_cmd::provision(&url, &table, columns.as_deref()).await
+        }
+        Command::Db(DbCommand::Deprovision { url, table, all }) => {
+            db_cmd::deprovision(&url, table.as_deref(), all).await
+        }
+        Command::Db(DbCommand::Changes { url, table, columns, since, limit }) => {
+            db_cmd::changes(&url, &table, columns.as_deref(), since.as_deref(), limit).await
+        }
     }
 }
