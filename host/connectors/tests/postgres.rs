@@ -41,6 +41,6 @@ async fn out_of_order_commits_are_never_missed() {
     first.commit().await.expect("commit first");
     let (changes, _) = common::read_all(c, &t, &anchor).await;
     let mut ids: Vec<_> = changes.iter().map(|ch| ch.key[0].clone()).collect();
-    ids.sort_by_key(|v| format!("{v:?}"));
+    ids.sort_by_key(|v| common::int_key(std::slice::from_ref(v)));
     assert_eq!(ids, [hubsync_core::Value::Int(100), hubsync_core::Value::Int(200)]);
 }

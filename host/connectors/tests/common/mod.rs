@@ -100,7 +100,7 @@ pub async fn capture_and_deprovision(db: &dyn TestDb) {
     c.provision(&t).await.expect("provision");
     c.provision(&t).await.expect("provision again (idempotent)");
     let (mut changes, anchor) = read_all(c, &t, &Anchor::start()).await;
-    changes.sort_by_key(|ch| format!("{:?}", ch.key));
+    changes.sort_by_key(|ch| int_key(&ch.key));
     assert_eq!(ids(&changes), [(1, false), (2, false)], "pre-existing rows are changes");
     assert_eq!(changes[0].row.as_ref().expect("row")[2], Value::Decimal("1.50".into()));
     assert_eq!(changes[0].origin, None);
@@ -299,7 +299,7 @@ pub async fn write_and_capture(
     let ops: Vec<ApplyOp> = rows.iter().cloned().map(ApplyOp::Upsert).collect();
     c.apply(t, &ops, origin).await.expect("apply");
     let (mut changes, _) = read_all(c, t, &Anchor::start()).await;
-    changes.sort_by_key(|ch| format!("{:?}", ch.key));
+    changes.sort_by_key(|ch| int_key(&ch.key));
     changes.into_iter().map(|ch| ch.row.expect("a row, not a delete")).collect()
 }
 
@@ -323,6 +323,14 @@ pub fn assert_same_rows(t: &TableSchema, got: &[Vec<Value>], want: &[Vec<Value>]
                 _ => assert_eq!(g, w, "column {}", col.name),
             }
         }
+    }
+}
+
+/// The integer key the test tables use, for sorting.
+pub fn int_key(key: &[Value]) -> i64 {
+    match key.first() {
+        Some(Value::Int(i)) => *i,
+        other => panic!("test tables have an int key, got {other:?}"),
     }
 }
 
