@@ -19,7 +19,7 @@ use hubsync_core::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
 
-use crate::common::{self, Meta};
+use crate::common::{self, Meta, Run};
 use crate::sql::{self, Dialect};
 
 const D: Dialect = Dialect::DoubleQuote;
@@ -373,16 +373,6 @@ impl hubsync_core::Connector for Sqlite {
                 non_keys.iter().map(|c| format!("{0} = excluded.{0}", D.quote(c))).collect::<Vec<_>>().join(", ")
             )
         };
-        let upsert = format!(
-            "INSERT INTO {base} ({}) VALUES ({}) ON CONFLICT ({}) {on_conflict}",
-            D.list("", cols.iter().copied()),
-            vec!["?"; cols.len()].join(", "),
-            D.list("", keys.iter().copied()),
-        );
-        let delete = format!(
-            "DELETE FROM {base} WHERE {}",
-            keys.iter().map(|k| format!("{} = ?", D.quote(k))).collect::<Vec<_>>().join(" AND ")
-        );
         let what = format!("applying {} changes to {t}", ops.len());
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what.clone()))?;
         sqlx::query("INSERT INTO hubsync_session (origin) VALUES (?)")
@@ -390,16 +380,34 @@ impl hubsync_core::Connector for Sqlite {
             .execute(&mut *tx)
             .await
             .map_err(db(what.clone()))?;
-        for op in ops {
-            let (sql, values) = match op {
-                ApplyOp::Upsert(row) => (&upsert, row),
-                ApplyOp::Delete(key) => (&delete, key),
+        for run in common::runs(table, ops) {
+            let (rows, width, upsert) = match &run {
+                Run::Upserts(r) => (r, cols.len(), true),
+                Run::Deletes(k) => (k, keys.len(), false),
             };
-            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
-            for v in values {
-                q = bind(q, v);
+            // Multi-row statements (prepared and cached per size): one trip
+            // to SQLite's worker thread per chunk instead of per row.
+            let per_statement = (30_000 / width).clamp(1, 500);
+            for chunk in rows.chunks(per_statement) {
+                let tuple = format!("({})", vec!["?"; width].join(", "));
+                let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
+                let sql = if upsert {
+                    format!(
+                        "INSERT INTO {base} ({}) VALUES {tuples} ON CONFLICT ({}) {on_conflict}",
+                        D.list("", cols.iter().copied()),
+                        D.list("", keys.iter().copied()),
+                    )
+                } else {
+                    format!("DELETE FROM {base} WHERE ({}) IN (VALUES {tuples})", D.list("", keys.iter().copied()))
+                };
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for row in chunk {
+                    for v in row.iter() {
+                        q = bind(q, v);
+                    }
+                }
+                q.execute(&mut *tx).await.map_err(db(what.clone()))?;
             }
-            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
         }
         sqlx::query("DELETE FROM hubsync_session").execute(&mut *tx).await.map_err(db(what.clone()))?;
         tx.commit().await.map_err(db(what))
