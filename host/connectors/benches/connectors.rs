@@ -1,7 +1,7 @@
 //! Connector throughput on real databases, each figure beside a baseline
 //! run in the same process on the same machine:
 //!
-//! (a) hubsync `apply` of N rows of a 10-column table (batches of 5,000, one
+//! (a) hubsync `apply` of N rows of a 10-column table (batches of 20,000, one
 //!     transaction each, tracking triggers on) against the engine's own best
 //!     bulk upsert into an identical tracked table (PostgreSQL: COPY into a
 //!     staging table, then one INSERT … SELECT … ON CONFLICT; MariaDB and
@@ -12,7 +12,8 @@
 //!     triggers (the triggers' overhead on an application's writes).
 //!
 //! `cargo bench -p hubsync-connectors --bench connectors` (N = 1,000,000;
-//! `HUBSYNC_BENCH_ROWS` changes it). Needs the local PostgreSQL and MariaDB
+//! `HUBSYNC_BENCH_ROWS`, `HUBSYNC_BENCH_BATCH` and `HUBSYNC_BENCH_ENGINES`
+//! change the row count, the rows per apply and the engines). Needs the local PostgreSQL and MariaDB
 //! of the README (`HUBSYNC_TEST_PG`, `HUBSYNC_TEST_MYSQL`).
 
 use std::time::Instant;
@@ -21,7 +22,15 @@ use hubsync_connectors::{Mysql, Postgres, Sqlite};
 use hubsync_core::{Anchor, ApplyOp, ColumnType, Connector, TableSchema, Value, text};
 use sqlx::{AssertSqlSafe, Executor};
 
-const BATCH: usize = 5_000;
+/// Rows per `apply` call (`HUBSYNC_BENCH_BATCH`).
+fn batch() -> usize {
+    std::env::var("HUBSYNC_BENCH_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
+}
+
+/// Whether to run `engine` (`HUBSYNC_BENCH_ENGINES=postgres,mysql,sqlite`).
+fn wanted(engine: &str) -> bool {
+    std::env::var("HUBSYNC_BENCH_ENGINES").map_or(true, |v| v.split(',').any(|e| e == engine))
+}
 
 fn schema(name: &str) -> TableSchema {
     let mut t = TableSchema::new(name).key("id", ColumnType::Int);
@@ -218,9 +227,9 @@ async fn bench(engine: &str, connector: Box<dyn Connector>, raw: Raw, n: usize) 
 
     // (a) apply vs the engine's own bulk upsert, both into tracked tables.
     let start = Instant::now();
-    for chunk_start in (0..n).step_by(BATCH) {
+    for chunk_start in (0..n).step_by(batch()) {
         let ops: Vec<ApplyOp> =
-            (chunk_start..(chunk_start + BATCH).min(n)).map(|i| ApplyOp::Upsert(row(i as i64))).collect();
+            (chunk_start..(chunk_start + batch()).min(n)).map(|i| ApplyOp::Upsert(row(i as i64))).collect();
         connector.apply(&t, &ops, "hub").await.expect("apply");
     }
     let ours = start.elapsed().as_secs_f64();
@@ -274,28 +283,32 @@ async fn main() {
     let db = format!("hubsync_bench_{}", std::process::id());
     println!("connector benchmark, {n} rows of a 10-column table (ratios > 1 favour hubsync)");
 
-    let pg_server =
-        std::env::var("HUBSYNC_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&pg_server).await.expect("PostgreSQL");
-    admin.execute(AssertSqlSafe(format!("CREATE DATABASE {db}"))).await.expect("create");
-    let url = format!("{}/{db}", &pg_server[..pg_server.rfind('/').expect("db in url")]);
-    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-    bench("postgres", Box::new(Postgres::open(&url).await.expect("open")), Raw::Pg(pool.clone()), n).await;
-    pool.close().await;
-    admin.execute(AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).await.expect("drop");
-
-    let my_server = std::env::var("HUBSYNC_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
-    let admin = sqlx::MySqlPool::connect(&my_server).await.expect("MariaDB");
-    admin.execute(AssertSqlSafe(format!("CREATE DATABASE {db}"))).await.expect("create");
-    let url = format!("{my_server}/{db}");
-    let pool = sqlx::MySqlPool::connect(&url).await.expect("connect");
-    bench("mysql", Box::new(Mysql::open(&url).await.expect("open")), Raw::My(pool.clone()), n).await;
-    pool.close().await;
-    admin.execute(AssertSqlSafe(format!("DROP DATABASE {db}"))).await.expect("drop");
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let lite = Sqlite::open(&url).await.expect("open");
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
-    bench("sqlite", Box::new(lite), Raw::Lite(pool), n).await;
+    if wanted("postgres") {
+        let pg_server =
+            std::env::var("HUBSYNC_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = sqlx::PgPool::connect(&pg_server).await.expect("PostgreSQL");
+        admin.execute(AssertSqlSafe(format!("CREATE DATABASE {db}"))).await.expect("create");
+        let url = format!("{}/{db}", &pg_server[..pg_server.rfind('/').expect("db in url")]);
+        let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+        bench("postgres", Box::new(Postgres::open(&url).await.expect("open")), Raw::Pg(pool.clone()), n).await;
+        pool.close().await;
+        admin.execute(AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).await.expect("drop");
+    }
+    if wanted("mysql") {
+        let my_server = std::env::var("HUBSYNC_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+        let admin = sqlx::MySqlPool::connect(&my_server).await.expect("MariaDB");
+        admin.execute(AssertSqlSafe(format!("CREATE DATABASE {db}"))).await.expect("create");
+        let url = format!("{my_server}/{db}");
+        let pool = sqlx::MySqlPool::connect(&url).await.expect("connect");
+        bench("mysql", Box::new(Mysql::open(&url).await.expect("open")), Raw::My(pool.clone()), n).await;
+        pool.close().await;
+        admin.execute(AssertSqlSafe(format!("DROP DATABASE {db}"))).await.expect("drop");
+    }
+    if wanted("sqlite") {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let lite = Sqlite::open(&url).await.expect("open");
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+        bench("sqlite", Box::new(lite), Raw::Lite(pool), n).await;
+    }
 }

@@ -63,6 +63,33 @@ pub(crate) fn carried_indexes<'a>(t: &TableSchema, indexes: &'a [IndexInfo]) -> 
     indexes.iter().filter(|i| i.columns.iter().all(|c| t.index_of(c).is_some())).collect()
 }
 
+/// Assemble a captured change from a result row laid out as hubsync's
+/// queries lay it out: the key columns from `first_key`, then every selected
+/// column. `decode(column, index)` reads one cell.
+pub(crate) fn captured(
+    table: &TableSchema,
+    first_key: usize,
+    deleted: bool,
+    changed_at_micros: i64,
+    origin: Option<String>,
+    decode: impl Fn(&hubsync_core::Column, usize) -> Result<hubsync_core::Value, ConnectorError>,
+) -> Result<hubsync_core::CapturedChange, ConnectorError> {
+    let nk = table.primary_key.len();
+    let key = table
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| decode(&table.columns[k], first_key + i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let row = if deleted {
+        None
+    } else {
+        let cells = table.columns.iter().enumerate().map(|(i, c)| decode(c, first_key + nk + i));
+        Some(cells.collect::<Result<Vec<_>, _>>()?)
+    };
+    Ok(hubsync_core::CapturedChange { key, row, changed_at_micros, origin })
+}
+
 /// A run of consecutive writes of one kind with distinct keys (the last
 /// write of a key wins), so each run can be one set-based statement.
 pub(crate) enum Run<'a> {

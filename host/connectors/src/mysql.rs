@@ -15,8 +15,8 @@
 //! as UTC in DATETIME(6) (MySQL's TIMESTAMP ends in 2038).
 
 use hubsync_core::{
-    Anchor, ApplyOp, CapturedChange, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, TableSchema, UnsupportedColumn, Value, text,
+    Anchor, ApplyOp, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo, TableRef,
+    TableSchema, UnsupportedColumn, Value, text,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
@@ -437,24 +437,12 @@ impl hubsync_core::Connector for Mysql {
             .await
             .map_err(db(format!("reading changes of {t}")))?;
         let more = rows.len() > limit;
-        let nk = keys.len();
         let mut last = after;
         let mut changes = Vec::with_capacity(rows.len().min(limit));
         for r in rows.iter().take(limit) {
             last = r.get(0);
-            let deleted: i64 = r.get(1);
-            let key = keys.iter().enumerate().map(|(i, k)| decode(&t, k, r, 4 + i)).collect::<Result<Vec<_>, _>>()?;
-            let row =
-                if deleted != 0 {
-                    None
-                } else {
-                    Some(table.columns.iter().enumerate().map(|(i, c)| decode(&t, c, r, 4 + nk + i)).collect::<Result<
-                        Vec<_>,
-                        _,
-                    >>(
-                    )?)
-                };
-            changes.push(CapturedChange { key, row, changed_at_micros: r.get(3), origin: r.get(2) });
+            let deleted = r.get::<i64, _>(1) != 0;
+            changes.push(common::captured(table, 4, deleted, r.get(3), r.get(2), |c, i| decode(&t, c, r, i))?);
         }
         Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more, pending: false })
     }

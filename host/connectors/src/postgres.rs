@@ -13,8 +13,8 @@
 //! which the trigger records; other sessions never see it.
 
 use hubsync_core::{
-    Anchor, ApplyOp, CapturedChange, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, TableSchema, UnsupportedColumn, Value,
+    Anchor, ApplyOp, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo, TableRef,
+    TableSchema, UnsupportedColumn, Value,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
@@ -522,24 +522,11 @@ impl hubsync_core::Connector for Postgres {
         };
         tx.commit().await.map_err(db(what))?;
         let more = rows.len() > limit;
-        let nk = keys.len();
         let mut next = since.clone();
         let mut changes = Vec::with_capacity(rows.len().min(limit));
         for r in rows.iter().take(limit) {
             next = Anchor(format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)));
-            let deleted: bool = r.get(2);
-            let key = keys.iter().enumerate().map(|(i, k)| decode(&t, k, r, 5 + i)).collect::<Result<Vec<_>, _>>()?;
-            let row =
-                if deleted {
-                    None
-                } else {
-                    Some(table.columns.iter().enumerate().map(|(i, c)| decode(&t, c, r, 5 + nk + i)).collect::<Result<
-                        Vec<_>,
-                        _,
-                    >>(
-                    )?)
-                };
-            changes.push(CapturedChange { key, row, changed_at_micros: r.get(4), origin: r.get(3) });
+            changes.push(common::captured(table, 5, r.get(2), r.get(4), r.get(3), |c, i| decode(&t, c, r, i))?);
         }
         Ok(ChangeBatch { changes, next, more, pending })
     }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use hubsync_core::text;
 use hubsync_core::{
-    Anchor, ApplyOp, CapturedChange, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, TableSchema, UnsupportedColumn, Value,
+    Anchor, ApplyOp, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo, TableRef,
+    TableSchema, UnsupportedColumn, Value,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
@@ -337,22 +337,11 @@ impl hubsync_core::Connector for Sqlite {
         for r in rows.iter().take(limit) {
             last = r.get(0);
             let deleted: i64 = r.get(1);
-            let nk = keys.len();
-            let key = (0..nk)
-                .map(|i| decode(&t, &table.columns[table.primary_key[i]], r, 4 + i))
-                .collect::<Result<Vec<_>, _>>()?;
-            let row_present = r.try_get_raw(4 + nk + table.primary_key[0]).map(|v| !v.is_null()).unwrap_or(false);
-            let row =
-                if deleted != 0 || !row_present {
-                    None
-                } else {
-                    Some(table.columns.iter().enumerate().map(|(i, c)| decode(&t, c, r, 4 + nk + i)).collect::<Result<
-                        Vec<_>,
-                        _,
-                    >>(
-                    )?)
-                };
-            changes.push(CapturedChange { key, row, changed_at_micros: r.get(3), origin: r.get(2) });
+            // A key with no base row (deleted since) reads as a delete.
+            let row_present =
+                r.try_get_raw(4 + keys.len() + table.primary_key[0]).map(|v| !v.is_null()).unwrap_or(false);
+            let gone = deleted != 0 || !row_present;
+            changes.push(common::captured(table, 4, gone, r.get(3), r.get(2), |c, i| decode(&t, c, r, i))?);
         }
         Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more, pending: false })
     }
