@@ -29,6 +29,29 @@ pub(crate) fn fingerprint(t: &TableSchema) -> String {
     format!("v{FORMAT};key={};cols={}", key.join(","), cols.join(","))
 }
 
+/// What re-provisioning a table changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reprovision {
+    /// First provisioning.
+    New,
+    /// Same key, other columns: keep the tracking table (and its pending
+    /// deletes) and announce every tracked row again, so new columns are
+    /// backfilled on the next sync.
+    Columns,
+    /// Another key: the tracking table is rebuilt.
+    Key,
+}
+
+/// Compare the recorded fingerprint with the new one.
+pub(crate) fn reprovision(old: Option<&str>, new: &str) -> Reprovision {
+    let key = |fp: &str| fp.split(';').find(|p| p.starts_with("key=")).map(str::to_owned);
+    match old {
+        None => Reprovision::New,
+        Some(old) if key(old) == key(new) => Reprovision::Columns,
+        Some(_) => Reprovision::Key,
+    }
+}
+
 /// Refuse a selection hubsync cannot sync, saying what to do.
 pub(crate) fn check_selection(t: &TableSchema) -> Result<(), ConnectorError> {
     let r = TableRef::of(t);

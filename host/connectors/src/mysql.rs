@@ -263,7 +263,9 @@ impl hubsync_core::Connector for Mysql {
         }
         self.ensure_meta().await?;
         let columns = common::fingerprint(table);
-        let id: i64 = match self.registered(&t).await? {
+        let existing = self.registered(&t).await?;
+        let change = common::reprovision(existing.as_ref().map(|m| m.columns.as_str()), &columns);
+        let id: i64 = match existing {
             Some(m) if m.columns == columns => return Ok(()),
             Some(m) => {
                 sqlx::query("UPDATE hubsync_tables SET columns = ?, format = ? WHERE id = ?")
@@ -300,14 +302,18 @@ impl hubsync_core::Connector for Mysql {
         let meta = "hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at";
         let now = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)";
         // MySQL DDL commits implicitly; each statement is idempotent instead.
-        let mut stmts = vec![
+        let mut stmts = Vec::new();
+        if change == common::Reprovision::Key {
+            stmts.push(format!("DROP TABLE IF EXISTS {track}"));
+        }
+        stmts.extend([
             format!(
                 "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, hubsync_seq BIGINT NOT NULL, hubsync_deleted BOOLEAN NOT NULL, \
                  hubsync_origin VARCHAR(255), hubsync_changed_at BIGINT NOT NULL, PRIMARY KEY ({kl}), KEY (hubsync_seq)) \
                  ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
             ),
             format!("INSERT IGNORE INTO hubsync_counter (id, v) VALUES ({id}, 0)"),
-        ];
+        ]);
         for kind in ["ins", "upd", "del"] {
             stmts.push(format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{kind}_{id}"))));
         }
@@ -345,11 +351,23 @@ impl hubsync_core::Connector for Mysql {
         // Rows present before provisioning are changes for the initial sync;
         // the counter row lock orders this against concurrent writers.
         let mut tx = self.pool.begin().await.map_err(db(format!("provisioning {t}")))?;
-        let start: i64 =
+        let mut start: i64 =
             sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {id} FOR UPDATE")))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db(format!("provisioning {t}")))?;
+        if change == common::Reprovision::Columns {
+            // Announce tracked rows again (every number up to `start` moves
+            // above it, keeping their order) so new columns are backfilled.
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {track} SET hubsync_seq = hubsync_seq + ?, hubsync_changed_at = {now} WHERE NOT hubsync_deleted"
+            )))
+            .bind(start)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(format!("provisioning {t}")))?;
+            start *= 2;
+        }
         let added = sqlx::query(AssertSqlSafe(format!(
             "INSERT IGNORE INTO {track} ({kl}, {meta}) SELECT {kl}, ? + ROW_NUMBER() OVER (), 0, NULL, {now} FROM {base}"
         )))
@@ -358,8 +376,8 @@ impl hubsync_core::Connector for Mysql {
         .await
         .map_err(db(format!("provisioning {t}")))?
         .rows_affected();
-        sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = v + ? WHERE id = {id}")))
-            .bind(added as i64)
+        sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = ? WHERE id = {id}")))
+            .bind(start + added as i64)
             .execute(&mut *tx)
             .await
             .map_err(db(format!("provisioning {t}")))?;

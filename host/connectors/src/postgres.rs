@@ -340,6 +340,7 @@ impl hubsync_core::Connector for Postgres {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db("reading the table registry"))?;
+        let change = common::reprovision(existing.as_ref().map(|r| r.get::<&str, _>(1)), &columns);
         let id: i64 = match existing {
             Some(r) if r.get::<String, _>(1) == columns => return Ok(()),
             Some(r) => {
@@ -396,7 +397,11 @@ impl hubsync_core::Connector for Postgres {
             record("NEW.", false)
         );
         let tag = dollar_tag(&body);
-        let stmts = vec![
+        let mut stmts = Vec::new();
+        if change == common::Reprovision::Key {
+            stmts.push(format!("DROP TABLE IF EXISTS {track}"));
+        }
+        stmts.extend([
             format!(
                 "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, xid xid8 NOT NULL, seq bigint NOT NULL, \
                  deleted boolean NOT NULL, origin text, changed_at timestamptz NOT NULL, PRIMARY KEY ({kl}))"
@@ -407,12 +412,19 @@ impl hubsync_core::Connector for Postgres {
             format!(
                 "CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {base} FOR EACH ROW EXECUTE FUNCTION {func}()"
             ),
-            // Rows present before provisioning are changes for the initial sync.
-            format!(
-                "INSERT INTO {track} ({kl}, {meta}) SELECT {kl}, pg_current_xact_id(), nextval('hubsync.seq'), false, NULL, \
-                 clock_timestamp() FROM {base} ON CONFLICT DO NOTHING"
-            ),
-        ];
+        ]);
+        if change == common::Reprovision::Columns {
+            // Announce tracked rows again so new columns are backfilled.
+            stmts.push(format!(
+                "UPDATE {track} SET xid = pg_current_xact_id(), seq = nextval('hubsync.seq'), \
+                 changed_at = clock_timestamp() WHERE NOT deleted"
+            ));
+        }
+        // Rows present before provisioning are changes for the initial sync.
+        stmts.push(format!(
+            "INSERT INTO {track} ({kl}, {meta}) SELECT {kl}, pg_current_xact_id(), nextval('hubsync.seq'), false, NULL, \
+             clock_timestamp() FROM {base} ON CONFLICT DO NOTHING"
+        ));
         for s in stmts {
             sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("provisioning {t}")))?;
         }

@@ -183,7 +183,9 @@ impl hubsync_core::Connector for Sqlite {
         self.ensure_meta().await?;
         let columns = common::fingerprint(table);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("starting provisioning"))?;
-        let id: i64 = match self.registered(&t).await? {
+        let existing = self.registered(&t).await?;
+        let change = common::reprovision(existing.as_ref().map(|m| m.columns.as_str()), &columns);
+        let id: i64 = match existing {
             Some(m) if m.columns == columns => return Ok(()),
             Some(m) => {
                 sqlx::query("UPDATE hubsync_tables SET columns = ?, format = ? WHERE id = ?")
@@ -215,7 +217,11 @@ impl hubsync_core::Connector for Sqlite {
         let meta = "hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at";
         let next_seq = format!("(SELECT COALESCE(MAX(hubsync_seq), 0) + 1 FROM {track})");
         let origin = "(SELECT origin FROM hubsync_session LIMIT 1)";
-        let mut stmts = vec![
+        let mut stmts = Vec::new();
+        if change == common::Reprovision::Key {
+            stmts.push(format!("DROP TABLE IF EXISTS {track}"));
+        }
+        stmts.extend([
             format!(
                 "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, hubsync_seq INTEGER NOT NULL, \
                  hubsync_deleted INTEGER NOT NULL, hubsync_origin TEXT, hubsync_changed_at INTEGER NOT NULL, \
@@ -225,7 +231,7 @@ impl hubsync_core::Connector for Sqlite {
                 "CREATE INDEX IF NOT EXISTS {} ON {track} (hubsync_seq)",
                 D.quote(&format!("hubsync_track_{id}_seq"))
             ),
-        ];
+        ]);
         for kind in ["ins", "upd", "del"] {
             stmts.push(format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{kind}_{id}"))));
         }
@@ -250,6 +256,13 @@ impl hubsync_core::Connector for Sqlite {
              INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS}); END",
             D.quote(&format!("hubsync_del_{id}"))
         ));
+        if change == common::Reprovision::Columns {
+            // Announce tracked rows again, after every earlier change, in order.
+            stmts.push(format!(
+                "UPDATE {track} SET hubsync_seq = hubsync_seq + (SELECT MAX(hubsync_seq) FROM {track}), \
+                 hubsync_changed_at = {NOW_MICROS} WHERE hubsync_deleted = 0"
+            ));
+        }
         // Rows present before provisioning are changes for the initial sync.
         stmts.push(format!(
             "INSERT INTO {track} ({kl}, {meta}) SELECT {kl}, \

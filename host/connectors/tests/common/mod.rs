@@ -12,7 +12,7 @@ pub mod dbs;
 macro_rules! scenario_tests {
     ($db:ty) => {
         $crate::scenario_tests!(@each $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
-            awkward_identifiers, refusals, type_round_trip);
+            awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns);
     };
     (@each $db:ty; $($name:ident),*) => {
         $(
@@ -336,4 +336,30 @@ pub fn int_key(key: &[Value]) -> i64 {
 
 fn trim_scale(d: &str) -> &str {
     if d.contains('.') { d.trim_end_matches('0').trim_end_matches('.') } else { d }
+}
+
+/// Adding a column to the selection re-announces every tracked row (so the
+/// column is backfilled) and keeps deletes that were still pending.
+pub async fn reprovision_backfills_new_columns(db: &dyn TestDb) {
+    let c = db.connector();
+    create_orders(db).await;
+    db.exec("INSERT INTO orders (id, note, amount) VALUES (1, 'one', '1.00'), (2, 'two', '2.00')").await;
+    let narrow = TableSchema::new("orders").key("id", ColumnType::Int).column("note", ColumnType::Text);
+    c.provision(&narrow).await.expect("provision");
+    let (_, anchor) = read_all(c, &narrow, &Anchor::start()).await;
+    db.exec("DELETE FROM orders WHERE id = 2").await;
+    let wide = orders();
+    c.provision(&wide).await.expect("re-provision with a new column");
+    c.provision(&wide).await.expect("again (idempotent)");
+    let (changes, _) = read_all(c, &wide, &anchor).await;
+    let mut seen: Vec<(i64, Option<Value>)> =
+        changes.iter().map(|ch| (int_key(&ch.key), ch.row.as_ref().map(|r| r[2].clone()))).collect();
+    seen.sort_by_key(|(id, _)| *id);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0, 1);
+    assert!(matches!(&seen[0].1, Some(Value::Decimal(d)) if d.starts_with("1.0")), "backfilled amount: {seen:?}");
+    assert_eq!(seen[1], (2, None), "the pending delete survives");
+    db.exec("INSERT INTO orders (id, note, amount) VALUES (3, 'three', '3.00')").await;
+    let (after, _) = read_all(c, &wide, &Anchor::start()).await;
+    assert!(after.iter().any(|ch| int_key(&ch.key) == 3), "triggers capture after re-provisioning");
 }
