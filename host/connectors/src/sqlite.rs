@@ -9,6 +9,7 @@
 //! clients' changes are never marked.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hubsync_core::text;
@@ -28,6 +29,9 @@ const ENGINE: EngineKind = EngineKind::Sqlite;
 /// A SQLite database file.
 pub struct Sqlite {
     pool: SqlitePool,
+    /// Whether hubsync's own tables are known to exist, so `apply` (a hot
+    /// path) does not re-issue their DDL for every batch.
+    meta_ready: AtomicBool,
 }
 
 fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
@@ -57,10 +61,13 @@ impl Sqlite {
             .connect_with(options)
             .await
             .map_err(|e| ConnectorError::Connect { url: url.to_owned(), cause: e.to_string() })?;
-        Ok(Sqlite { pool })
+        Ok(Sqlite { pool, meta_ready: AtomicBool::new(false) })
     }
 
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
+        if self.meta_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
         exec(
             &self.pool,
             "CREATE TABLE IF NOT EXISTS hubsync_tables (id INTEGER PRIMARY KEY, namespace TEXT, name TEXT NOT NULL, \
@@ -74,7 +81,9 @@ impl Sqlite {
             "CREATE TABLE IF NOT EXISTS hubsync_session (origin TEXT NOT NULL)".into(),
             "creating hubsync's session marker",
         )
-        .await
+        .await?;
+        self.meta_ready.store(true, Ordering::Release);
+        Ok(())
     }
 
     async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
@@ -303,6 +312,8 @@ impl hubsync_core::Connector for Sqlite {
         .fetch_all(&self.pool)
         .await
         .map_err(db("listing hubsync's objects"))?;
+        // The tables below may include hubsync's own; create them again on next use.
+        self.meta_ready.store(false, Ordering::Release);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("starting deprovisioning"))?;
         for (kind, name) in objects {
             let s =
