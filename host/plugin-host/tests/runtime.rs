@@ -247,14 +247,17 @@ async fn compiled_plugins_are_cached_on_disk() {
     let config = RuntimeConfig { limits: Limits::default(), cache_dir: Some(dir.path().to_path_buf()) };
     let rt = Runtime::new(config.clone()).expect("runtime");
     rt.load(Source::Builtin("hub-wins"), "{}", None).await.expect("load");
-    let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
     assert_eq!(entries.len(), 1, "one cached artifact");
-    // A new runtime (a new process, in effect) loads the artifact.
+    let written = std::fs::metadata(&entries[0]).expect("artifact").modified().expect("mtime");
+    // A new runtime (a new process, in effect) loads the artifact instead of
+    // compiling again: a compile would replace the file (write + rename).
+    std::thread::sleep(Duration::from_millis(20));
     let rt2 = Runtime::new(config).expect("runtime");
-    let start = Instant::now();
     let p = rt2.load(Source::Builtin("hub-wins"), "{}", None).await.expect("load cached");
     assert_eq!(p.resolve(&batch()).await.expect("resolve").len(), 3);
-    eprintln!("load from cache took {:?}", start.elapsed());
+    let after = std::fs::metadata(&entries[0]).expect("artifact").modified().expect("mtime");
+    assert_eq!(written, after, "the cached artifact was used, not rewritten");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
