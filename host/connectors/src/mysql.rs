@@ -15,9 +15,10 @@
 //! as UTC in DATETIME(6) (MySQL's TIMESTAMP ends in 2038).
 
 use hubsync_core::{
-    Anchor, ApplyOp, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo, TableRef,
-    TableSchema, UnsupportedColumn, Value, text,
+    Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, TableSchema, UnsupportedColumn, Value, text,
 };
+use hubsync_core::{KeyState, Row as ValueRow};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 use std::str::FromStr;
@@ -513,6 +514,78 @@ impl hubsync_core::Connector for Mysql {
             conn.close_on_drop();
         }
         result
+    }
+
+    async fn lookup(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        keys: &[ValueRow],
+    ) -> Result<Vec<KeyState>, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let after = parse_anchor(since)?;
+        let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let n = key_cols.len();
+        let on = |alias: &str| {
+            key_cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{alias}.{} = k.k{i}", D.quote(&c.name)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let first = format!("SELECT {}", (0..n).map(|i| format!("? AS k{i}")).collect::<Vec<_>>().join(", "));
+        let rest = format!(" UNION ALL SELECT {}", vec!["?"; n].join(", "));
+        let what = format!("looking up {} keys of {t}", keys.len());
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks((20_000 / n).clamp(1, ROWS_PER_STATEMENT)) {
+            let derived = format!("{first}{}", rest.repeat(chunk.len() - 1));
+            let sql = format!(
+                "SELECT CAST(tr.hubsync_seq IS NOT NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
+                 CAST(b.{} IS NOT NULL AS SIGNED), {}, {} FROM ({derived}) k LEFT JOIN {} b ON {} \
+                 LEFT JOIN {} tr ON {} AND tr.hubsync_seq > ?",
+                D.quote(&key_cols[0].name),
+                (0..n).map(|i| read_expr(key_cols[i].kind, &format!("k.k{i}"))).collect::<Vec<_>>().join(", "),
+                table
+                    .columns
+                    .iter()
+                    .map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name))))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                D.table(&t),
+                on("b"),
+                D.quote(&format!("hubsync_track_{}", m.id)),
+                on("tr"),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for key in chunk {
+                for v in key {
+                    q = bind(q, v);
+                }
+            }
+            let rows = q.bind(after).fetch_all(&self.pool).await.map_err(db(what.clone()))?;
+            for r in rows {
+                let changed = r.get::<i64, _>(0) != 0;
+                let present = r.get::<i64, _>(3) != 0;
+                if !changed && !present {
+                    continue;
+                }
+                let c = common::captured(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i))?;
+                let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
+                out.push(KeyState { key: c.key, row: c.row, change });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
+        let sql = format!("SELECT CAST(NOT EXISTS (SELECT 1 FROM {}) AS SIGNED)", D.table(table));
+        let v: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db(format!("reading {table}")))?;
+        Ok(v != 0)
     }
 
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {

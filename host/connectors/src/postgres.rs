@@ -13,9 +13,10 @@
 //! which the trigger records; other sessions never see it.
 
 use hubsync_core::{
-    Anchor, ApplyOp, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo, TableRef,
-    TableSchema, UnsupportedColumn, Value,
+    Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, TableSchema, UnsupportedColumn, Value,
 };
+use hubsync_core::{KeyState, Row as ValueRow};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -614,6 +615,79 @@ impl hubsync_core::Connector for Postgres {
             q.execute(&mut *tx).await.map_err(db(what.clone()))?;
         }
         tx.commit().await.map_err(db(what))
+    }
+
+    async fn lookup(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        keys: &[ValueRow],
+    ) -> Result<Vec<KeyState>, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let (xid, seq) = parse_anchor(since)?;
+        let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let n = key_cols.len();
+        let mut params = Vec::new();
+        let mut exprs = Vec::new();
+        let mut arrays = Vec::new();
+        for (i, c) in key_cols.iter().enumerate() {
+            let (array_ty, expr) = write_expr(c.kind, &format!("u.c{i}"));
+            params.push(format!("${}::{array_ty}", i + 3));
+            exprs.push(format!("{expr} AS k{i}"));
+            arrays.push(column_array(&t, c, keys.iter().map(|k| k[i].clone()))?);
+        }
+        let on = |alias: &str| {
+            key_cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{alias}.{} = k.k{i}", D.quote(&c.name)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let sql = format!(
+            "SELECT tr.seq IS NOT NULL, tr.origin, (extract(epoch FROM tr.changed_at) * 1000000)::int8, \
+             b.{} IS NOT NULL, {}, {} \
+             FROM (SELECT {} FROM UNNEST({}) AS u({})) k LEFT JOIN {} b ON {} \
+             LEFT JOIN hubsync.{} tr ON {} AND (tr.xid, tr.seq) > ($1::text::xid8, $2)",
+            D.quote(&key_cols[0].name),
+            (0..n).map(|i| read_expr(key_cols[i].kind, &format!("k.k{i}"))).collect::<Vec<_>>().join(", "),
+            table
+                .columns
+                .iter()
+                .map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name))))
+                .collect::<Vec<_>>()
+                .join(", "),
+            exprs.join(", "),
+            params.join(", "),
+            (0..n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", "),
+            qualified(&t),
+            on("b"),
+            D.quote(&format!("track_{}", m.id)),
+            on("tr"),
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq);
+        for a in arrays {
+            q = bind_array(q, a);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db(format!("looking up {} keys of {t}", keys.len())))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let changed: bool = r.get(0);
+            let present: bool = r.get(3);
+            if !changed && !present {
+                continue;
+            }
+            let c = common::captured(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i))?;
+            let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
+            out.push(KeyState { key: c.key, row: c.row, change });
+        }
+        Ok(out)
+    }
+
+    async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
+        let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {})", qualified(table));
+        sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db(format!("reading {table}")))
     }
 
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {

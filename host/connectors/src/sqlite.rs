@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use hubsync_core::text;
 use hubsync_core::{
-    Anchor, ApplyOp, ChangeBatch, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo, TableRef,
-    TableSchema, UnsupportedColumn, Value,
+    Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
+    TableRef, TableSchema, UnsupportedColumn, Value,
 };
+use hubsync_core::{KeyState, Row as ValueRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
 
@@ -226,6 +227,12 @@ impl hubsync_core::Connector for Sqlite {
         let meta = "hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at";
         let next_seq = format!("(SELECT COALESCE(MAX(hubsync_seq), 0) + 1 FROM {track})");
         let origin = "(SELECT origin FROM hubsync_session LIMIT 1)";
+        // An upsert, not INSERT OR REPLACE: a statement with its own ON
+        // CONFLICT clause (as `apply`'s upserts have) imposes its conflict
+        // policy on the statements of the triggers it fires.
+        let upsert = "ON CONFLICT DO UPDATE SET hubsync_seq = excluded.hubsync_seq, \
+                      hubsync_deleted = excluded.hubsync_deleted, hubsync_origin = excluded.hubsync_origin, \
+                      hubsync_changed_at = excluded.hubsync_changed_at";
         let mut stmts = Vec::new();
         if change == common::Reprovision::Key {
             stmts.push(format!("DROP TABLE IF EXISTS {track}"));
@@ -250,19 +257,19 @@ impl hubsync_core::Connector for Sqlite {
             key_names.iter().map(|k| format!("OLD.{0} IS NOT NEW.{0}", D.quote(k))).collect::<Vec<_>>().join(" OR ");
         stmts.push(format!(
             "CREATE TRIGGER {} AFTER INSERT ON {base} BEGIN \
-             INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}); END",
+             INSERT INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}) {upsert}; END",
             D.quote(&format!("hubsync_ins_{id}"))
         ));
         stmts.push(format!(
             "CREATE TRIGGER {} AFTER UPDATE ON {base} BEGIN \
-             INSERT OR REPLACE INTO {track} ({kl}, {meta}) SELECT {old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS} \
-             WHERE {key_changed}; \
-             INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}); END",
+             INSERT INTO {track} ({kl}, {meta}) SELECT {old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS} \
+             WHERE {key_changed} {upsert}; \
+             INSERT INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}) {upsert}; END",
             D.quote(&format!("hubsync_upd_{id}"))
         ));
         stmts.push(format!(
             "CREATE TRIGGER {} AFTER DELETE ON {base} BEGIN \
-             INSERT OR REPLACE INTO {track} ({kl}, {meta}) VALUES ({old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS}); END",
+             INSERT INTO {track} ({kl}, {meta}) VALUES ({old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS}) {upsert}; END",
             D.quote(&format!("hubsync_del_{id}"))
         ));
         if change == common::Reprovision::Columns {
@@ -331,14 +338,7 @@ impl hubsync_core::Connector for Sqlite {
     ) -> Result<ChangeBatch, ConnectorError> {
         let t = TableRef::of(table);
         let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
-        let after: i64 = if since.0.is_empty() {
-            0
-        } else {
-            since
-                .0
-                .parse()
-                .map_err(|_| ConnectorError::BadUrl(format!("anchor {:?} is not a SQLite anchor", since.0)))?
-        };
+        let after = parse_anchor(since)?;
         let keys: Vec<&str> = table.primary_key.iter().map(|&i| table.columns[i].name.as_str()).collect();
         let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(k))).collect::<Vec<_>>().join(" AND ");
         let sql = format!(
@@ -426,6 +426,68 @@ impl hubsync_core::Connector for Sqlite {
         tx.commit().await.map_err(db(what))
     }
 
+    async fn lookup(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        keys: &[ValueRow],
+    ) -> Result<Vec<KeyState>, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let after = parse_anchor(since)?;
+        let key_cols: Vec<&str> = table.primary_key.iter().map(|&i| table.columns[i].name.as_str()).collect();
+        let names: Vec<String> = (0..key_cols.len()).map(|n| format!("k{n}")).collect();
+        let on = |alias: &str| {
+            key_cols
+                .iter()
+                .zip(&names)
+                .map(|(c, n)| format!("{alias}.{} = k.{n}", D.quote(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let tuple = format!("({})", vec!["?"; key_cols.len()].join(", "));
+        let mut out = Vec::with_capacity(keys.len());
+        let what = format!("looking up {} keys of {t}", keys.len());
+        for chunk in keys.chunks((30_000 / key_cols.len()).clamp(1, 500)) {
+            let sql = format!(
+                "WITH k({}) AS (VALUES {}) SELECT tr.hubsync_seq IS NOT NULL, tr.hubsync_origin, tr.hubsync_changed_at, \
+                 b.{} IS NOT NULL, {}, {} FROM k LEFT JOIN {} b ON {} LEFT JOIN {} tr ON {} AND tr.hubsync_seq > ?",
+                names.join(", "),
+                vec![tuple.as_str(); chunk.len()].join(", "),
+                D.quote(key_cols[0]),
+                names.iter().map(|n| format!("k.{n}")).collect::<Vec<_>>().join(", "),
+                D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
+                D.table(&t),
+                on("b"),
+                Self::tracking(m.id),
+                on("tr"),
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for key in chunk {
+                for v in key {
+                    q = bind(q, v);
+                }
+            }
+            let rows = q.bind(after).fetch_all(&self.pool).await.map_err(db(what.clone()))?;
+            for r in rows {
+                let changed: bool = r.get(0);
+                let present: bool = r.get(3);
+                if !changed && !present {
+                    continue;
+                }
+                let c = common::captured(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i))?;
+                let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
+                out.push(KeyState { key: c.key, row: c.row, change });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
+        let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {})", D.table(table));
+        sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db(format!("reading {table}")))
+    }
+
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
         common::check_selection(table)?;
@@ -452,6 +514,13 @@ impl hubsync_core::Connector for Sqlite {
         }
         tx.commit().await.map_err(db(format!("creating {t}")))
     }
+}
+
+fn parse_anchor(a: &Anchor) -> Result<i64, ConnectorError> {
+    if a.0.is_empty() {
+        return Ok(0);
+    }
+    a.0.parse().map_err(|_| ConnectorError::BadUrl(format!("anchor {:?} is not a SQLite anchor", a.0)))
 }
 
 /// The declared type hubsync gives a column in SQLite. Decimals are stored

@@ -125,6 +125,39 @@ pub struct ChangeBatch {
     pub pending: bool,
 }
 
+/// What [`Connector::lookup`] found for one key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyState {
+    /// The key in key order.
+    pub key: Row,
+    /// The row as it is now (positional against the selected columns); `None` if absent.
+    pub row: Option<Row>,
+    /// The key's latest change, if it was recorded after the anchor the lookup was given.
+    pub change: Option<ChangeMark>,
+}
+
+/// Who made a key's latest change, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeMark {
+    /// The peer hubsync applied it from, or `None` for a local change.
+    pub origin: Option<String>,
+    /// When it was recorded, µs since the Unix epoch.
+    pub changed_at_micros: i64,
+}
+
+/// A key's identity as a string, for maps and for comparing keys read from
+/// different engines: the same values (decimals by value) give the same string.
+pub fn key_id(key: &[crate::Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in key.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        out.push_str(&format!("{:?}", v.canonical()));
+    }
+    out
+}
+
 /// One write of an apply batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApplyOp {
@@ -218,6 +251,14 @@ pub trait Connector: Send + Sync {
     /// Apply `ops` in one transaction, marking them as coming from `origin`
     /// so they are not captured as local changes. All or nothing.
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError>;
+
+    /// The current rows of `keys` and, for each key changed after `since`,
+    /// who changed it last. Keys neither present nor changed are left out;
+    /// the order of the answer is unspecified.
+    async fn lookup(&self, table: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError>;
+
+    /// Whether `table` holds no rows (an initial sync into it can skip lookups).
+    async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError>;
 
     /// Create `table` (its columns, key and `indexes`) if it does not exist.
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError>;

@@ -51,7 +51,43 @@ pub struct CastError {
     pub reason: String,
 }
 
+/// A decimal's text without trailing fractional zeros (`80.00` → `80`,
+/// `-0.0` → `0`): the form in which equal decimals have equal text.
+pub fn canonical_decimal(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('.') {
+        return if s == "-0" { "0".into() } else { s.into() };
+    }
+    let t = s.trim_end_matches('0').trim_end_matches('.');
+    if t == "-0" || t.is_empty() { "0".into() } else { t.into() }
+}
+
+/// Whether two row states are the same data: decimals are compared by
+/// value, not by scale (engines keep `80`, `80.0` and `80.00` differently).
+pub fn same_row(a: Option<&[Value]>, b: Option<&[Value]>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y)),
+        _ => false,
+    }
+}
+
 impl Value {
+    /// Equality as sync sees it: decimals by value, everything else exactly.
+    pub fn same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Decimal(a), Value::Decimal(b)) => canonical_decimal(a) == canonical_decimal(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// This value with decimals in [`canonical_decimal`] form.
+    pub fn canonical(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Value::Decimal(d) => std::borrow::Cow::Owned(Value::Decimal(canonical_decimal(d).into_owned())),
+            other => std::borrow::Cow::Borrowed(other),
+        }
+    }
+
     /// The column type whose values take this case, or `None` for NULL.
     pub fn column_type(&self) -> Option<ColumnType> {
         Some(match self {
@@ -306,5 +342,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn decimals_compare_by_value_not_scale() {
+        assert_eq!(canonical_decimal("80.00"), "80");
+        assert_eq!(canonical_decimal("80"), "80");
+        assert_eq!(canonical_decimal("-0.000"), "0");
+        assert_eq!(canonical_decimal("100"), "100");
+        assert_eq!(canonical_decimal("0.50"), "0.5");
+        let a = [Value::Int(1), Value::Decimal("80.0".into())];
+        let b = [Value::Int(1), Value::Decimal("80".into())];
+        assert!(same_row(Some(&a), Some(&b)));
+        assert!(!same_row(Some(&a), Some(&[Value::Int(1), Value::Decimal("8".into())])));
+        assert!(!same_row(Some(&a), None));
+        assert!(same_row(None, None));
     }
 }

@@ -12,7 +12,8 @@ pub mod dbs;
 macro_rules! scenario_tests {
     ($db:ty) => {
         $crate::scenario_tests!(@each $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
-            awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns);
+            awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns,
+            apply_updates_tracked_rows_and_lookup_sees_them);
     };
     (@each $db:ty; $($name:ident),*) => {
         $(
@@ -150,6 +151,55 @@ pub async fn no_echo(db: &dyn TestDb) {
     let (changes, _) = read_all(c, &t, &Anchor::start()).await;
     let ten = changes.iter().find(|ch| ch.key[0] == Value::Int(10)).expect("10");
     assert_eq!(ten.origin, None);
+}
+
+/// Upserts over rows that are already tracked update them (and their
+/// tracking), and `lookup` reports rows and who changed them after an anchor.
+pub async fn apply_updates_tracked_rows_and_lookup_sees_them(db: &dyn TestDb) {
+    let c = db.connector();
+    create_orders(db).await;
+    let t = orders();
+    assert!(c.is_empty(&TableRef::of(&t)).await.expect("is_empty"));
+    db.exec("INSERT INTO orders (id, note, amount) VALUES (1, 'a', '1'), (2, 'b', '2'), (3, 'c', '3')").await;
+    assert!(!c.is_empty(&TableRef::of(&t)).await.expect("is_empty"));
+    c.provision(&t).await.expect("provision");
+    let (_, a0) = read_all(c, &t, &Anchor::start()).await;
+    let row = |id: i64, note: &str| vec![Value::Int(id), Value::Text(note.into()), Value::Decimal("9.5".into())];
+    let ops =
+        [ApplyOp::Upsert(row(1, "updated")), ApplyOp::Upsert(row(4, "new")), ApplyOp::Delete(vec![Value::Int(2)])];
+    c.apply(&t, &ops, "g/hub").await.expect("upserts over tracked rows");
+    c.apply(&t, &[ApplyOp::Upsert(row(1, "again"))], "g/hub").await.expect("second update");
+    let keys: Vec<Vec<Value>> = (1..=5).map(|i| vec![Value::Int(i)]).collect();
+    let mut found = c.lookup(&t, &a0, &keys).await.expect("lookup");
+    found.sort_by_key(|s| int_key(&s.key));
+    let summary: Vec<(i64, Option<String>, Option<Option<String>>)> = found
+        .iter()
+        .map(|s| {
+            let note = s.row.as_ref().map(|r| match &r[1] {
+                Value::Text(n) => n.clone(),
+                other => format!("{other:?}"),
+            });
+            (int_key(&s.key), note, s.change.as_ref().map(|m| m.origin.clone()))
+        })
+        .collect();
+    let hub = Some(Some("g/hub".to_owned()));
+    assert_eq!(
+        summary,
+        [
+            (1, Some("again".into()), hub.clone()),
+            (2, None, hub.clone()),
+            (3, Some("c".into()), None),
+            (4, Some("new".into()), hub.clone()),
+        ],
+        "key 5 is neither present nor changed, so it is left out"
+    );
+    db.exec("UPDATE orders SET note = 'local' WHERE id = 3").await;
+    let three = c.lookup(&t, &a0, &[vec![Value::Int(3)]]).await.expect("lookup");
+    assert_eq!(three.len(), 1);
+    assert_eq!(three[0].change.as_ref().map(|m| m.origin.clone()), Some(None), "a local change");
+    let (_, latest) = read_all(c, &t, &Anchor::start()).await;
+    let none = c.lookup(&t, &latest, &keys).await.expect("lookup");
+    assert!(none.iter().all(|s| s.change.is_none()), "nothing changed after the latest anchor");
 }
 
 /// A batch that fails half-way leaves the destination exactly as before.
