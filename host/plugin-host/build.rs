@@ -14,6 +14,7 @@ const GROUPS: &[&[(&str, &str, &str)]] = &[
         ("hubsync-plugin-hub-wins", "hubsync_plugin_hub_wins", "hub-wins"),
         ("hubsync-plugin-member-wins", "hubsync_plugin_member_wins", "member-wins"),
         ("hubsync-plugin-last-writer-wins", "hubsync_plugin_last_writer_wins", "last-writer-wins"),
+        ("hubsync-plugin-column-merge", "hubsync_plugin_column_merge", "column-merge"),
         ("keep-larger-amount", "keep_larger_amount", "keep-larger-amount"),
         ("hubsync-plugin-misbehave", "hubsync_plugin_misbehave", "misbehave"),
         ("hubsync-plugin-future-contract", "hubsync_plugin_future_contract", "future-contract"),

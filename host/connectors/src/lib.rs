@@ -5,7 +5,10 @@
 //! no-echo batched apply, and destination table creation. Engines sit
 //! behind cargo features; [`open`] picks one from a URL.
 
+pub mod client;
 mod common;
+#[cfg(feature = "sqlite")]
+pub mod meta;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]

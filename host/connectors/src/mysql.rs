@@ -107,7 +107,14 @@ fn mysql_type(c: &Column, is_key: bool) -> String {
     if let Some(d) = &c.declared_type {
         // A declared type from a MySQL table is reused as is.
         let lower = d.to_ascii_lowercase();
-        if mysql_column_type(lower.split('(').next().unwrap_or("").trim(), &lower) == Some(c.kind)
+        // Only a MySQL spelling: a one-word name, parameters, and MySQL's own
+        // modifiers (SQLite's "DECIMAL TEXT" names the same kind but is not one).
+        let base = lower.split('(').next().unwrap_or("").trim();
+        let tail = lower.rsplit_once(')').map_or("", |(_, t)| t);
+        let mysql_spelling =
+            !base.contains(' ') && tail.split_whitespace().all(|w| matches!(w, "unsigned" | "signed" | "zerofill"));
+        if mysql_spelling
+            && mysql_column_type(lower.split('(').next().unwrap_or("").trim(), &lower) == Some(c.kind)
             && !lower.contains("with time zone")
             && (c.kind != ColumnType::Decimal || lower.starts_with("decimal"))
         {

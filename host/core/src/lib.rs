@@ -6,6 +6,7 @@
 //! host.
 
 pub mod cases;
+pub mod config;
 pub mod conflict;
 pub mod connector;
 #[cfg(feature = "pdk")]
@@ -15,11 +16,12 @@ pub mod schema;
 pub mod text;
 pub mod value;
 
+pub use config::{GroupConfig, MemberConfig, PolicyConfig, SyncDirection, SyncFile, TableConfig};
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
-    Anchor, ApplyOp, CapturedChange, ChangeBatch, Connector, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, UnsupportedColumn,
+    Anchor, ApplyOp, CapturedChange, ChangeBatch, ChangeMark, Connector, ConnectorError, EngineKind, IndexInfo,
+    KeyState, TableInfo, TableRef, UnsupportedColumn, key_id,
 };
 pub use plugin::{PluginInfo, PluginRole};
 pub use schema::{Column, ColumnType, Direction, TableSchema};
-pub use value::{CastError, Row, Value};
+pub use value::{CastError, Row, Value, canonical_decimal, same_row};

@@ -1,8 +1,10 @@
 //! The `hubsync` command line: the binary that wires the crates together.
 
 mod db_cmd;
+mod demo;
 mod plugin_cmd;
 mod scaffold;
+mod sync_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,64 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a hub and two members on embedded SQLite in a temporary folder,
+    /// change all three (with a conflict), sync, and check they converged.
+    Demo {
+        /// Use (and keep) this folder instead of a temporary one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Sync the groups of a group file once (or on their intervals with --watch).
+    Sync {
+        /// The group file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Only this member ("sync now" for one member).
+        #[arg(long)]
+        member: Option<String>,
+        /// Keep syncing each group on its interval_seconds until interrupted (Ctrl-C).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Show the last sync of every table of every member: when, outcome, rows, conflicts.
+    Status {
+        /// The group file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the latest settled conflicts of a group as JSON (both row images, decision, plugin).
+    Conflicts {
+        /// The group file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// The group.
+        #[arg(long)]
+        group: String,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Forget a member's sync state so its next sync starts from scratch.
+    Reinit {
+        /// The group file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// The group.
+        #[arg(long)]
+        group: String,
+        /// The member.
+        #[arg(long)]
+        member: String,
+    },
     /// Develop, inspect and dry-run plugins (conflict policies, column filters, schema maps).
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -158,6 +218,13 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo { dir } => demo::run(dir).await,
+        Command::Sync { config, group, member, watch } => {
+            sync_cmd::sync(&config, group.as_deref(), member.as_deref(), watch).await
+        }
+        Command::Status { config, group, json } => sync_cmd::status(&config, group.as_deref(), json).await,
+        Command::Conflicts { config, group, limit } => sync_cmd::conflicts(&config, &group, limit).await,
+        Command::Reinit { config, group, member } => sync_cmd::reinit(&config, &group, &member).await,
         Command::Plugin(PluginCommand::New { dir, kind }) => {
             let name = scaffold::new_plugin(&dir, kind.into())?;
             let artifact = name.replace('-', "_");

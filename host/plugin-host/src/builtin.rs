@@ -2,7 +2,8 @@
 //! and embedded, then run through the same runtime as any user plugin.
 
 /// Names of the built-in plugins.
-pub const NAMES: &[&str] = &["hub-wins", "member-wins", "last-writer-wins", "column-filter", "schema-map"];
+pub const NAMES: &[&str] =
+    &["hub-wins", "member-wins", "last-writer-wins", "column-merge", "column-filter", "schema-map"];
 
 macro_rules! embedded {
     ($name:literal) => {
@@ -16,6 +17,7 @@ pub fn bytes(name: &str) -> Option<&'static [u8]> {
         "hub-wins" => embedded!("hub-wins"),
         "member-wins" => embedded!("member-wins"),
         "last-writer-wins" => embedded!("last-writer-wins"),
+        "column-merge" => embedded!("column-merge"),
         "column-filter" => embedded!("column-filter"),
         "schema-map" => embedded!("schema-map"),
         _ => return None,

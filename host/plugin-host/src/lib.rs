@@ -16,5 +16,10 @@ mod runtime;
 mod stdio;
 
 pub use error::PluginError;
+
+/// Where this build put the test plugins (`misbehave.wasm`, `future-contract.wasm`, …),
+/// for other crates' tests.
+#[doc(hidden)]
+pub const TEST_PLUGINS_DIR: &str = env!("HUBSYNC_TEST_PLUGINS_DIR");
 pub use plugin::Plugin;
 pub use runtime::{CONTRACT_VERSION, Limits, Runtime, RuntimeConfig, Source};

@@ -1,5 +1,5 @@
 //! A conflict policy that misbehaves on request, to test the sandbox:
-//! `{"mode": "ok" | "loop" | "alloc" | "panic" | "stderr" | "wrong-count"}`.
+//! `{"mode": "ok" | "loop" | "alloc" | "panic" | "stderr" | "wrong-count" | "skip"}`.
 
 use hubsync_pdk::{Conflict, ConflictBatch, ConflictPolicy, Plugin, Resolution, export_conflict_policy, parse_config};
 use serde::Deserialize;
@@ -20,6 +20,8 @@ pub enum Mode {
     Stderr,
     /// Return no resolutions at all.
     WrongCount,
+    /// Skip every conflict.
+    Skip,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +70,13 @@ impl ConflictPolicy for Misbehave {
             Mode::Panic => panic!("misbehave was asked to panic"),
             Mode::Stderr => eprintln!("misbehave says hello on stderr"),
             Mode::WrongCount => return Ok(Vec::new()),
+            Mode::Skip => {
+                return Ok(batch
+                    .conflicts
+                    .iter()
+                    .map(|_| Resolution::Skip("misbehave skips everything".into()))
+                    .collect());
+            }
         }
         batch.conflicts.iter().map(|c| self.resolve_one(&batch, c)).collect()
     }

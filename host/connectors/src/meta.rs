@@ -1,0 +1,527 @@
+//! The sync metadata database: group definitions, member status, anchors,
+//! the decision journal, parked conflicts and the sync history.
+//!
+//! An embedded SQLite file. Its schema is created and migrated by
+//! [`MetaStore::open`] and recorded in `meta_version`; nobody edits it by
+//! hand. Every write that must be atomic with another (an anchor with the
+//! conflicts it settled) is one transaction.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use hubsync_core::{Anchor, ConnectorError, EngineKind};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::common;
+
+fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+    common::db_error(EngineKind::Sqlite, operation)
+}
+
+/// Schema migrations, in order; entry `n` takes the store from version `n` to `n + 1`.
+const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE groups (name TEXT PRIMARY KEY, definition TEXT NOT NULL, updated_micros INTEGER NOT NULL)",
+    "CREATE TABLE members (group_name TEXT NOT NULL, member TEXT NOT NULL, last_success_micros INTEGER, \
+     PRIMARY KEY (group_name, member))",
+    "CREATE TABLE anchors (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+     side TEXT NOT NULL, anchor TEXT NOT NULL, PRIMARY KEY (group_name, member, table_name, side))",
+    "CREATE TABLE journal (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+     entries TEXT NOT NULL, PRIMARY KEY (group_name, member, table_name))",
+    "CREATE TABLE parked (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+     side TEXT NOT NULL, key_id TEXT NOT NULL, image TEXT NOT NULL, \
+     PRIMARY KEY (group_name, member, table_name, side, key_id))",
+    "CREATE TABLE sessions (id INTEGER PRIMARY KEY, group_name TEXT NOT NULL, member TEXT NOT NULL, \
+     table_name TEXT NOT NULL, started_micros INTEGER NOT NULL, duration_ms INTEGER NOT NULL, \
+     ok INTEGER NOT NULL, rows_down INTEGER NOT NULL, rows_up INTEGER NOT NULL, conflicts INTEGER NOT NULL, \
+     message TEXT)",
+    "CREATE INDEX sessions_scope ON sessions (group_name, member, table_name, id)",
+    "CREATE TABLE conflicts (id INTEGER PRIMARY KEY, group_name TEXT NOT NULL, member TEXT NOT NULL, \
+     table_name TEXT NOT NULL, at_micros INTEGER NOT NULL, key TEXT NOT NULL, hub_row TEXT, member_row TEXT, \
+     decision TEXT NOT NULL, reason TEXT, plugin TEXT NOT NULL, plugin_sha256 TEXT NOT NULL)",
+    "CREATE INDEX conflicts_group ON conflicts (group_name, id)",
+]];
+
+/// Which database of a member's pair an anchor or a parked conflict is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The hub's change stream.
+    Hub,
+    /// The member's change stream.
+    Member,
+}
+
+impl Side {
+    fn as_str(self) -> &'static str {
+        match self {
+            Side::Hub => "hub",
+            Side::Member => "member",
+        }
+    }
+}
+
+/// One table of one member of one group: what anchors, journals and history belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// The group.
+    pub group: String,
+    /// The member.
+    pub member: String,
+    /// The table, as the hub names it (`namespace.name` or `name`).
+    pub table: String,
+}
+
+/// One settled conflict, as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictRecord {
+    /// When it was settled, µs since the Unix epoch.
+    pub at_micros: i64,
+    /// The key, as a JSON object.
+    pub key: String,
+    /// The hub's row image as a JSON object, `None` for a delete.
+    pub hub_row: Option<String>,
+    /// The member's row image as a JSON object, `None` for a delete.
+    pub member_row: Option<String>,
+    /// `take-hub`, `take-member`, `merged` or `skip`.
+    pub decision: String,
+    /// The merged row (JSON) or the plugin's reason for skipping.
+    pub reason: Option<String>,
+    /// The plugin's name and version.
+    pub plugin: String,
+    /// SHA-256 of the plugin component.
+    pub plugin_sha256: String,
+}
+
+/// A conflict left unsettled by a `skip`: while the parked side still
+/// holds `image` at `key_id`, that change is not propagated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// Whose change is held back.
+    pub side: Side,
+    /// The key ([`hubsync_core::key_id`]).
+    pub key_id: String,
+    /// The row image held back (JSON), `null` for a delete.
+    pub image: String,
+}
+
+/// Everything one committed batch changes in the metadata, atomically.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchCommit {
+    /// The new anchor of the side the batch read, if it read one.
+    pub anchor: Option<(Side, Anchor)>,
+    /// Conflicts settled by the batch.
+    pub conflicts: Vec<ConflictRecord>,
+    /// Conflicts skipped by the batch.
+    pub park: Vec<Parked>,
+    /// Parked conflicts that are over.
+    pub unpark: Vec<(Side, String)>,
+    /// Whether the batch's journal entry is done with.
+    pub clear_journal: bool,
+}
+
+/// One table's sync of one member, as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// Whose sync it was.
+    pub scope: Scope,
+    /// When it started, µs since the Unix epoch.
+    pub started_micros: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// Whether it completed.
+    pub ok: bool,
+    /// Rows written to the member.
+    pub rows_down: i64,
+    /// Rows written to the hub.
+    pub rows_up: i64,
+    /// Conflicts settled.
+    pub conflicts: i64,
+    /// The error, if it failed; a note (e.g. changes held back) if it did not.
+    pub message: Option<String>,
+}
+
+/// The latest state of one table of one member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableStatus {
+    /// Whose status it is.
+    pub scope: Scope,
+    /// The latest session.
+    pub last: SessionRecord,
+    /// When a session last completed, µs since the Unix epoch.
+    pub last_success_micros: Option<i64>,
+}
+
+/// The sync metadata database.
+pub struct MetaStore {
+    pool: SqlitePool,
+}
+
+impl MetaStore {
+    /// Open (creating and migrating as needed) the metadata database at
+    /// `sqlite://PATH`.
+    pub async fn open(url: &str) -> Result<MetaStore, ConnectorError> {
+        if !url.starts_with("sqlite:") {
+            return Err(ConnectorError::BadUrl(format!(
+                "the sync metadata database must be a SQLite file (sqlite://PATH); {} is not",
+                crate::redact(url)
+            )));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| ConnectorError::BadUrl(format!("{url} is not a SQLite URL (sqlite://PATH): {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectorError::Connect { url: url.to_owned(), cause: e.to_string() })?;
+        let store = MetaStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), ConnectorError> {
+        let what = "migrating the sync metadata database";
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS meta_version (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what))?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM meta_version").fetch_optional(&mut *tx).await.map_err(db(what))?;
+        let version = version.unwrap_or(0);
+        if version as usize > MIGRATIONS.len() {
+            return Err(ConnectorError::Refused {
+                table: hubsync_core::TableRef { namespace: None, name: "meta_version".into() },
+                reason: format!(
+                    "the sync metadata database is at version {version}, newer than this hubsync knows ({}); \
+                     use a newer hubsync",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        for step in &MIGRATIONS[version as usize..] {
+            for s in *step {
+                sqlx::query(AssertSqlSafe(*s)).execute(&mut *tx).await.map_err(db(what))?;
+            }
+        }
+        sqlx::query("DELETE FROM meta_version").execute(&mut *tx).await.map_err(db(what))?;
+        sqlx::query("INSERT INTO meta_version (version) VALUES (?)")
+            .bind(MIGRATIONS.len() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what))?;
+        tx.commit().await.map_err(db(what))
+    }
+
+    /// The anchor of `side` for `scope` (the start when none is stored).
+    pub async fn anchor(&self, scope: &Scope, side: Side) -> Result<Anchor, ConnectorError> {
+        let a: Option<String> = sqlx::query_scalar(
+            "SELECT anchor FROM anchors WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
+        )
+        .bind(&scope.group)
+        .bind(&scope.member)
+        .bind(&scope.table)
+        .bind(side.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading an anchor"))?;
+        Ok(Anchor(a.unwrap_or_default()))
+    }
+
+    /// The journal entry of `scope`, if a batch was interrupted after writing it.
+    pub async fn journal(&self, scope: &Scope) -> Result<Option<String>, ConnectorError> {
+        sqlx::query_scalar("SELECT entries FROM journal WHERE group_name = ? AND member = ? AND table_name = ?")
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading the decision journal"))
+    }
+
+    /// Record the decisions a batch is about to write on both sides.
+    pub async fn put_journal(&self, scope: &Scope, entries: &str) -> Result<(), ConnectorError> {
+        sqlx::query("INSERT OR REPLACE INTO journal (group_name, member, table_name, entries) VALUES (?, ?, ?, ?)")
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(entries)
+            .execute(&self.pool)
+            .await
+            .map_err(db("writing the decision journal"))?;
+        Ok(())
+    }
+
+    /// The conflicts parked on `side` for `scope`.
+    pub async fn parked(&self, scope: &Scope, side: Side) -> Result<Vec<Parked>, ConnectorError> {
+        let rows = sqlx::query(
+            "SELECT key_id, image FROM parked WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
+        )
+        .bind(&scope.group)
+        .bind(&scope.member)
+        .bind(&scope.table)
+        .bind(side.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading parked conflicts"))?;
+        Ok(rows.iter().map(|r| Parked { side, key_id: r.get(0), image: r.get(1) }).collect())
+    }
+
+    /// Commit a batch's metadata in one transaction.
+    pub async fn commit(&self, scope: &Scope, c: &BatchCommit) -> Result<(), ConnectorError> {
+        let what = "recording a synced batch";
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
+        if let Some((side, anchor)) = &c.anchor {
+            sqlx::query(
+                "INSERT OR REPLACE INTO anchors (group_name, member, table_name, side, anchor) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(side.as_str())
+            .bind(&anchor.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what))?;
+        }
+        for r in &c.conflicts {
+            sqlx::query(
+                "INSERT INTO conflicts (group_name, member, table_name, at_micros, key, hub_row, member_row, decision, \
+                 reason, plugin, plugin_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(r.at_micros)
+            .bind(&r.key)
+            .bind(&r.hub_row)
+            .bind(&r.member_row)
+            .bind(&r.decision)
+            .bind(&r.reason)
+            .bind(&r.plugin)
+            .bind(&r.plugin_sha256)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what))?;
+        }
+        for (side, key_id) in &c.unpark {
+            sqlx::query(
+                "DELETE FROM parked WHERE group_name = ? AND member = ? AND table_name = ? AND side = ? AND key_id = ?",
+            )
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(side.as_str())
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what))?;
+        }
+        for p in &c.park {
+            sqlx::query(
+                "INSERT OR REPLACE INTO parked (group_name, member, table_name, side, key_id, image) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(p.side.as_str())
+            .bind(&p.key_id)
+            .bind(&p.image)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what))?;
+        }
+        if c.clear_journal {
+            sqlx::query("DELETE FROM journal WHERE group_name = ? AND member = ? AND table_name = ?")
+                .bind(&scope.group)
+                .bind(&scope.member)
+                .bind(&scope.table)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(what))?;
+        }
+        tx.commit().await.map_err(db(what))
+    }
+
+    /// Add one table sync to the history; a completed one also marks the
+    /// member as synced at `started_micros`.
+    pub async fn record_session(&self, r: &SessionRecord) -> Result<(), ConnectorError> {
+        let what = "recording sync history";
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
+        sqlx::query(
+            "INSERT INTO sessions (group_name, member, table_name, started_micros, duration_ms, ok, rows_down, \
+             rows_up, conflicts, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.scope.group)
+        .bind(&r.scope.member)
+        .bind(&r.scope.table)
+        .bind(r.started_micros)
+        .bind(r.duration_ms)
+        .bind(r.ok)
+        .bind(r.rows_down)
+        .bind(r.rows_up)
+        .bind(r.conflicts)
+        .bind(&r.message)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(what))?;
+        tx.commit().await.map_err(db(what))
+    }
+
+    /// Record that every table of `member` synced, as of `at_micros`.
+    pub async fn member_synced(&self, group: &str, member: &str, at_micros: i64) -> Result<(), ConnectorError> {
+        sqlx::query(
+            "INSERT INTO members (group_name, member, last_success_micros) VALUES (?, ?, ?) \
+             ON CONFLICT (group_name, member) DO UPDATE SET last_success_micros = excluded.last_success_micros",
+        )
+        .bind(group)
+        .bind(member)
+        .bind(at_micros)
+        .execute(&self.pool)
+        .await
+        .map_err(db("recording a member's sync"))?;
+        Ok(())
+    }
+
+    /// When every table of `member` last synced, µs since the Unix epoch.
+    pub async fn member_last_success(&self, group: &str, member: &str) -> Result<Option<i64>, ConnectorError> {
+        let v: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT last_success_micros FROM members WHERE group_name = ? AND member = ?")
+                .bind(group)
+                .bind(member)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("reading a member's status"))?;
+        Ok(v.flatten())
+    }
+
+    /// The definition a group was last synced with (JSON), if any.
+    pub async fn group_definition(&self, group: &str) -> Result<Option<String>, ConnectorError> {
+        sqlx::query_scalar("SELECT definition FROM groups WHERE name = ?")
+            .bind(group)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a group definition"))
+    }
+
+    /// Record the definition a group is synced with.
+    pub async fn set_group_definition(
+        &self,
+        group: &str,
+        definition: &str,
+        at_micros: i64,
+    ) -> Result<(), ConnectorError> {
+        sqlx::query("INSERT OR REPLACE INTO groups (name, definition, updated_micros) VALUES (?, ?, ?)")
+            .bind(group)
+            .bind(definition)
+            .bind(at_micros)
+            .execute(&self.pool)
+            .await
+            .map_err(db("recording a group definition"))?;
+        Ok(())
+    }
+
+    /// Forget the sync state (anchors, journal, parked conflicts) of a
+    /// table for every member, or of every table of a member when `table`
+    /// is `None`. History stays.
+    pub async fn forget(&self, group: &str, member: Option<&str>, table: Option<&str>) -> Result<(), ConnectorError> {
+        let what = "forgetting sync state";
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
+        for t in ["anchors", "journal", "parked"] {
+            let sql = format!(
+                "DELETE FROM {t} WHERE group_name = ? AND (? IS NULL OR member = ?) AND (? IS NULL OR table_name = ?)"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(group)
+                .bind(member)
+                .bind(member)
+                .bind(table)
+                .bind(table)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(what))?;
+        }
+        if table.is_none() {
+            sqlx::query("DELETE FROM members WHERE group_name = ? AND (? IS NULL OR member = ?)")
+                .bind(group)
+                .bind(member)
+                .bind(member)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(what))?;
+        }
+        tx.commit().await.map_err(db(what))
+    }
+
+    /// The latest session of every table of every member of `group` (all
+    /// groups when `None`), with its last success.
+    pub async fn status(&self, group: Option<&str>) -> Result<Vec<TableStatus>, ConnectorError> {
+        let rows = sqlx::query(
+            "SELECT s.group_name, s.member, s.table_name, s.started_micros, s.duration_ms, s.ok, s.rows_down, \
+             s.rows_up, s.conflicts, s.message, \
+             (SELECT MAX(o.started_micros) FROM sessions o WHERE o.group_name = s.group_name \
+              AND o.member = s.member AND o.table_name = s.table_name AND o.ok) \
+             FROM sessions s WHERE s.id IN (SELECT MAX(id) FROM sessions WHERE ? IS NULL OR group_name = ? \
+             GROUP BY group_name, member, table_name) ORDER BY s.group_name, s.member, s.table_name",
+        )
+        .bind(group)
+        .bind(group)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading sync status"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let scope = Scope { group: r.get(0), member: r.get(1), table: r.get(2) };
+                TableStatus {
+                    last: SessionRecord {
+                        scope: scope.clone(),
+                        started_micros: r.get(3),
+                        duration_ms: r.get(4),
+                        ok: r.get(5),
+                        rows_down: r.get(6),
+                        rows_up: r.get(7),
+                        conflicts: r.get(8),
+                        message: r.get(9),
+                    },
+                    scope,
+                    last_success_micros: r.get(10),
+                }
+            })
+            .collect())
+    }
+
+    /// The latest `limit` settled conflicts of `group`, newest first, with their scope.
+    pub async fn conflicts(&self, group: &str, limit: i64) -> Result<Vec<(Scope, ConflictRecord)>, ConnectorError> {
+        let rows = sqlx::query(
+            "SELECT member, table_name, at_micros, key, hub_row, member_row, decision, reason, plugin, plugin_sha256 \
+             FROM conflicts WHERE group_name = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(group)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading conflict history"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    Scope { group: group.to_owned(), member: r.get(0), table: r.get(1) },
+                    ConflictRecord {
+                        at_micros: r.get(2),
+                        key: r.get(3),
+                        hub_row: r.get(4),
+                        member_row: r.get(5),
+                        decision: r.get(6),
+                        reason: r.get(7),
+                        plugin: r.get(8),
+                        plugin_sha256: r.get(9),
+                    },
+                )
+            })
+            .collect())
+    }
+}

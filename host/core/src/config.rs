@@ -1,0 +1,263 @@
+//! Sync group definitions: what a group file (TOML) and the admin API
+//! (JSON) accept. One set of serde types, checked by [`SyncFile::validate`].
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+/// A group file: where the metadata lives and the sync groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncFile {
+    /// The sync metadata database (groups, members, anchors, history):
+    /// `sqlite://PATH`, relative paths being relative to the group file.
+    /// Default: `sqlite://hubsync-meta.db` beside the group file.
+    #[serde(default)]
+    pub metadata: Option<String>,
+    /// The sync groups (`[[group]]` tables in TOML).
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupConfig>,
+}
+
+/// A sync group: a hub, its members, the tables they share and how
+/// conflicts are settled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    /// The group's name: letters, digits, `_`, `-`, `.`; at most 64 characters.
+    pub name: String,
+    /// The hub database's URL (`sqlite://…`, `postgres://…`, `mysql://…`).
+    /// `${VAR}` is replaced by the environment variable `VAR`, so passwords
+    /// need not be written in the file.
+    pub hub: String,
+    /// The member databases (`[[group.member]]`).
+    #[serde(default, rename = "member")]
+    pub members: Vec<MemberConfig>,
+    /// The sync schema: the tables and columns to sync (`[[group.table]]`).
+    #[serde(default, rename = "table")]
+    pub tables: Vec<TableConfig>,
+    /// The group's conflict policy. Default: the built-in `hub-wins`.
+    #[serde(default)]
+    pub conflict_policy: PolicyConfig,
+    /// Seconds between automatic syncs under `hubsync sync --watch`
+    /// (at least 1); absent means automatic sync is off for this group.
+    #[serde(default)]
+    pub interval_seconds: Option<u64>,
+    /// Changes read, settled and written per batch (1 to 1,000,000; default
+    /// 10,000). Memory grows with this, not with table size.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+}
+
+fn default_batch_rows() -> usize {
+    10_000
+}
+
+/// A member database of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberConfig {
+    /// The member's name in this group (same rules as group names; not `hub`).
+    /// It names the member in history and status, whatever its database is called.
+    pub name: String,
+    /// The member database's URL (same forms as the hub's).
+    pub url: String,
+    /// Which way changes flow. Default: `bidirectional`.
+    #[serde(default)]
+    pub direction: SyncDirection,
+}
+
+/// Which way changes flow between the hub and a member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncDirection {
+    /// Both ways; conflicts go to the conflict policy.
+    #[default]
+    Bidirectional,
+    /// Member changes go to the hub; hub changes never reach the member.
+    ToHub,
+    /// Hub changes go to the member; member changes never reach the hub.
+    FromHub,
+}
+
+impl SyncDirection {
+    /// Whether hub changes are applied to the member.
+    pub fn downloads(self) -> bool {
+        self != SyncDirection::ToHub
+    }
+
+    /// Whether member changes are applied to the hub.
+    pub fn uploads(self) -> bool {
+        self != SyncDirection::FromHub
+    }
+}
+
+/// One table of the sync schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    /// The table's name on the hub.
+    pub name: String,
+    /// Its SQL schema on the hub (PostgreSQL); absent means the default one.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The columns to sync; empty (the default) means every column whose
+    /// type hubsync supports. Must include every primary key column.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// A conflict policy for this table instead of the group's.
+    #[serde(default)]
+    pub conflict_policy: Option<PolicyConfig>,
+}
+
+/// A conflict-policy plugin and its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// `builtin:NAME` (`hub-wins`, `member-wins`, `last-writer-wins`) or the
+    /// path of a `.wasm` plugin (relative to the group file).
+    pub plugin: String,
+    /// The plugin's JSON configuration (in TOML: an inline table). Default: `{}`.
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig { plugin: "builtin:hub-wins".into(), config: empty_object() }
+    }
+}
+
+/// Whether `name` is a valid group or member name.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+impl SyncFile {
+    /// Every problem of the definitions, one line each, saying what to fix.
+    /// Empty when the file is usable.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut groups = HashSet::new();
+        for g in &self.groups {
+            out.extend(g.problems());
+            if !groups.insert(g.name.as_str()) {
+                out.push(format!("group {:?} is defined twice; give each group its own name", g.name));
+            }
+        }
+        out
+    }
+}
+
+impl GroupConfig {
+    /// Every problem of this group, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let g = &self.name;
+        if !valid_name(g) {
+            out.push(format!("group name {g:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`"));
+        }
+        if self.members.is_empty() {
+            out.push(format!("group {g:?} has no members; add at least one [[group.member]]"));
+        }
+        if self.tables.is_empty() {
+            out.push(format!("group {g:?} syncs no tables; add at least one [[group.table]]"));
+        }
+        if self.interval_seconds == Some(0) {
+            out.push(format!(
+                "group {g:?}: interval_seconds must be at least 1 (leave it out to turn automatic sync off)"
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.batch_rows) {
+            out.push(format!("group {g:?}: batch_rows must be between 1 and 1000000"));
+        }
+        let mut names = HashSet::new();
+        let mut urls = HashSet::from([self.hub.as_str()]);
+        for m in &self.members {
+            if !valid_name(&m.name) || m.name == "hub" {
+                out.push(format!(
+                    "group {g:?}: member name {:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`, and not `hub`",
+                    m.name
+                ));
+            }
+            if !names.insert(m.name.as_str()) {
+                out.push(format!("group {g:?}: member {:?} is listed twice", m.name));
+            }
+            if !urls.insert(m.url.as_str()) {
+                out.push(format!(
+                    "group {g:?}: member {:?} uses a database already in the group (the hub or another member); \
+                     each database can be in a group once",
+                    m.name
+                ));
+            }
+        }
+        let mut tables = HashSet::new();
+        for t in &self.tables {
+            if t.name.is_empty() {
+                out.push(format!("group {g:?}: a table has an empty name"));
+            }
+            if !tables.insert((t.namespace.as_deref(), t.name.as_str())) {
+                out.push(format!("group {g:?}: table {:?} is listed twice", t.name));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group() -> GroupConfig {
+        GroupConfig {
+            name: "sales".into(),
+            hub: "sqlite://hub.db".into(),
+            members: vec![MemberConfig {
+                name: "shop-1".into(),
+                url: "sqlite://m1.db".into(),
+                direction: SyncDirection::Bidirectional,
+            }],
+            tables: vec![TableConfig {
+                name: "orders".into(),
+                namespace: None,
+                columns: vec![],
+                conflict_policy: None,
+            }],
+            conflict_policy: PolicyConfig::default(),
+            interval_seconds: Some(5),
+            batch_rows: 10_000,
+        }
+    }
+
+    #[test]
+    fn a_good_group_has_no_problems_and_each_mistake_is_named() {
+        assert!(SyncFile { metadata: None, groups: vec![group()] }.problems().is_empty());
+        let mut g = group();
+        g.name = "no spaces".into();
+        g.members.push(g.members[0].clone());
+        g.members.push(MemberConfig {
+            name: "hub".into(),
+            url: "sqlite://hub.db".into(),
+            direction: SyncDirection::ToHub,
+        });
+        g.interval_seconds = Some(0);
+        g.tables.push(g.tables[0].clone());
+        let p = GroupConfig::problems(&g).join("\n");
+        for needle in [
+            "not valid",
+            "listed twice",
+            "not `hub`",
+            "already in the group",
+            "at least 1",
+            "\"orders\" is listed twice",
+        ] {
+            assert!(p.contains(needle), "{needle:?} missing from:\n{p}");
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Preparing a sync group (opening its databases, provisioning its tables,
+//! loading its plugins) and running it member by member.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hubsync_connectors::meta::{MetaStore, Scope, SessionRecord};
+use hubsync_core::{
+    Anchor, Connector, EngineKind, GroupConfig, MemberConfig, PluginRole, Row, TableInfo, TableRef, TableSchema, key_id,
+};
+use hubsync_plugin_host::{Plugin, Runtime, Source};
+use tracing::{info, warn};
+
+use crate::EngineError;
+use crate::error::Context;
+
+/// µs since the Unix epoch, now.
+pub(crate) fn now_micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
+}
+
+/// Runs sync groups: owns the metadata store and the plugin runtime.
+pub struct Engine {
+    pub(crate) meta: MetaStore,
+    runtime: Runtime,
+}
+
+/// A table of the sync schema, ready to sync.
+pub(crate) struct SyncTable {
+    /// The hub's name for it, as history shows it.
+    pub(crate) name: String,
+    /// The selected columns as the hub has them.
+    pub(crate) hub_schema: TableSchema,
+    /// The group's (or the table's own) conflict policy.
+    pub(crate) policy: Arc<Plugin>,
+}
+
+/// A member database, opened.
+pub(crate) struct Member {
+    pub(crate) config: MemberConfig,
+    pub(crate) db: Box<dyn Connector>,
+    /// Per table (same order as the group's tables), the schema as the member has it.
+    pub(crate) schemas: Vec<TableSchema>,
+}
+
+/// A sync group with its databases opened and tables provisioned.
+pub struct Group {
+    pub(crate) config: GroupConfig,
+    pub(crate) hub: Box<dyn Connector>,
+    pub(crate) members: Vec<Member>,
+    pub(crate) tables: Vec<SyncTable>,
+}
+
+impl Group {
+    /// The group's definition.
+    pub fn config(&self) -> &GroupConfig {
+        &self.config
+    }
+
+    /// The hub's connector.
+    pub fn hub(&self) -> &dyn Connector {
+        self.hub.as_ref()
+    }
+
+    /// A member's connector by name.
+    pub fn member(&self, name: &str) -> Option<&dyn Connector> {
+        self.members.iter().find(|m| m.config.name == name).map(|m| m.db.as_ref())
+    }
+
+    /// The synced tables as the hub has them, in sync order.
+    pub fn tables(&self) -> Vec<&TableSchema> {
+        self.tables.iter().map(|t| &t.hub_schema).collect()
+    }
+
+    /// Replace every connector with `wrap(connector)`: for fault injection
+    /// and instrumentation around the real databases.
+    pub fn wrap_connectors(self, wrap: impl Fn(Box<dyn Connector>) -> Box<dyn Connector>) -> Group {
+        let Group { config, hub, members, tables } = self;
+        let members = members.into_iter().map(|m| Member { db: wrap(m.db), ..m }).collect();
+        Group { config, hub: wrap(hub), members, tables }
+    }
+
+    /// Whether every member holds the same rows as the hub in every synced
+    /// table; the differences, in words, when not.
+    pub async fn compare(&self) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for (i, t) in self.tables.iter().enumerate() {
+            let hub =
+                snapshot(self.hub.as_ref(), &t.hub_schema).await.ctx(|| format!("reading {} on the hub", t.name))?;
+            for m in &self.members {
+                let rows = snapshot(m.db.as_ref(), &m.schemas[i])
+                    .await
+                    .ctx(|| format!("reading {} on member {}", t.name, m.config.name))?;
+                let missing = hub.keys().filter(|k| !rows.contains_key(*k)).count();
+                let extra = rows.keys().filter(|k| !hub.contains_key(*k)).count();
+                let differ = hub
+                    .iter()
+                    .filter(|(k, r)| rows.get(*k).is_some_and(|mr| !hubsync_core::same_row(Some(mr), Some(r))))
+                    .count();
+                if missing + extra + differ > 0 {
+                    out.push(format!(
+                        "table {}: member {} lacks {missing} of the hub's rows, has {extra} the hub lacks, \
+                         and {differ} differ",
+                        t.name, m.config.name
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every row of a provisioned table, by key, read through its change
+/// tracking (which covers every row once provisioned).
+pub async fn snapshot(
+    db: &dyn Connector,
+    table: &TableSchema,
+) -> Result<BTreeMap<String, Row>, hubsync_core::ConnectorError> {
+    let mut out = BTreeMap::new();
+    let mut at = Anchor::start();
+    loop {
+        let b = db.read_changes(table, &at, 10_000).await?;
+        for c in b.changes {
+            let id = key_id(&c.key);
+            match c.row {
+                Some(r) => out.insert(id, r),
+                None => out.remove(&id),
+            };
+        }
+        at = b.next;
+        if !b.more {
+            return Ok(out);
+        }
+    }
+}
+
+/// What one table's sync of one member did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableReport {
+    /// The table.
+    pub table: String,
+    /// Rows written to the member.
+    pub rows_down: u64,
+    /// Rows written to the hub.
+    pub rows_up: u64,
+    /// Conflicts settled by the policy.
+    pub conflicts: u64,
+    /// Conflicts the policy skipped (left as they are).
+    pub skipped: u64,
+    /// Whether changes were held back (PostgreSQL: behind a transaction
+    /// still open); the next sync takes them.
+    pub pending: bool,
+    /// The error, if the table's sync failed.
+    pub error: Option<String>,
+}
+
+/// What one member's sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberReport {
+    /// The member.
+    pub member: String,
+    /// Per table.
+    pub tables: Vec<TableReport>,
+}
+
+/// What one group's sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupReport {
+    /// The group.
+    pub group: String,
+    /// Per member, in sync order.
+    pub members: Vec<MemberReport>,
+}
+
+impl GroupReport {
+    /// The failures, one line each.
+    pub fn errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in &self.members {
+            for t in &m.tables {
+                if let Some(e) = &t.error {
+                    out.push(format!("group {}, member {}, table {}: {e}", self.group, m.member, t.table));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any table held changes back.
+    pub fn pending(&self) -> bool {
+        self.members.iter().flat_map(|m| &m.tables).any(|t| t.pending)
+    }
+}
+
+fn find<'a>(infos: &'a [TableInfo], t: &TableRef) -> Option<&'a TableInfo> {
+    infos.iter().find(|i| TableRef::of(&i.schema) == *t)
+}
+
+/// The hub table's schema as a member of `engine` names it.
+fn member_schema(hub: &TableSchema, engine: EngineKind) -> TableSchema {
+    let mut s = hub.clone();
+    if engine != EngineKind::Postgres {
+        s.namespace = None;
+    }
+    s
+}
+
+impl Engine {
+    /// An engine keeping its metadata at `metadata_url` (see
+    /// [`MetaStore::open`]), with plugins compiled into `plugin_cache` if given.
+    pub async fn open(metadata_url: &str, plugin_cache: Option<&Path>) -> Result<Engine, EngineError> {
+        let meta = MetaStore::open(metadata_url).await.ctx(|| "opening the sync metadata database".into())?;
+        let config =
+            hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
+        let runtime = Runtime::new(config)
+            .map_err(|source| EngineError::Plugin { context: "starting the plugin runtime".into(), source })?;
+        Ok(Engine { meta, runtime })
+    }
+
+    /// The metadata store.
+    pub fn meta(&self) -> &MetaStore {
+        &self.meta
+    }
+
+    async fn load_policy(
+        &self,
+        cache: &mut HashMap<(String, String), Arc<Plugin>>,
+        policy: &hubsync_core::PolicyConfig,
+        context: &str,
+    ) -> Result<Arc<Plugin>, EngineError> {
+        let config = policy.config.to_string();
+        if let Some(p) = cache.get(&(policy.plugin.clone(), config.clone())) {
+            return Ok(p.clone());
+        }
+        let source = match policy.plugin.strip_prefix("builtin:") {
+            Some(name) => Source::Builtin(name),
+            None => Source::File(Path::new(&policy.plugin)),
+        };
+        let plugin = self
+            .runtime
+            .load(source, &config, Some(PluginRole::ConflictPolicy))
+            .await
+            .map_err(|source| EngineError::Plugin { context: context.to_owned(), source })?;
+        let plugin = Arc::new(plugin);
+        cache.insert((policy.plugin.clone(), config), plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Open a group's databases, provision its tables everywhere (creating
+    /// member tables that are missing), load its policies, and reconcile
+    /// the metadata with the definition (tables or members removed since
+    /// the last run lose their anchors).
+    pub async fn prepare(&self, config: &GroupConfig) -> Result<Group, EngineError> {
+        let g = &config.name;
+        let problems = config.problems();
+        if !problems.is_empty() {
+            return Err(EngineError::Invalid(problems));
+        }
+        let hub = hubsync_connectors::open(&config.hub).await.ctx(|| format!("group {g}: opening the hub"))?;
+        let hub_infos = hub.introspect().await.ctx(|| format!("group {g}: reading the hub's tables"))?;
+        let mut plugins = HashMap::new();
+        let mut tables = Vec::new();
+        for t in &config.tables {
+            let r = TableRef { namespace: t.namespace.clone(), name: t.name.clone() };
+            let info = find(&hub_infos, &r).ok_or_else(|| {
+                EngineError::Schema(format!(
+                    "group {g}: table {r} is not on the hub; create it there first \
+                     (hubsync creates missing tables on members, not on the hub)"
+                ))
+            })?;
+            let schema = info.select(&t.columns).ctx(|| format!("group {g}: the sync schema of {r}"))?;
+            hub.provision(&schema).await.ctx(|| format!("group {g}: provisioning {r} on the hub"))?;
+            let policy_config = t.conflict_policy.as_ref().unwrap_or(&config.conflict_policy);
+            let policy = self
+                .load_policy(&mut plugins, policy_config, &format!("group {g}, table {r}: loading the conflict policy"))
+                .await?;
+            tables.push((SyncTable { name: r.to_string(), hub_schema: schema, policy }, info.indexes.clone()));
+        }
+        let mut members = Vec::new();
+        for m in &config.members {
+            let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
+            let db = hubsync_connectors::open(&m.url).await.ctx(|| ctx("opening the database"))?;
+            let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
+            let mut schemas = Vec::new();
+            for (t, indexes) in &tables {
+                let schema = member_schema(&t.hub_schema, db.engine());
+                let r = TableRef::of(&schema);
+                match find(&infos, &r) {
+                    None => {
+                        info!(group = %g, member = %m.name, table = %r, "creating the table on the member");
+                        db.create_table(&schema, indexes).await.ctx(|| ctx(&format!("creating {r}")))?;
+                    }
+                    Some(existing) => check_compatible(&t.hub_schema, existing, &ctx(&format!("table {r}")))?,
+                }
+                db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
+                schemas.push(schema);
+            }
+            members.push(Member { config: m.clone(), db, schemas });
+        }
+        self.reconcile(config).await?;
+        Ok(Group { config: config.clone(), hub, members, tables: tables.into_iter().map(|(t, _)| t).collect() })
+    }
+
+    /// Forget the sync state of tables and members no longer in the definition.
+    async fn reconcile(&self, config: &GroupConfig) -> Result<(), EngineError> {
+        let g = &config.name;
+        let ctx = || format!("group {g}: updating the sync metadata");
+        if let Some(old) = self.meta.group_definition(g).await.ctx(ctx)? {
+            match serde_json::from_str::<GroupConfig>(&old) {
+                Ok(old) => {
+                    let name = |t: &hubsync_core::TableConfig| {
+                        TableRef { namespace: t.namespace.clone(), name: t.name.clone() }.to_string()
+                    };
+                    for t in &old.tables {
+                        if !config.tables.iter().any(|n| name(n) == name(t)) {
+                            info!(group = %g, table = %name(t), "table left the sync schema; forgetting its anchors");
+                            self.meta.forget(g, None, Some(&name(t))).await.ctx(ctx)?;
+                        }
+                    }
+                    for m in &old.members {
+                        let now = config.members.iter().find(|n| n.name == m.name);
+                        // A member pointed at another database starts over.
+                        if now.is_none_or(|n| n.url != m.url) {
+                            info!(group = %g, member = %m.name, "member left the group or moved; forgetting its anchors");
+                            self.meta.forget(g, Some(&m.name), None).await.ctx(ctx)?;
+                        }
+                    }
+                    // Columns added or removed: provisioning announced every
+                    // row again, so the next sync carries the new columns.
+                }
+                Err(e) => warn!(group = %g, %e, "stored definition unreadable; keeping anchors"),
+            }
+        }
+        let json = serde_json::to_string(config).unwrap_or_default();
+        self.meta.set_group_definition(g, &json, now_micros()).await.ctx(ctx)
+    }
+
+    /// Sync every member of `group` (or only `only`), one after the other:
+    /// per table, download then upload. Failures are reported per table
+    /// and do not stop the other tables and members.
+    pub async fn sync_group(&self, group: &Group, only: Option<&str>) -> Result<GroupReport, EngineError> {
+        if let Some(name) = only
+            && !group.members.iter().any(|m| m.config.name == name)
+        {
+            return Err(EngineError::NotFound(format!(
+                "group {} has no member {name:?}; its members are {}",
+                group.config.name,
+                group.members.iter().map(|m| m.config.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let mut report = GroupReport { group: group.config.name.clone(), members: Vec::new() };
+        for m in group.members.iter().filter(|m| only.is_none_or(|n| n == m.config.name)) {
+            report.members.push(self.sync_member(group, m).await?);
+        }
+        Ok(report)
+    }
+
+    async fn sync_member(&self, group: &Group, m: &Member) -> Result<MemberReport, EngineError> {
+        let started = now_micros();
+        let mut report = MemberReport { member: m.config.name.clone(), tables: Vec::new() };
+        for (i, t) in group.tables.iter().enumerate() {
+            let scope =
+                Scope { group: group.config.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
+            let clock = Instant::now();
+            let table_started = now_micros();
+            let mut r = TableReport { table: t.name.clone(), ..Default::default() };
+            let pair = crate::session::Pair::new(self, group, m, t, &m.schemas[i], scope.clone());
+            if let Err(e) = pair.run(&mut r).await {
+                warn!(group = %scope.group, member = %scope.member, table = %scope.table, error = %e, "sync failed");
+                r.error = Some(e.to_string());
+            }
+            let record = SessionRecord {
+                scope,
+                started_micros: table_started,
+                duration_ms: clock.elapsed().as_millis() as i64,
+                ok: r.error.is_none(),
+                rows_down: r.rows_down as i64,
+                rows_up: r.rows_up as i64,
+                conflicts: r.conflicts as i64,
+                message: r.error.clone().or_else(|| {
+                    r.pending.then(|| "changes held back behind an open transaction; the next sync takes them".into())
+                }),
+            };
+            self.meta.record_session(&record).await.ctx(|| "recording sync history".into())?;
+            report.tables.push(r);
+        }
+        if report.tables.iter().all(|t| t.error.is_none()) {
+            self.meta
+                .member_synced(&group.config.name, &m.config.name, started)
+                .await
+                .ctx(|| "recording sync history".into())?;
+        }
+        Ok(report)
+    }
+}
+
+/// Refuse a member table that cannot hold the hub's rows, saying what differs.
+fn check_compatible(hub: &TableSchema, member: &TableInfo, context: &str) -> Result<(), EngineError> {
+    for c in &hub.columns {
+        match member.schema.columns.iter().find(|m| m.name == c.name) {
+            None => {
+                return Err(EngineError::Schema(format!(
+                    "{context}: the member's table has no column {:?}; add it (type {}) on the member, \
+                     or leave it out of the sync schema",
+                    c.name, c.kind
+                )));
+            }
+            Some(m) if m.kind != c.kind => {
+                return Err(EngineError::Schema(format!(
+                    "{context}: column {:?} is {} on the member but {} on the hub; give both the same type",
+                    c.name, m.kind, c.kind
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let hub_key: Vec<&str> = hub.primary_key.iter().map(|&i| hub.columns[i].name.as_str()).collect();
+    let member_key: Vec<&str> =
+        member.schema.primary_key.iter().map(|&i| member.schema.columns[i].name.as_str()).collect();
+    if hub_key != member_key {
+        return Err(EngineError::Schema(format!(
+            "{context}: the member's primary key is ({}) but the hub's is ({}); make them the same",
+            member_key.join(", "),
+            hub_key.join(", ")
+        )));
+    }
+    Ok(())
+}

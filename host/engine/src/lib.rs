@@ -1,0 +1,20 @@
+//! hubsync's sync engine: sync groups of a hub and members, sessions that
+//! download hub changes and upload member changes, conflicts settled by
+//! conflict-policy plugins, and the scheduler that runs groups on their
+//! intervals.
+//!
+//! The engine talks to databases only through [`hubsync_core::Connector`]
+//! and to plugins only through [`hubsync_plugin_host::Plugin`]; it keeps
+//! anchors, the decision journal and history in the
+//! [`hubsync_connectors::meta::MetaStore`].
+
+mod error;
+mod file;
+mod group;
+mod schedule;
+mod session;
+
+pub use error::EngineError;
+pub use file::{LoadedFile, load_file, parse_file};
+pub use group::{Engine, Group, GroupReport, MemberReport, TableReport, snapshot};
+pub use schedule::watch;

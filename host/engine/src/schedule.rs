@@ -1,0 +1,62 @@
+//! The scheduler: each group with an interval syncs on it, until stopped.
+
+use std::time::Duration;
+
+use tokio::sync::watch as signal;
+use tracing::{info, warn};
+
+use crate::{Engine, Group, GroupReport};
+
+/// Sync every group that has `interval_seconds` on its interval until
+/// `stop` turns true, calling `on_report` after each sync. A group's
+/// members sync one after another, so one member never has two syncs at
+/// once; a sync that overruns the interval delays the next one rather
+/// than overlapping it. Groups run concurrently.
+pub async fn watch(
+    engine: &Engine,
+    groups: &[Group],
+    mut stop: signal::Receiver<bool>,
+    on_report: &(dyn Fn(&GroupReport) + Sync),
+) {
+    let runs = groups.iter().filter_map(|g| g.config.interval_seconds.map(|s| (g, Duration::from_secs(s))));
+    let mut tasks = Vec::new();
+    for (group, every) in runs {
+        let mut stop = stop.clone();
+        tasks.push(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                if *stop.borrow() {
+                    return;
+                }
+                match engine.sync_group(group, None).await {
+                    Ok(report) => on_report(&report),
+                    Err(e) => warn!(group = %group.config.name, error = %e, "sync failed"),
+                }
+            }
+        });
+    }
+    if tasks.is_empty() {
+        info!("no group has interval_seconds; nothing to watch");
+        return;
+    }
+    let all = join_all(tasks);
+    tokio::select! {
+        _ = all => {}
+        _ = async { while !*stop.borrow() { if stop.changed().await.is_err() { break; } } } => {}
+    }
+}
+
+/// Run futures to completion concurrently on this task.
+async fn join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(move |cx| {
+        pinned.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if pinned.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+}

@@ -1,0 +1,445 @@
+//! One table's sync session between the hub and one member: replay an
+//! interrupted batch's decisions, download hub changes, upload member
+//! changes.
+//!
+//! Each pass reads the source's changes after its anchor in bounded
+//! batches, looks up the same keys on the destination, and sorts every
+//! change into: already there (nothing to write), a plain write, or a
+//! conflict (the destination changed the key too since its own anchor) for
+//! the policy. A batch's anchor is committed to the metadata only after its
+//! writes are committed, so an interrupted batch is read again and its
+//! writes, being upserts and deletes of final row states, repeat harmlessly.
+//!
+//! The one write that cannot simply be repeated is a *merged* row, which
+//! goes to both sides: once one side holds it (marked as hubsync's), a
+//! re-run would no longer see a conflict and the other side's change would
+//! win. So merged rows go to the decision journal first, and the next run
+//! finishes them before anything else.
+//!
+//! Origins: hubsync marks what it writes to the hub for member `m` of group
+//! `g` as `g/m`, and what it writes to a member as `g/hub`. Downloads skip
+//! hub changes marked `g/m` (they came from this member), uploads skip
+//! member changes marked `g/hub`; so a change reaches every other member
+//! exactly once and never returns to where it came from.
+
+use std::collections::HashMap;
+
+use hubsync_connectors::meta::{BatchCommit, ConflictRecord, Parked, Scope, Side};
+use hubsync_core::cases::{row_from_json, row_to_json};
+use hubsync_core::{
+    Anchor, ApplyOp, CapturedChange, Change, Conflict, ConflictBatch, Connector, KeyState, Resolution, Row,
+    SyncDirection, TableSchema, key_id, same_row,
+};
+use serde::{Deserialize, Serialize};
+use tracing::{debug, info};
+
+use crate::error::Context;
+use crate::group::{Engine, Group, Member, SyncTable, now_micros};
+use crate::{EngineError, TableReport};
+
+/// A merged row on its way to both sides, with what each side held when
+/// the decision was taken.
+#[derive(Debug, Serialize, Deserialize)]
+struct JournalEntry {
+    /// The merged row (JSON object by column).
+    merged: serde_json::Value,
+    /// The hub's row at decision time ([`image`]).
+    hub_image: String,
+    /// The member's row at decision time ([`image`]).
+    member_image: String,
+}
+
+/// A row state as a string that compares exactly.
+fn image(row: Option<&Row>) -> String {
+    format!("{:?}", row.map(|r| r.iter().map(|v| v.canonical()).collect::<Vec<_>>()))
+}
+
+/// The table sync of one member.
+pub(crate) struct Pair<'a> {
+    engine: &'a Engine,
+    hub: &'a dyn Connector,
+    member: &'a Member,
+    table: &'a SyncTable,
+    /// The table as the member names it.
+    member_schema: &'a TableSchema,
+    scope: Scope,
+    batch_rows: usize,
+    /// What hubsync writes on the hub for this member.
+    hub_mark: String,
+    /// What hubsync writes on the member.
+    member_mark: String,
+}
+
+/// What one batch decided to write.
+#[derive(Default)]
+struct Plan {
+    to_dest: Vec<ApplyOp>,
+    to_source: Vec<ApplyOp>,
+    journal: Vec<JournalEntry>,
+    commit: BatchCommit,
+    conflicts: u64,
+    skipped: u64,
+}
+
+impl<'a> Pair<'a> {
+    pub(crate) fn new(
+        engine: &'a Engine,
+        group: &'a Group,
+        member: &'a Member,
+        table: &'a SyncTable,
+        member_schema: &'a TableSchema,
+        scope: Scope,
+    ) -> Pair<'a> {
+        let g = &group.config.name;
+        Pair {
+            engine,
+            hub: group.hub.as_ref(),
+            member,
+            table,
+            member_schema,
+            hub_mark: format!("{g}/{}", member.config.name),
+            member_mark: format!("{g}/hub"),
+            scope,
+            batch_rows: group.config.batch_rows,
+        }
+    }
+
+    fn db(&self, side: Side) -> &'a dyn Connector {
+        match side {
+            Side::Hub => self.hub,
+            Side::Member => self.member.db.as_ref(),
+        }
+    }
+
+    fn schema(&self, side: Side) -> &'a TableSchema {
+        match side {
+            Side::Hub => &self.table.hub_schema,
+            Side::Member => self.member_schema,
+        }
+    }
+
+    /// The origin hubsync writes on `side` for this pair.
+    fn mark(&self, side: Side) -> &str {
+        match side {
+            Side::Hub => &self.hub_mark,
+            Side::Member => &self.member_mark,
+        }
+    }
+
+    fn where_(&self, side: Side) -> String {
+        match side {
+            Side::Hub => format!("table {} on the hub", self.table.name),
+            Side::Member => format!("table {} on member {}", self.table.name, self.member.config.name),
+        }
+    }
+
+    /// Replay, download, upload.
+    pub(crate) async fn run(&self, report: &mut TableReport) -> Result<(), EngineError> {
+        self.replay(report).await?;
+        let direction = self.member.config.direction;
+        if direction.downloads() {
+            self.pass(Side::Hub, report).await?;
+        }
+        if direction.uploads() {
+            self.pass(Side::Member, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Finish the merged rows of a batch that was interrupted.
+    async fn replay(&self, report: &mut TableReport) -> Result<(), EngineError> {
+        let Some(text) = self.engine.meta.journal(&self.scope).await.ctx(|| self.where_(Side::Hub))? else {
+            return Ok(());
+        };
+        let entries: Vec<JournalEntry> = serde_json::from_str(&text)
+            .map_err(|e| EngineError::Metadata(format!("journal of {:?}: {e}", self.scope)))?;
+        let schema = &self.table.hub_schema;
+        let mut merged = Vec::with_capacity(entries.len());
+        for e in &entries {
+            merged.push(
+                row_from_json(schema, &e.merged)
+                    .map_err(|m| EngineError::Metadata(format!("journal of {:?}: {m}", self.scope)))?,
+            );
+        }
+        let keys: Vec<Row> =
+            merged.iter().map(|r| schema.primary_key.iter().map(|&i| r[i].clone()).collect()).collect();
+        info!(group = %self.scope.group, member = %self.scope.member, table = %self.scope.table, rows = entries.len(),
+              "finishing merged rows of an interrupted sync");
+        for side in [Side::Hub, Side::Member] {
+            let anchor = self.engine.meta.anchor(&self.scope, side).await.ctx(|| self.where_(side))?;
+            let states = self.lookup(side, &anchor, &keys).await?;
+            let mut ops = Vec::new();
+            for ((e, row), key) in entries.iter().zip(&merged).zip(&keys) {
+                let st = states.get(&key_id(key));
+                let current = st.and_then(|s| s.row.as_ref());
+                let held = match side {
+                    Side::Hub => &e.hub_image,
+                    Side::Member => &e.member_image,
+                };
+                // Write only where the side still holds what the decision saw:
+                // a later change there is newer than the merge and stays.
+                let foreign_change =
+                    st.and_then(|s| s.change.as_ref()).is_some_and(|c| c.origin.as_deref() != Some(self.mark(side)));
+                if !same_row(current.map(|r| r.as_slice()), Some(row)) && foreign_change && image(current) == *held {
+                    ops.push(ApplyOp::Upsert(row.clone()));
+                }
+            }
+            if !ops.is_empty() {
+                self.db(side).apply(self.schema(side), &ops, self.mark(side)).await.ctx(|| self.where_(side))?;
+                match side {
+                    Side::Hub => report.rows_up += ops.len() as u64,
+                    Side::Member => report.rows_down += ops.len() as u64,
+                }
+            }
+        }
+        let done = BatchCommit { clear_journal: true, ..Default::default() };
+        self.engine.meta.commit(&self.scope, &done).await.ctx(|| "recording sync progress".into())
+    }
+
+    async fn lookup(&self, side: Side, since: &Anchor, keys: &[Row]) -> Result<HashMap<String, KeyState>, EngineError> {
+        let found = self.db(side).lookup(self.schema(side), since, keys).await.ctx(|| self.where_(side))?;
+        Ok(found.into_iter().map(|s| (key_id(&s.key), s)).collect())
+    }
+
+    /// Carry `source`'s changes to the other side, batch by batch.
+    async fn pass(&self, source: Side, report: &mut TableReport) -> Result<(), EngineError> {
+        let dest = match source {
+            Side::Hub => Side::Member,
+            Side::Member => Side::Hub,
+        };
+        let meta = &self.engine.meta;
+        let parked: HashMap<String, String> = meta
+            .parked(&self.scope, source)
+            .await
+            .ctx(|| self.where_(source))?
+            .into_iter()
+            .map(|p| (p.key_id, p.image))
+            .collect();
+        let dest_anchor = meta.anchor(&self.scope, dest).await.ctx(|| self.where_(dest))?;
+        // A member joining empty takes every hub row without lookups.
+        let bulk = source == Side::Hub
+            && dest_anchor == Anchor::start()
+            && meta.anchor(&self.scope, Side::Hub).await.ctx(|| self.where_(source))? == Anchor::start()
+            && self
+                .db(dest)
+                .is_empty(&hubsync_core::TableRef::of(self.schema(dest)))
+                .await
+                .ctx(|| self.where_(dest))?;
+        if bulk {
+            debug!(table = %self.table.name, member = %self.member.config.name, "initial sync into an empty table");
+        }
+        loop {
+            let since = meta.anchor(&self.scope, source).await.ctx(|| self.where_(source))?;
+            let batch = self
+                .db(source)
+                .read_changes(self.schema(source), &since, self.batch_rows)
+                .await
+                .ctx(|| self.where_(source))?;
+            let mut plan = Plan {
+                commit: BatchCommit { anchor: Some((source, batch.next.clone())), ..Default::default() },
+                ..Default::default()
+            };
+            let mut work: Vec<&CapturedChange> = Vec::with_capacity(batch.changes.len());
+            for c in &batch.changes {
+                if c.origin.as_deref() == Some(self.mark(source)) {
+                    continue; // hubsync wrote it there from the other side
+                }
+                let id = key_id(&c.key);
+                if let Some(held) = parked.get(&id) {
+                    plan.commit.unpark.push((source, id));
+                    if *held == image(c.row.as_ref()) {
+                        continue; // a skipped conflict: leave it where it is
+                    }
+                }
+                work.push(c);
+            }
+            let states = if bulk || work.is_empty() {
+                HashMap::new()
+            } else {
+                let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
+                self.lookup(dest, &dest_anchor, &keys).await?
+            };
+            self.plan(source, &work, &states, &mut plan).await?;
+            self.write(source, plan, report).await?;
+            if !batch.more {
+                report.pending |= batch.pending;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sort a batch's changes into writes and conflicts, and settle the conflicts.
+    async fn plan(
+        &self,
+        source: Side,
+        work: &[&CapturedChange],
+        states: &HashMap<String, KeyState>,
+        plan: &mut Plan,
+    ) -> Result<(), EngineError> {
+        let dest = if source == Side::Hub { Side::Member } else { Side::Hub };
+        let schema = &self.table.hub_schema;
+        let two_way = self.member.config.direction == SyncDirection::Bidirectional;
+        let mut conflicts: Vec<(Conflict, Option<Row>)> = Vec::new();
+        for c in work {
+            let st = states.get(&key_id(&c.key));
+            let there = st.and_then(|s| s.row.as_ref());
+            if same_row(there.map(|r| r.as_slice()), c.row.as_deref()) {
+                continue; // already there
+            }
+            let dest_change =
+                st.and_then(|s| s.change.as_ref()).filter(|m| m.origin.as_deref() != Some(self.mark(dest)));
+            match dest_change {
+                Some(mark) if two_way => {
+                    let theirs = Change {
+                        row: there.cloned(),
+                        changed_at_micros: mark.changed_at_micros,
+                        origin: self.origin_name(dest, mark.origin.as_deref()),
+                    };
+                    let ours = Change {
+                        row: c.row.clone(),
+                        changed_at_micros: c.changed_at_micros,
+                        origin: self.origin_name(source, c.origin.as_deref()),
+                    };
+                    let (hub, member) = if source == Side::Hub { (ours, theirs) } else { (theirs, ours) };
+                    conflicts.push((Conflict { key: c.key.clone(), hub, member }, there.cloned()));
+                }
+                _ => plan.to_dest.push(op(c.key.clone(), c.row.clone())),
+            }
+        }
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        let policy = &self.table.policy;
+        let batch = ConflictBatch {
+            table: schema.clone(),
+            member: self.member.config.name.clone(),
+            conflicts: conflicts.iter().map(|(c, _)| c.clone()).collect(),
+        };
+        let decisions = policy.resolve(&batch).await.map_err(|source| EngineError::Plugin {
+            context: format!(
+                "table {}, member {}: settling {} conflicts",
+                self.table.name,
+                self.member.config.name,
+                conflicts.len()
+            ),
+            source,
+        })?;
+        let info = policy.info();
+        let now = now_micros();
+        let key_cols: Vec<hubsync_core::Column> =
+            schema.primary_key.iter().map(|&i| schema.columns[i].clone()).collect();
+        for ((conflict, dest_row), decision) in conflicts.into_iter().zip(decisions) {
+            let source_row = if source == Side::Hub { &conflict.hub.row } else { &conflict.member.row };
+            let take_source = matches!(
+                (source, &decision),
+                (Side::Hub, Resolution::TakeHub) | (Side::Member, Resolution::TakeMember)
+            );
+            let (name, reason) = match &decision {
+                Resolution::TakeHub => ("take-hub", None),
+                Resolution::TakeMember => ("take-member", None),
+                Resolution::Merged(r) => ("merged", Some(row_to_json(&schema.columns, r).to_string())),
+                Resolution::Skip(why) => ("skip", Some(why.clone())),
+            };
+            match decision {
+                _ if take_source => plan.to_dest.push(op(conflict.key.clone(), source_row.clone())),
+                // The destination's change travels in its own pass (this
+                // session's upload, or the next session's download).
+                Resolution::TakeHub | Resolution::TakeMember => {}
+                Resolution::Merged(row) => {
+                    let row_key: Row = schema.primary_key.iter().map(|&i| row[i].clone()).collect();
+                    if row_key != conflict.key {
+                        return Err(EngineError::Plugin {
+                            context: format!("table {}, member {}", self.table.name, self.member.config.name),
+                            source: hubsync_plugin_host::PluginError::BadAnswer {
+                                plugin: info.name.clone(),
+                                call: "resolve",
+                                message: "a merged row changes the conflict's key; a merge must keep the key".into(),
+                            },
+                        });
+                    }
+                    plan.journal.push(JournalEntry {
+                        merged: row_to_json(&schema.columns, &row),
+                        hub_image: image(conflict.hub.row.as_ref()),
+                        member_image: image(conflict.member.row.as_ref()),
+                    });
+                    plan.to_dest.push(ApplyOp::Upsert(row.clone()));
+                    plan.to_source.push(ApplyOp::Upsert(row));
+                }
+                Resolution::Skip(_) => {
+                    plan.skipped += 1;
+                    plan.commit.park.push(Parked {
+                        side: dest,
+                        key_id: key_id(&conflict.key),
+                        image: image(dest_row.as_ref()),
+                    });
+                }
+            }
+            plan.conflicts += 1;
+            let json = |r: &Option<Row>| r.as_ref().map(|r| row_to_json(&schema.columns, r).to_string());
+            plan.commit.conflicts.push(ConflictRecord {
+                at_micros: now,
+                key: row_to_json(&key_cols, &conflict.key).to_string(),
+                hub_row: json(&conflict.hub.row),
+                member_row: json(&conflict.member.row),
+                decision: name.into(),
+                reason,
+                plugin: format!("{} {}", info.name, info.version),
+                plugin_sha256: info.sha256.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Journal, write both sides, then commit the anchor and history.
+    async fn write(&self, source: Side, plan: Plan, report: &mut TableReport) -> Result<(), EngineError> {
+        let dest = if source == Side::Hub { Side::Member } else { Side::Hub };
+        let meta = &self.engine.meta;
+        let mut commit = plan.commit;
+        if !plan.journal.is_empty() {
+            let text = serde_json::to_string(&plan.journal).unwrap_or_default();
+            meta.put_journal(&self.scope, &text).await.ctx(|| "writing the decision journal".into())?;
+            commit.clear_journal = true;
+        }
+        if !plan.to_dest.is_empty() {
+            self.db(dest).apply(self.schema(dest), &plan.to_dest, self.mark(dest)).await.ctx(|| self.where_(dest))?;
+        }
+        if !plan.to_source.is_empty() {
+            self.db(source)
+                .apply(self.schema(source), &plan.to_source, self.mark(source))
+                .await
+                .ctx(|| self.where_(source))?;
+        }
+        meta.commit(&self.scope, &commit).await.ctx(|| "recording sync progress".into())?;
+        let (down, up) = match source {
+            Side::Hub => (plan.to_dest.len(), plan.to_source.len()),
+            Side::Member => (plan.to_source.len(), plan.to_dest.len()),
+        };
+        report.rows_down += down as u64;
+        report.rows_up += up as u64;
+        report.conflicts += plan.conflicts;
+        report.skipped += plan.skipped;
+        Ok(())
+    }
+
+    /// How a plugin is told where a change was first made: `hub`, a member's
+    /// name, or the raw origin for changes from other groups.
+    fn origin_name(&self, side: Side, origin: Option<&str>) -> String {
+        let g = &self.scope.group;
+        match (side, origin) {
+            (Side::Hub, None) => "hub".into(),
+            (Side::Member, None) => self.member.config.name.clone(),
+            (_, Some(o)) => match o.strip_prefix(g.as_str()).and_then(|r| r.strip_prefix('/')) {
+                Some(name) => name.to_owned(),
+                None => o.to_owned(),
+            },
+        }
+    }
+}
+
+/// The write that brings a key to `row` (`None`: deleted).
+fn op(key: Row, row: Option<Row>) -> ApplyOp {
+    match row {
+        Some(r) => ApplyOp::Upsert(r),
+        None => ApplyOp::Delete(key),
+    }
+}

@@ -1,0 +1,321 @@
+//! Test databases on every engine (a SQLite file, a database of its own on
+//! the local PostgreSQL and MariaDB, dropped afterwards), a plain SQL
+//! client for each (the applications writing beside hubsync), group
+//! definitions, and a connector wrapper that fails on request.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use hubsync_core::{
+    Anchor, ApplyOp, ChangeBatch, Connector, ConnectorError, EngineKind, GroupConfig, IndexInfo, KeyState,
+    MemberConfig, PolicyConfig, Row, SyncDirection, TableConfig, TableInfo, TableRef, TableSchema,
+};
+use hubsync_engine::Engine;
+use sqlx::{AssertSqlSafe, Executor, Row as _};
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    format!("hubsync_etest_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn pg_admin() -> String {
+    std::env::var("HUBSYNC_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn mysql_server() -> String {
+    std::env::var("HUBSYNC_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+/// Which engine a test database runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Pg(sqlx::PgPool),
+    My(sqlx::MySqlPool),
+}
+
+/// A fresh database and a plain client to it.
+pub struct Db {
+    pub kind: Kind,
+    pub url: String,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+    raw: Raw,
+}
+
+impl Db {
+    pub async fn new(kind: Kind) -> Db {
+        let name = unique_name();
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+                let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+                let raw = sqlx::SqlitePool::connect_with(
+                    opts.create_if_missing(true)
+                        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                        .busy_timeout(std::time::Duration::from_secs(30)),
+                )
+                .await
+                .expect("sqlite");
+                Db { kind, url, name, _dir: Some(dir), raw: Raw::Sqlite(raw) }
+            }
+            Kind::Postgres => {
+                let admin = sqlx::PgPool::connect(&pg_admin()).await.expect("PostgreSQL is running (see README)");
+                admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
+                admin.close().await;
+                let base = pg_admin();
+                let url = format!("{}/{name}", &base[..base.rfind('/').expect("url has a database")]);
+                let raw = sqlx::PgPool::connect(&url).await.expect("raw client");
+                Db { kind, url, name, _dir: None, raw: Raw::Pg(raw) }
+            }
+            Kind::Mysql => {
+                let admin = sqlx::MySqlPool::connect(&mysql_server()).await.expect("MariaDB is running (see README)");
+                admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
+                admin.close().await;
+                let url = format!("{}/{name}", mysql_server());
+                let raw = sqlx::MySqlPool::connect(&url).await.expect("raw client");
+                Db { kind, url, name, _dir: None, raw: Raw::My(raw) }
+            }
+        }
+    }
+
+    /// Run SQL as an application would.
+    pub async fn exec(&self, sql: &str) {
+        let r = match &self.raw {
+            Raw::Sqlite(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
+            Raw::Pg(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
+            Raw::My(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
+        };
+        r.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Create the `items` table the tests use.
+    pub async fn create_items(&self) {
+        self.exec(match self.kind {
+            Kind::Sqlite => "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, price DECIMAL TEXT)",
+            Kind::Postgres => "CREATE TABLE items (id bigint PRIMARY KEY, name text, qty bigint, price numeric(12,2))",
+            Kind::Mysql => {
+                "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(64), qty BIGINT, price DECIMAL(12,2))"
+            }
+        })
+        .await;
+    }
+
+    /// Every row of `items`, read directly (not through hubsync):
+    /// id → (name, qty, price with its scale trimmed).
+    pub async fn items(&self) -> BTreeMap<i64, Item> {
+        let sql = match self.kind {
+            Kind::Mysql => "SELECT id, name, qty, CAST(price AS CHAR) FROM items",
+            Kind::Postgres => "SELECT id, name, qty, price::text FROM items",
+            Kind::Sqlite => "SELECT id, name, qty, CAST(price AS TEXT) FROM items",
+        };
+        let rows: Vec<RawItem> = match &self.raw {
+            Raw::Sqlite(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await
+                .expect("read")
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect(),
+            Raw::Pg(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await
+                .expect("read")
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect(),
+            Raw::My(p) => sqlx::query(sql)
+                .fetch_all(p)
+                .await
+                .expect("read")
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect(),
+        };
+        rows.into_iter()
+            .map(|(id, name, qty, price)| {
+                (id, Item { name, qty, price: price.map(|p| hubsync_core::canonical_decimal(&p).into_owned()) })
+            })
+            .collect()
+    }
+}
+
+/// A row of `items` as read: id, name, qty, price as text.
+type RawItem = (i64, Option<String>, Option<i64>, Option<String>);
+
+/// One row of `items` without its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub name: Option<String>,
+    pub qty: Option<i64>,
+    pub price: Option<String>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let (name, kind) = (self.name.clone(), self.kind);
+        if kind == Kind::Sqlite {
+            return;
+        }
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if kind == Kind::Postgres {
+                    if let Ok(admin) = sqlx::PgPool::connect(&pg_admin()).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = admin.execute(AssertSqlSafe(sql)).await;
+                    }
+                } else if let Ok(admin) = sqlx::MySqlPool::connect(&mysql_server()).await {
+                    let _ = admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A group syncing `items` between `hub` and `members` (named m0, m1, …).
+pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_json::Value) -> GroupConfig {
+    GroupConfig {
+        name: name.into(),
+        hub: hub.url.clone(),
+        members: members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| MemberConfig {
+                name: format!("m{i}"),
+                url: m.url.clone(),
+                direction: SyncDirection::default(),
+            })
+            .collect(),
+        tables: vec![TableConfig { name: "items".into(), namespace: None, columns: vec![], conflict_policy: None }],
+        conflict_policy: PolicyConfig { plugin: policy.into(), config },
+        interval_seconds: None,
+        batch_rows: 7,
+    }
+}
+
+/// An engine with its metadata in a temporary folder.
+pub struct TestEngine {
+    pub engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn engine() -> TestEngine {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("meta.db").display());
+    TestEngine { engine: Engine::open(&url, None).await.expect("engine"), _dir: dir }
+}
+
+/// Sync every member in order until a whole round writes nothing (at most `max` rounds).
+pub async fn sync_until_quiet(e: &Engine, g: &hubsync_engine::Group, max: usize) -> usize {
+    for round in 1..=max {
+        let r = e.sync_group(g, None).await.expect("sync");
+        assert!(r.errors().is_empty(), "{:?}", r.errors());
+        let wrote: u64 = r.members.iter().flat_map(|m| &m.tables).map(|t| t.rows_down + t.rows_up).sum();
+        if wrote == 0 && !r.pending() {
+            return round;
+        }
+    }
+    panic!("still writing after {max} rounds (ping-pong?)");
+}
+
+/// Assert every database holds the same `items`, and return them.
+pub async fn assert_converged(hub: &Db, members: &[&Db]) -> BTreeMap<i64, Item> {
+    let want = hub.items().await;
+    for (i, m) in members.iter().enumerate() {
+        let got = m.items().await;
+        assert_eq!(got, want, "member m{i} ({:?}) differs from the hub ({:?})", m.kind, hub.kind);
+    }
+    want
+}
+
+/// When a [`Flaky`] connector fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The call fails before reaching the database.
+    Before,
+    /// The call reaches the database (and commits), then reports a lost connection.
+    After,
+}
+
+/// A real connector that fails its `fail_at`-th call (counting from 0
+/// across every wrapped connector sharing `calls`).
+pub struct Flaky {
+    pub inner: Box<dyn Connector>,
+    pub calls: Arc<AtomicUsize>,
+    pub fail_at: usize,
+    pub fault: Fault,
+}
+
+impl Flaky {
+    fn lost() -> ConnectorError {
+        ConnectorError::Database {
+            engine: EngineKind::Sqlite,
+            operation: "test".into(),
+            cause: "connection lost (injected)".into(),
+        }
+    }
+
+    async fn guard<T, F: std::future::Future<Output = Result<T, ConnectorError>>>(
+        &self,
+        call: F,
+    ) -> Result<T, ConnectorError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n != self.fail_at {
+            return call.await;
+        }
+        match self.fault {
+            Fault::Before => Err(Self::lost()),
+            Fault::After => {
+                call.await?;
+                Err(Self::lost())
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for Flaky {
+    fn engine(&self) -> EngineKind {
+        self.inner.engine()
+    }
+    async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
+        self.inner.introspect().await
+    }
+    async fn provision(&self, table: &TableSchema) -> Result<(), ConnectorError> {
+        self.inner.provision(table).await
+    }
+    async fn deprovision(&self, table: &TableRef) -> Result<(), ConnectorError> {
+        self.inner.deprovision(table).await
+    }
+    async fn deprovision_all(&self) -> Result<(), ConnectorError> {
+        self.inner.deprovision_all().await
+    }
+    async fn read_changes(&self, t: &TableSchema, since: &Anchor, limit: usize) -> Result<ChangeBatch, ConnectorError> {
+        self.guard(self.inner.read_changes(t, since, limit)).await
+    }
+    async fn apply(&self, t: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        self.guard(self.inner.apply(t, ops, origin)).await
+    }
+    async fn lookup(&self, t: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError> {
+        self.guard(self.inner.lookup(t, since, keys)).await
+    }
+    async fn is_empty(&self, t: &TableRef) -> Result<bool, ConnectorError> {
+        self.guard(self.inner.is_empty(t)).await
+    }
+    async fn create_table(&self, t: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
+        self.inner.create_table(t, indexes).await
+    }
+}

@@ -1,0 +1,214 @@
+//! End-to-end syncs on real databases: every engine as hub and member,
+//! initial sync, conflicts through each kind of policy decision,
+//! directions, schema changes, and two groups sharing a database.
+
+mod common;
+
+use common::{Db, Kind, assert_converged, engine, group, sync_until_quiet};
+use hubsync_core::SyncDirection;
+use serde_json::json;
+
+/// Each engine as the hub, the other two as members: one member joins
+/// empty (hubsync creates its table), one already holds overlapping rows.
+async fn initial_then_incremental(hub_kind: Kind, a_kind: Kind, b_kind: Kind) {
+    let (hub, a, b) = (Db::new(hub_kind).await, Db::new(a_kind).await, Db::new(b_kind).await);
+    hub.create_items().await;
+    b.create_items().await;
+    let rows: Vec<String> = (1..=20).map(|i| format!("({i}, 'item {i}', {i}, {i}.50)")).collect();
+    hub.exec(&format!("INSERT INTO items (id, name, qty, price) VALUES {}", rows.join(", "))).await;
+    // b: 5 equal to the hub's, 5 different (conflicts), 3 only on b.
+    b.exec(
+        "INSERT INTO items (id, name, qty, price) VALUES (1, 'item 1', 1, 1.50), (2, 'item 2', 2, 2.50), \
+            (3, 'item 3', 3, 3.50), (4, 'item 4', 4, 4.50), (5, 'item 5', 5, 5.50), \
+            (6, 'b', 60, 0), (7, 'b', 70, 0), (8, 'b', 80, 0), (9, 'b', 90, 0), (10, 'b', 100, 0), \
+            (101, 'b only', 1, 1), (102, 'b only', 2, 2), (103, 'b only', 3, 3)",
+    )
+    .await;
+    let e = engine().await;
+    let g = e.engine.prepare(&group("g", &hub, &[&a, &b], "builtin:hub-wins", json!({}))).await.expect("prepare");
+    sync_until_quiet(&e.engine, &g, 4).await;
+    let rows = assert_converged(&hub, &[&a, &b]).await;
+    assert_eq!(rows.len(), 23);
+    assert_eq!(rows[&6].name.as_deref(), Some("item 6"), "hub wins the initial conflicts");
+    assert_eq!(rows[&101].name.as_deref(), Some("b only"), "rows only on a member reach everyone");
+    let conflicts = e.engine.meta().conflicts("g", 100).await.expect("history");
+    assert_eq!(conflicts.len(), 5, "equal rows are not conflicts, different ones are: {conflicts:?}");
+    assert!(
+        conflicts.iter().all(|(s, c)| s.member == "m1" && c.decision == "take-hub" && c.plugin.starts_with("hub-wins"))
+    );
+    assert!(!e.engine.meta().status(Some("g")).await.expect("status").is_empty());
+
+    // Incremental: changes everywhere, one conflict between the hub and a.
+    hub.exec("UPDATE items SET qty = 1000 WHERE id = 11").await;
+    hub.exec("DELETE FROM items WHERE id = 12").await;
+    a.exec("UPDATE items SET name = 'a renamed' WHERE id = 13").await;
+    a.exec("UPDATE items SET qty = 2000 WHERE id = 11").await; // conflicts with the hub
+    a.exec("INSERT INTO items (id, name, qty, price) VALUES (200, 'from a', 1, 0.01)").await;
+    b.exec("DELETE FROM items WHERE id = 101").await;
+    b.exec("UPDATE items SET price = 99.99 WHERE id = 14").await;
+    sync_until_quiet(&e.engine, &g, 4).await;
+    let rows = assert_converged(&hub, &[&a, &b]).await;
+    assert_eq!(rows[&11].qty, Some(1000), "hub wins");
+    assert!(!rows.contains_key(&12) && !rows.contains_key(&101), "deletes travel both ways");
+    assert_eq!(rows[&13].name.as_deref(), Some("a renamed"));
+    assert_eq!(rows[&14].price.as_deref(), Some("99.99"));
+    assert_eq!(rows[&200].name.as_deref(), Some("from a"));
+    assert_eq!(e.engine.meta().conflicts("g", 100).await.expect("history").len(), 6);
+}
+
+#[tokio::test]
+async fn sqlite_hub_with_postgres_and_mariadb_members() {
+    initial_then_incremental(Kind::Sqlite, Kind::Postgres, Kind::Mysql).await;
+}
+
+#[tokio::test]
+async fn postgres_hub_with_mariadb_and_sqlite_members() {
+    initial_then_incremental(Kind::Postgres, Kind::Mysql, Kind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn mariadb_hub_with_sqlite_and_postgres_members() {
+    initial_then_incremental(Kind::Mysql, Kind::Sqlite, Kind::Postgres).await;
+}
+
+/// One conflict on key 1 (hub sets qty 10, member sets qty 20 and name "m"),
+/// settled by `policy`; returns the converged row and the recorded decision.
+async fn settle(policy: &str, config: serde_json::Value) -> (Option<common::Item>, String) {
+    let (hub, m) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await);
+    hub.create_items().await;
+    hub.exec("INSERT INTO items VALUES (1, 'one', 1, '1'), (2, 'two', 2, '2')").await;
+    let e = engine().await;
+    let g = e.engine.prepare(&group("g", &hub, &[&m], policy, config)).await.expect("prepare");
+    sync_until_quiet(&e.engine, &g, 3).await;
+    hub.exec("UPDATE items SET qty = 10 WHERE id = 1").await;
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    m.exec("UPDATE items SET qty = 20, name = 'm' WHERE id = 1").await;
+    let r = e.engine.sync_group(&g, None).await.expect("sync");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let decision = e.engine.meta().conflicts("g", 1).await.expect("history")[0].1.decision.clone();
+    if decision == "skip" {
+        return (m.items().await.get(&1).cloned(), decision);
+    }
+    sync_until_quiet(&e.engine, &g, 3).await;
+    let rows = assert_converged(&hub, &[&m]).await;
+    (rows.get(&1).cloned(), decision)
+}
+
+#[tokio::test]
+async fn every_kind_of_decision_is_carried_out() {
+    let (row, d) = settle("builtin:hub-wins", json!({})).await;
+    assert_eq!((row.as_ref().and_then(|r| r.qty), d.as_str()), (Some(10), "take-hub"));
+    let (row, d) = settle("builtin:member-wins", json!({})).await;
+    assert_eq!((row.as_ref().and_then(|r| r.qty), d.as_str()), (Some(20), "take-member"));
+    let (row, d) = settle("builtin:last-writer-wins", json!({})).await;
+    assert_eq!((row.as_ref().and_then(|r| r.qty), d.as_str()), (Some(20), "take-member"), "the member wrote later");
+    let (row, d) = settle("builtin:column-merge", json!({"member_columns": ["name"]})).await;
+    let row = row.expect("row");
+    assert_eq!((row.qty, row.name.as_deref(), d.as_str()), (Some(10), Some("m"), "merged"), "merged on both sides");
+    let misbehave = format!("{}/misbehave.wasm", hubsync_plugin_host::TEST_PLUGINS_DIR);
+    let (row, d) = settle(&misbehave, json!({"mode": "skip"})).await;
+    assert_eq!((row.and_then(|r| r.qty), d.as_str()), (Some(20), "skip"), "a skip leaves the member's row");
+}
+
+#[tokio::test]
+async fn a_skipped_conflict_stays_until_either_side_changes_again() {
+    let (hub, m) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await);
+    hub.create_items().await;
+    hub.exec("INSERT INTO items VALUES (1, 'one', 1, '1')").await;
+    let e = engine().await;
+    let misbehave = format!("{}/misbehave.wasm", hubsync_plugin_host::TEST_PLUGINS_DIR);
+    let g = e.engine.prepare(&group("g", &hub, &[&m], &misbehave, json!({"mode": "skip"}))).await.expect("prepare");
+    sync_until_quiet(&e.engine, &g, 3).await;
+    hub.exec("UPDATE items SET qty = 10 WHERE id = 1").await;
+    m.exec("UPDATE items SET qty = 20 WHERE id = 1").await;
+    for _ in 0..3 {
+        let r = e.engine.sync_group(&g, None).await.expect("sync");
+        assert!(r.errors().is_empty());
+    }
+    assert_eq!(hub.items().await[&1].qty, Some(10), "the hub keeps its row");
+    assert_eq!(m.items().await[&1].qty, Some(20), "the member keeps its row");
+    // A later change on the member is not a conflict any more and travels.
+    m.exec("UPDATE items SET qty = 30 WHERE id = 1").await;
+    sync_until_quiet(&e.engine, &g, 3).await;
+    assert_eq!(assert_converged(&hub, &[&m]).await[&1].qty, Some(30));
+}
+
+#[tokio::test]
+async fn directions_are_honoured() {
+    let (hub, up, down) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await, Db::new(Kind::Mysql).await);
+    hub.create_items().await;
+    hub.exec("INSERT INTO items VALUES (1, 'hub', 1, '1')").await;
+    let e = engine().await;
+    let mut config = group("g", &hub, &[&up, &down], "builtin:hub-wins", json!({}));
+    config.members[0].direction = SyncDirection::ToHub;
+    config.members[1].direction = SyncDirection::FromHub;
+    let g = e.engine.prepare(&config).await.expect("prepare");
+    sync_until_quiet(&e.engine, &g, 3).await;
+    up.exec("INSERT INTO items VALUES (2, 'up', 2, '2')").await;
+    down.exec("INSERT INTO items VALUES (3, 'down', 3, '3')").await;
+    sync_until_quiet(&e.engine, &g, 3).await;
+    let ids = |rows: std::collections::BTreeMap<i64, common::Item>| rows.keys().copied().collect::<Vec<_>>();
+    assert_eq!(ids(hub.items().await), [1, 2], "to-hub member's rows reach the hub; from-hub member's do not");
+    assert_eq!(ids(up.items().await), [2], "a to-hub member receives nothing");
+    assert_eq!(ids(down.items().await), [1, 2, 3], "a from-hub member receives everything and keeps its own");
+}
+
+#[tokio::test]
+async fn sync_schema_changes_provision_and_backfill() {
+    let (hub, m) = (Db::new(Kind::Postgres).await, Db::new(Kind::Sqlite).await);
+    hub.create_items().await;
+    hub.exec("INSERT INTO items VALUES (1, 'one', 1, 1), (2, 'two', 2, 2)").await;
+    // The member's price is an integer, unlike the hub's decimal: fine until price is synced.
+    m.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, price INTEGER)").await;
+    let e = engine().await;
+    let mut config = group("g", &hub, &[&m], "builtin:hub-wins", json!({}));
+    config.tables[0].columns = vec!["id".into(), "name".into()];
+    let g = e.engine.prepare(&config).await.expect("prepare");
+    sync_until_quiet(&e.engine, &g, 3).await;
+    let rows = m.items().await;
+    assert_eq!((rows[&1].name.as_deref(), rows[&1].qty), (Some("one"), None), "only selected columns travel");
+    // Add qty to the sync schema: it is provisioned and backfilled.
+    config.tables[0].columns.push("qty".into());
+    let g = e.engine.prepare(&config).await.expect("prepare again");
+    sync_until_quiet(&e.engine, &g, 3).await;
+    assert_eq!(m.items().await[&2].qty, Some(2), "the new column is backfilled");
+    // A member column of another type is refused with what to do.
+    config.tables[0].columns.push("price".into());
+    let err = e.engine.prepare(&config).await.err().expect("incompatible member").to_string();
+    assert!(err.contains("price") && err.contains("same type"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_in_two_groups_does_not_ping_pong() {
+    let (h1, h2, shared, other) = (
+        Db::new(Kind::Sqlite).await,
+        Db::new(Kind::Sqlite).await,
+        Db::new(Kind::Sqlite).await,
+        Db::new(Kind::Mysql).await,
+    );
+    h1.create_items().await;
+    h1.exec("INSERT INTO items VALUES (1, 'h1', 1, '1')").await;
+    h2.create_items().await;
+    let e = engine().await;
+    let g1 = e.engine.prepare(&group("g1", &h1, &[&shared], "builtin:hub-wins", json!({}))).await.expect("g1");
+    let g2 = e.engine.prepare(&group("g2", &h2, &[&shared, &other], "builtin:hub-wins", json!({}))).await.expect("g2");
+    for _ in 0..2 {
+        sync_until_quiet(&e.engine, &g1, 4).await;
+        sync_until_quiet(&e.engine, &g2, 4).await;
+    }
+    h2.exec("UPDATE items SET name = 'from h2' WHERE id = 1").await;
+    other.exec("INSERT INTO items VALUES (2, 'other', 2, '2')").await;
+    for _ in 0..3 {
+        sync_until_quiet(&e.engine, &g2, 4).await;
+        sync_until_quiet(&e.engine, &g1, 4).await;
+    }
+    let rows = assert_converged(&h1, &[&shared, &h2, &other]).await;
+    assert_eq!(rows[&1].name.as_deref(), Some("from h2"));
+    assert_eq!(rows.len(), 2);
+    // Quiet now: one more round of both groups writes nothing.
+    for g in [&g1, &g2] {
+        let r = e.engine.sync_group(g, None).await.expect("sync");
+        let wrote: u64 = r.members.iter().flat_map(|m| &m.tables).map(|t| t.rows_down + t.rows_up).sum();
+        assert_eq!(wrote, 0, "group {} still writes", r.group);
+    }
+}

@@ -1,0 +1,189 @@
+//! `hubsync sync|status|conflicts|reinit`: run the groups of a group file
+//! and look at their history.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use hubsync_engine::{Engine, Group, GroupReport, LoadedFile, load_file};
+
+/// Open the engine of a loaded group file.
+pub async fn engine(loaded: &LoadedFile) -> Result<Engine> {
+    let cache = hubsync_plugin_host::RuntimeConfig::default_cache_dir();
+    Ok(Engine::open(&loaded.metadata_url, cache.as_deref()).await?)
+}
+
+fn selected<'a>(loaded: &'a LoadedFile, group: Option<&str>) -> Result<Vec<&'a hubsync_core::GroupConfig>> {
+    let all: Vec<_> = loaded.file.groups.iter().filter(|g| group.is_none_or(|n| n == g.name)).collect();
+    if all.is_empty() {
+        match group {
+            Some(n) => bail!(
+                "the file has no group {n:?}; its groups are {}",
+                loaded.file.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            None => bail!("the file defines no groups; add a [[group]] table"),
+        }
+    }
+    Ok(all)
+}
+
+/// Print a report in plain words.
+pub fn print_report(r: &GroupReport) {
+    for m in &r.members {
+        for t in &m.tables {
+            match &t.error {
+                Some(e) => println!("{} / {} / {}: FAILED: {e}", r.group, m.member, t.table),
+                None => {
+                    let mut line = format!(
+                        "{} / {} / {}: {} down, {} up, {} conflicts",
+                        r.group, m.member, t.table, t.rows_down, t.rows_up, t.conflicts
+                    );
+                    if t.skipped > 0 {
+                        line.push_str(&format!(" ({} skipped by the policy)", t.skipped));
+                    }
+                    if t.pending {
+                        line.push_str("; some changes wait behind an open transaction (next sync)");
+                    }
+                    println!("{line}");
+                }
+            }
+        }
+    }
+}
+
+/// `hubsync sync --config FILE [--group G] [--member M] [--watch]`.
+pub async fn sync(config: &Path, group: Option<&str>, member: Option<&str>, watch: bool) -> Result<()> {
+    let loaded = load_file(config)?;
+    let engine = engine(&loaded).await?;
+    let mut groups: Vec<Group> = Vec::new();
+    for g in selected(&loaded, group)? {
+        groups.push(engine.prepare(g).await?);
+    }
+    if watch {
+        if member.is_some() {
+            bail!("--member cannot be combined with --watch (the scheduler syncs every member)");
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("stopping after the syncs in progress");
+                let _ = tx.send(true);
+            }
+        });
+        // One sync of every group first, then the schedule.
+        let mut failed = false;
+        for g in &groups {
+            let r = engine.sync_group(g, None).await?;
+            print_report(&r);
+            failed |= !r.errors().is_empty();
+        }
+        if failed {
+            eprintln!("some tables failed; the scheduler keeps trying on each interval");
+        }
+        hubsync_engine::watch(&engine, &groups, rx, &print_report).await;
+        return Ok(());
+    }
+    let mut errors = Vec::new();
+    for g in &groups {
+        let r = engine.sync_group(g, member).await?;
+        print_report(&r);
+        errors.extend(r.errors());
+    }
+    if !errors.is_empty() {
+        bail!("{} table syncs failed:\n  {}", errors.len(), errors.join("\n  "));
+    }
+    Ok(())
+}
+
+fn when(micros: Option<i64>) -> String {
+    match micros {
+        Some(m) => hubsync_core::text::format_timestamp(m) + " UTC",
+        None => "never".into(),
+    }
+}
+
+/// `hubsync status --config FILE [--group G] [--json]`.
+pub async fn status(config: &Path, group: Option<&str>, json: bool) -> Result<()> {
+    let loaded = load_file(config)?;
+    let groups = selected(&loaded, group)?;
+    let engine = engine(&loaded).await?;
+    let mut rows = Vec::new();
+    for g in groups {
+        rows.extend(engine.meta().status(Some(&g.name)).await?);
+    }
+    if json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "group": s.scope.group, "member": s.scope.member, "table": s.scope.table,
+                    "last_sync_micros": s.last.started_micros, "ok": s.last.ok,
+                    "last_success_micros": s.last_success_micros, "duration_ms": s.last.duration_ms,
+                    "rows_down": s.last.rows_down, "rows_up": s.last.rows_up, "conflicts": s.last.conflicts,
+                    "message": s.last.message,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no sync has run yet; run `hubsync sync --config {}`", config.display());
+    }
+    for s in rows {
+        println!(
+            "{} / {} / {}: last sync {} {} in {} ms ({} down, {} up, {} conflicts); last success {}{}",
+            s.scope.group,
+            s.scope.member,
+            s.scope.table,
+            when(Some(s.last.started_micros)),
+            if s.last.ok { "ok" } else { "FAILED" },
+            s.last.duration_ms,
+            s.last.rows_down,
+            s.last.rows_up,
+            s.last.conflicts,
+            when(s.last_success_micros),
+            s.last.message.map(|m| format!("\n    {m}")).unwrap_or_default(),
+        );
+    }
+    Ok(())
+}
+
+/// `hubsync conflicts --config FILE --group G [--limit N]`.
+pub async fn conflicts(config: &Path, group: &str, limit: i64) -> Result<()> {
+    let loaded = load_file(config)?;
+    selected(&loaded, Some(group))?;
+    let engine = engine(&loaded).await?;
+    let rows = engine.meta().conflicts(group, limit).await?;
+    let out: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(s, c)| {
+            let parse = |t: &Option<String>| {
+                t.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()).unwrap_or_default()
+            };
+            serde_json::json!({
+                "member": s.member, "table": s.table, "at": when(Some(c.at_micros)),
+                "key": serde_json::from_str::<serde_json::Value>(&c.key).unwrap_or_default(),
+                "hub": parse(&c.hub_row), "member_row": parse(&c.member_row),
+                "decision": c.decision, "detail": c.reason, "plugin": c.plugin, "plugin_sha256": c.plugin_sha256,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// `hubsync reinit --config FILE --group G --member M`.
+pub async fn reinit(config: &Path, group: &str, member: &str) -> Result<()> {
+    let loaded = load_file(config)?;
+    let g = selected(&loaded, Some(group))?[0];
+    if !g.members.iter().any(|m| m.name == member) {
+        bail!("group {group} has no member {member:?}");
+    }
+    let engine = engine(&loaded).await?;
+    engine.meta().forget(group, Some(member), None).await?;
+    println!(
+        "Member {member} of group {group} will be synced from scratch on its next sync: \
+         rows on both sides go through the conflict policy, rows on one side are copied."
+    );
+    Ok(())
+}
