@@ -15,7 +15,7 @@ async fn writer(db: &Db, me: usize, until: Instant) -> usize {
         // A small LCG: deterministic enough, no extra dependency.
         let x = (n * 7919 + me * 104_729) % 1000;
         let key = (x % 40) as i64 + 1;
-        let sql = if x % 5 == 0 {
+        let sql = if x.is_multiple_of(5) {
             format!("DELETE FROM items WHERE id = {key}")
         } else {
             let v = format!("({key}, 'w{me}-{n}', {x}, '{x}.5')");
