@@ -586,6 +586,29 @@ impl hubsync_core::Connector for Mysql {
         Ok(out)
     }
 
+    async fn purge_tombstones(
+        &self,
+        table: &TableSchema,
+        read_up_to: &[Anchor],
+        older_than_micros: i64,
+    ) -> Result<u64, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let upto =
+            read_up_to.iter().map(parse_anchor).collect::<Result<Vec<_>, _>>()?.into_iter().min().unwrap_or(i64::MAX);
+        let sql = format!(
+            "DELETE FROM {} WHERE hubsync_deleted AND hubsync_seq <= ? AND hubsync_changed_at < ?",
+            D.quote(&format!("hubsync_track_{}", m.id))
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(upto)
+            .bind(older_than_micros)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!("purging deletes of {t}")))?;
+        Ok(done.rows_affected())
+    }
+
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
         let sql = format!("SELECT CAST(NOT EXISTS (SELECT 1 FROM {}) AS SIGNED)", D.table(table));
         let v: i64 = sqlx::query_scalar(AssertSqlSafe(sql))

@@ -685,6 +685,37 @@ impl hubsync_core::Connector for Postgres {
         Ok(out)
     }
 
+    async fn purge_tombstones(
+        &self,
+        table: &TableSchema,
+        read_up_to: &[Anchor],
+        older_than_micros: i64,
+    ) -> Result<u64, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let mut upto: Option<(u64, i64)> = None;
+        for a in read_up_to {
+            let (xid, seq) = parse_anchor(a)?;
+            let p = (xid.parse::<u64>().unwrap_or(0), seq);
+            upto = Some(upto.map_or(p, |u| u.min(p)));
+        }
+        let (xid, seq) = upto.unwrap_or((u64::MAX >> 1, i64::MAX));
+        let sql = format!(
+            "DELETE FROM hubsync.{} WHERE deleted AND (xid, seq) <= ($1::text::xid8, $2) \
+             AND changed_at < TIMESTAMPTZ '1970-01-01 00:00:00+00' + {}",
+            D.quote(&format!("track_{}", m.id)),
+            micros_interval("$3::int8")
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(xid.to_string())
+            .bind(seq)
+            .bind(older_than_micros)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!("purging deletes of {t}")))?;
+        Ok(done.rows_affected())
+    }
+
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
         let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {})", qualified(table));
         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db(format!("reading {table}")))

@@ -483,6 +483,29 @@ impl hubsync_core::Connector for Sqlite {
         Ok(out)
     }
 
+    async fn purge_tombstones(
+        &self,
+        table: &TableSchema,
+        read_up_to: &[Anchor],
+        older_than_micros: i64,
+    ) -> Result<u64, ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let upto =
+            read_up_to.iter().map(parse_anchor).collect::<Result<Vec<_>, _>>()?.into_iter().min().unwrap_or(i64::MAX);
+        let sql = format!(
+            "DELETE FROM {} WHERE hubsync_deleted = 1 AND hubsync_seq <= ? AND hubsync_changed_at < ?",
+            Self::tracking(m.id)
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(upto)
+            .bind(older_than_micros)
+            .execute(&self.pool)
+            .await
+            .map_err(db(format!("purging deletes of {t}")))?;
+        Ok(done.rows_affected())
+    }
+
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
         let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {})", D.table(table));
         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db(format!("reading {table}")))

@@ -47,6 +47,15 @@ pub struct GroupConfig {
     /// 10,000). Memory grows with this, not with table size.
     #[serde(default = "default_batch_rows")]
     pub batch_rows: usize,
+    /// Days a delete is remembered for members that have not synced yet
+    /// (default 45, as in Data Sync). A member that has not synced for
+    /// longer is out of date: it is not synced until `hubsync reinit`.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    45
 }
 
 fn default_batch_rows() -> usize {
@@ -174,6 +183,9 @@ impl GroupConfig {
                 "group {g:?}: interval_seconds must be at least 1 (leave it out to turn automatic sync off)"
             ));
         }
+        if self.retention_days == 0 {
+            out.push(format!("group {g:?}: retention_days must be at least 1"));
+        }
         if !(1..=1_000_000).contains(&self.batch_rows) {
             out.push(format!("group {g:?}: batch_rows must be between 1 and 1000000"));
         }
@@ -232,6 +244,7 @@ mod tests {
             conflict_policy: PolicyConfig::default(),
             interval_seconds: Some(5),
             batch_rows: 10_000,
+            retention_days: 45,
         }
     }
 

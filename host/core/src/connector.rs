@@ -257,6 +257,17 @@ pub trait Connector: Send + Sync {
     /// the order of the answer is unspecified.
     async fn lookup(&self, table: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError>;
 
+    /// Forget the tracking of deletes recorded before `older_than_micros`
+    /// (µs since the Unix epoch) that every reader has read: those at or
+    /// before each of `read_up_to` (all of them when it is empty). Returns
+    /// how many were purged.
+    async fn purge_tombstones(
+        &self,
+        table: &TableSchema,
+        read_up_to: &[Anchor],
+        older_than_micros: i64,
+    ) -> Result<u64, ConnectorError>;
+
     /// Whether `table` holds no rows (an initial sync into it can skip lookups).
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError>;
 

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hubsync_connectors::meta::{MetaStore, Scope, SessionRecord};
+use hubsync_connectors::meta::{MetaStore, Scope, SessionRecord, Side};
 use hubsync_core::{
     Anchor, Connector, EngineKind, GroupConfig, MemberConfig, PluginRole, Row, TableInfo, TableRef, TableSchema, key_id,
 };
@@ -172,6 +172,9 @@ pub struct GroupReport {
     pub group: String,
     /// Per member, in sync order.
     pub members: Vec<MemberReport>,
+    /// Tracked deletes forgotten after the sync (older than the retention
+    /// and read by every member).
+    pub tombstones_purged: u64,
 }
 
 impl GroupReport {
@@ -350,16 +353,81 @@ impl Engine {
                 group.members.iter().map(|m| m.config.name.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
-        let mut report = GroupReport { group: group.config.name.clone(), members: Vec::new() };
+        let mut report = GroupReport { group: group.config.name.clone(), ..Default::default() };
         for m in group.members.iter().filter(|m| only.is_none_or(|n| n == m.config.name)) {
             report.members.push(self.sync_member(group, m).await?);
         }
+        let retention = Duration::from_secs(u64::from(group.config.retention_days) * 86_400);
+        match self.purge_tombstones(group, retention).await {
+            Ok(n) => report.tombstones_purged = n,
+            Err(e) => {
+                warn!(group = %group.config.name, error = %e, "purging old deletes failed; the next sync retries")
+            }
+        }
         Ok(report)
+    }
+
+    /// When `member` last synced, if that is longer ago than the group's
+    /// retention (it may have missed deletes that were purged since).
+    pub async fn out_of_date(&self, group: &GroupConfig, member: &str) -> Result<Option<i64>, EngineError> {
+        let last = self.meta.member_last_success(&group.name, member).await.ctx(|| "reading member status".into())?;
+        let limit = i64::from(group.retention_days) * 86_400_000_000;
+        Ok(last.filter(|&t| now_micros() - t > limit))
+    }
+
+    /// Forget tracked deletes older than `older_than` that every member
+    /// that is not out of date has read (hub deletes downloaded by every
+    /// downloading member; a member's deletes uploaded). Returns how many.
+    pub async fn purge_tombstones(&self, group: &Group, older_than: Duration) -> Result<u64, EngineError> {
+        let g = &group.config;
+        let before = now_micros() - older_than.as_micros() as i64;
+        let mut purged = 0;
+        let mut current = Vec::new();
+        for m in &group.members {
+            if self.out_of_date(g, &m.config.name).await?.is_none() {
+                current.push(m);
+            }
+        }
+        for (i, t) in group.tables.iter().enumerate() {
+            let scope =
+                |m: &Member| Scope { group: g.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
+            let mut hub_readers = Vec::new();
+            for m in current.iter().filter(|m| m.config.direction.downloads()) {
+                hub_readers.push(self.meta.anchor(&scope(m), Side::Hub).await.ctx(|| "reading anchors".into())?);
+            }
+            // No member reads the hub's deletes: there is nobody to keep them for.
+            purged += group
+                .hub
+                .purge_tombstones(&t.hub_schema, &hub_readers, before)
+                .await
+                .ctx(|| format!("table {} on the hub: purging old deletes", t.name))?;
+            for m in current.iter().filter(|m| m.config.direction.uploads()) {
+                let read = self.meta.anchor(&scope(m), Side::Member).await.ctx(|| "reading anchors".into())?;
+                purged +=
+                    m.db.purge_tombstones(&m.schemas[i], &[read], before)
+                        .await
+                        .ctx(|| format!("table {} on member {}: purging old deletes", t.name, m.config.name))?;
+            }
+        }
+        Ok(purged)
     }
 
     async fn sync_member(&self, group: &Group, m: &Member) -> Result<MemberReport, EngineError> {
         let started = now_micros();
         let mut report = MemberReport { member: m.config.name.clone(), tables: Vec::new() };
+        let refused = match self.out_of_date(&group.config, &m.config.name).await? {
+            Some(last) => Some(format!(
+                "member {} is out of date: it last synced at {} UTC, longer ago than the group's retention \
+                 ({} days), so deletes it missed may be forgotten; run `hubsync reinit --group {} --member {}` \
+                 to sync it from scratch",
+                m.config.name,
+                hubsync_core::text::format_timestamp(last),
+                group.config.retention_days,
+                group.config.name,
+                m.config.name
+            )),
+            None => None,
+        };
         for (i, t) in group.tables.iter().enumerate() {
             let scope =
                 Scope { group: group.config.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
@@ -367,7 +435,9 @@ impl Engine {
             let table_started = now_micros();
             let mut r = TableReport { table: t.name.clone(), ..Default::default() };
             let pair = crate::session::Pair::new(self, group, m, t, &m.schemas[i], scope.clone());
-            if let Err(e) = pair.run(&mut r).await {
+            if let Some(message) = &refused {
+                r.error = Some(message.clone());
+            } else if let Err(e) = pair.run(&mut r).await {
                 warn!(group = %scope.group, member = %scope.member, table = %scope.table, error = %e, "sync failed");
                 r.error = Some(e.to_string());
             }

@@ -100,6 +100,16 @@ impl Db {
         r.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// One integer from a query.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let r = match &self.raw {
+            Raw::Sqlite(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(p).await,
+            Raw::Pg(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(p).await,
+            Raw::My(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(p).await,
+        };
+        r.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Create the `items` table the tests use.
     pub async fn create_items(&self) {
         self.exec(match self.kind {
@@ -203,6 +213,7 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
         conflict_policy: PolicyConfig { plugin: policy.into(), config },
         interval_seconds: None,
         batch_rows: 7,
+        retention_days: 45,
     }
 }
 
@@ -311,6 +322,9 @@ impl Connector for Flaky {
     }
     async fn lookup(&self, t: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError> {
         self.guard(self.inner.lookup(t, since, keys)).await
+    }
+    async fn purge_tombstones(&self, t: &TableSchema, upto: &[Anchor], before: i64) -> Result<u64, ConnectorError> {
+        self.guard(self.inner.purge_tombstones(t, upto, before)).await
     }
     async fn is_empty(&self, t: &TableRef) -> Result<bool, ConnectorError> {
         self.guard(self.inner.is_empty(t)).await
