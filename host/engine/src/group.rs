@@ -415,8 +415,8 @@ impl Engine {
     async fn sync_member(&self, group: &Group, m: &Member) -> Result<MemberReport, EngineError> {
         let started = now_micros();
         let mut report = MemberReport { member: m.config.name.clone(), tables: Vec::new() };
-        let refused = match self.out_of_date(&group.config, &m.config.name).await? {
-            Some(last) => Some(format!(
+        let refused = self.out_of_date(&group.config, &m.config.name).await?.map(|last| {
+            format!(
                 "member {} is out of date: it last synced at {} UTC, longer ago than the group's retention \
                  ({} days), so deletes it missed may be forgotten; run `hubsync reinit --group {} --member {}` \
                  to sync it from scratch",
@@ -425,9 +425,8 @@ impl Engine {
                 group.config.retention_days,
                 group.config.name,
                 m.config.name
-            )),
-            None => None,
-        };
+            )
+        });
         for (i, t) in group.tables.iter().enumerate() {
             let scope =
                 Scope { group: group.config.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
