@@ -7,12 +7,12 @@ use hubsync_plugin_host::PluginError;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The group file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The group file is not valid TOML or does not match the format.
     #[error("{path} is not a valid group file: {message}")]
@@ -29,20 +29,20 @@ pub enum EngineError {
     #[error("{0}")]
     NotFound(String),
     /// A database operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Database {
         /// Which group, member or table.
         context: String,
         /// The connector's error.
-        source: ConnectorError,
+        cause: ConnectorError,
     },
     /// A plugin failed to load or answer.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Plugin {
         /// Which group and table.
         context: String,
         /// The plugin host's error.
-        source: PluginError,
+        cause: PluginError,
     },
     /// A hub table and a member table do not match.
     #[error("{0}")]
@@ -60,6 +60,6 @@ pub(crate) trait Context<T> {
 
 impl<T> Context<T> for Result<T, ConnectorError> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T, EngineError> {
-        self.map_err(|source| EngineError::Database { context: context(), source })
+        self.map_err(|cause| EngineError::Database { context: context(), cause })
     }
 }

@@ -20,8 +20,8 @@ pub struct LoadedFile {
 
 /// Read, parse, resolve and validate a group file.
 pub fn load_file(path: &Path) -> Result<LoadedFile, EngineError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| EngineError::Read { path: path.display().to_string(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|cause| EngineError::Read { path: path.display().to_string(), cause })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
     let base = std::fs::canonicalize(&base).unwrap_or(base);

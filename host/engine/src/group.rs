@@ -218,7 +218,7 @@ impl Engine {
         let config =
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
-            .map_err(|source| EngineError::Plugin { context: "starting the plugin runtime".into(), source })?;
+            .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
         Ok(Engine { meta, runtime })
     }
 
@@ -245,7 +245,7 @@ impl Engine {
             .runtime
             .load(source, &config, Some(PluginRole::ConflictPolicy))
             .await
-            .map_err(|source| EngineError::Plugin { context: context.to_owned(), source })?;
+            .map_err(|cause| EngineError::Plugin { context: context.to_owned(), cause })?;
         let plugin = Arc::new(plugin);
         cache.insert((policy.plugin.clone(), config), plugin.clone());
         Ok(plugin)

@@ -315,14 +315,14 @@ impl<'a> Pair<'a> {
             member: self.member.config.name.clone(),
             conflicts: conflicts.iter().map(|(c, _)| c.clone()).collect(),
         };
-        let decisions = policy.resolve(&batch).await.map_err(|source| EngineError::Plugin {
+        let decisions = policy.resolve(&batch).await.map_err(|cause| EngineError::Plugin {
             context: format!(
                 "table {}, member {}: settling {} conflicts",
                 self.table.name,
                 self.member.config.name,
                 conflicts.len()
             ),
-            source,
+            cause,
         })?;
         let info = policy.info();
         let now = now_micros();
@@ -350,7 +350,7 @@ impl<'a> Pair<'a> {
                     if row_key != conflict.key {
                         return Err(EngineError::Plugin {
                             context: format!("table {}, member {}", self.table.name, self.member.config.name),
-                            source: hubsync_plugin_host::PluginError::BadAnswer {
+                            cause: hubsync_plugin_host::PluginError::BadAnswer {
                                 plugin: info.name.clone(),
                                 call: "resolve",
                                 message: "a merged row changes the conflict's key; a merge must keep the key".into(),
