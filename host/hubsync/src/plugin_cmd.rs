@@ -54,7 +54,7 @@ pub async fn check(plugin: &str, config: Option<&Path>, as_json: bool) -> Result
 pub async fn list() -> Result<()> {
     let rt = runtime()?;
     for name in builtin::NAMES {
-        let p = rt.load(Source::Builtin(name), "{}", None).await?;
+        let p = rt.load(Source::Builtin(name), builtin::sample_config(name), None).await?;
         let info = p.info();
         println!("builtin:{:<18} {:<16} {}", info.name, info.role.world(), info.description);
     }

@@ -115,7 +115,7 @@ fn builtins_run_from_the_cli_with_config() {
     assert_eq!(out["columns"], serde_json::json!(["ID", "Amount", "deleted_at"]));
     assert_eq!((out["rows"][0]["sent"].clone(), out["rows"][1]["sent"].clone()), (Json::Bool(true), Json::Bool(false)));
     let listed = ok(&hubsync(&["plugin", "list"]));
-    for name in ["hub-wins", "member-wins", "last-writer-wins", "column-filter", "schema-map"] {
+    for name in ["hub-wins", "member-wins", "last-writer-wins", "column-merge", "column-filter", "schema-map"] {
         assert!(listed.contains(&format!("builtin:{name}")), "{listed}");
     }
 }

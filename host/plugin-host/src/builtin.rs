@@ -11,6 +11,15 @@ macro_rules! embedded {
     };
 }
 
+/// A configuration each built-in accepts (most take `{}`), for listing and
+/// describing them without a user's configuration.
+pub fn sample_config(name: &str) -> &'static str {
+    match name {
+        "column-merge" => r#"{"member_columns": ["example"]}"#,
+        _ => "{}",
+    }
+}
+
 /// The component bytes of a built-in plugin.
 pub fn bytes(name: &str) -> Option<&'static [u8]> {
     Some(match name {
