@@ -63,7 +63,7 @@ fn default_batch_rows() -> usize {
 }
 
 /// A member database of a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberConfig {
     /// The member's name in this group (same rules as group names; not `hub`).
@@ -74,6 +74,15 @@ pub struct MemberConfig {
     /// Which way changes flow. Default: `bidirectional`.
     #[serde(default)]
     pub direction: SyncDirection,
+    /// A column-filter plugin deciding which columns of each table this
+    /// member holds and which hub rows it receives (e.g. `builtin:column-filter`
+    /// with a per-table configuration). Default: everything.
+    #[serde(default)]
+    pub column_filter: Option<PluginConfig>,
+    /// A schema-map plugin giving this member's names and types for each
+    /// table (e.g. `builtin:schema-map`). Default: the hub's.
+    #[serde(default)]
+    pub schema_map: Option<PluginConfig>,
 }
 
 /// Which way changes flow between the hub and a member.
@@ -119,12 +128,16 @@ pub struct TableConfig {
     pub conflict_policy: Option<PolicyConfig>,
 }
 
-/// A conflict-policy plugin and its configuration.
+/// A plugin and its configuration.
+pub type PluginConfig = PolicyConfig;
+
+/// A plugin (a conflict policy, column filter or schema map) and its configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// `builtin:NAME` (`hub-wins`, `member-wins`, `last-writer-wins`) or the
-    /// path of a `.wasm` plugin (relative to the group file).
+    /// `builtin:NAME` (e.g. `hub-wins`, `member-wins`, `last-writer-wins`,
+    /// `column-merge`, `column-filter`, `schema-map`) or the path of a
+    /// `.wasm` plugin (relative to the group file).
     pub plugin: String,
     /// The plugin's JSON configuration (in TOML: an inline table). Default: `{}`.
     #[serde(default = "empty_object")]
@@ -234,6 +247,8 @@ mod tests {
                 name: "shop-1".into(),
                 url: "sqlite://m1.db".into(),
                 direction: SyncDirection::Bidirectional,
+                column_filter: None,
+                schema_map: None,
             }],
             tables: vec![TableConfig {
                 name: "orders".into(),
@@ -258,6 +273,8 @@ mod tests {
             name: "hub".into(),
             url: "sqlite://hub.db".into(),
             direction: SyncDirection::ToHub,
+            column_filter: None,
+            schema_map: None,
         });
         g.interval_seconds = Some(0);
         g.tables.push(g.tables[0].clone());

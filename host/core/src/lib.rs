@@ -16,7 +16,7 @@ pub mod schema;
 pub mod text;
 pub mod value;
 
-pub use config::{GroupConfig, MemberConfig, PolicyConfig, SyncDirection, SyncFile, TableConfig};
+pub use config::{GroupConfig, MemberConfig, PluginConfig, PolicyConfig, SyncDirection, SyncFile, TableConfig};
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
     Anchor, ApplyOp, CapturedChange, ChangeBatch, ChangeMark, Connector, ConnectorError, EngineKind, IndexInfo,

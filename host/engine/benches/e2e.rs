@@ -153,8 +153,20 @@ async fn main() {
         name: "bench".into(),
         hub: pg_url.clone(),
         members: vec![
-            MemberConfig { name: "mariadb".into(), url: my_url.clone(), direction: SyncDirection::Bidirectional },
-            MemberConfig { name: "sqlite".into(), url: sqlite_url.clone(), direction: SyncDirection::Bidirectional },
+            MemberConfig {
+                name: "mariadb".into(),
+                url: my_url.clone(),
+                direction: SyncDirection::Bidirectional,
+                column_filter: None,
+                schema_map: None,
+            },
+            MemberConfig {
+                name: "sqlite".into(),
+                url: sqlite_url.clone(),
+                direction: SyncDirection::Bidirectional,
+                column_filter: None,
+                schema_map: None,
+            },
         ],
         tables: vec![TableConfig { name: "orders".into(), namespace: None, columns: vec![], conflict_policy: None }],
         conflict_policy: PolicyConfig::default(),

@@ -43,7 +43,10 @@ pub fn parse_file(text: &str, name: &str, base_dir: &Path) -> Result<LoadedFile,
             expand(&mut m.url, &format!("group {:?}: member {:?}", g.name, m.name));
         }
         let policies = std::iter::once(&mut g.conflict_policy)
-            .chain(g.tables.iter_mut().filter_map(|t| t.conflict_policy.as_mut()));
+            .chain(g.tables.iter_mut().filter_map(|t| t.conflict_policy.as_mut()))
+            .chain(
+                g.members.iter_mut().flat_map(|m| m.column_filter.as_mut().into_iter().chain(m.schema_map.as_mut())),
+            );
         for p in policies {
             if !p.plugin.starts_with("builtin:") && Path::new(&p.plugin).is_relative() {
                 p.plugin = base_dir.join(&p.plugin).display().to_string();

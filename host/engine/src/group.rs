@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use crate::EngineError;
 use crate::error::Context;
+use crate::view::View;
 
 /// µs since the Unix epoch, now.
 pub(crate) fn now_micros() -> i64 {
@@ -41,8 +42,8 @@ pub(crate) struct SyncTable {
 pub(crate) struct Member {
     pub(crate) config: MemberConfig,
     pub(crate) db: Box<dyn Connector>,
-    /// Per table (same order as the group's tables), the schema as the member has it.
-    pub(crate) schemas: Vec<TableSchema>,
+    /// Per table (same order as the group's tables), what the member sees of it.
+    pub(crate) views: Vec<View>,
 }
 
 /// A sync group with its databases opened and tables provisioned.
@@ -90,11 +91,30 @@ impl Group {
             let hub =
                 snapshot(self.hub.as_ref(), &t.hub_schema).await.ctx(|| format!("reading {} on the hub", t.name))?;
             for m in &self.members {
-                let rows = snapshot(m.db.as_ref(), &m.schemas[i])
+                let view = &m.views[i];
+                let raw = snapshot(m.db.as_ref(), &view.member_schema)
                     .await
                     .ctx(|| format!("reading {} on member {}", t.name, m.config.name))?;
+                // In the hub's terms: member rows mapped back, hub rows
+                // restricted to what this member receives.
+                let mapped = view.rows_to_hub(&raw.values().cloned().collect::<Vec<_>>()).await?;
+                let key_of =
+                    |r: &Row| key_id(&view.hub_view.primary_key.iter().map(|&k| r[k].clone()).collect::<Vec<_>>());
+                let rows: BTreeMap<String, Row> = mapped.into_iter().map(|r| (key_of(&r), r)).collect();
+                let hub_rows: Vec<Row> = hub.values().cloned().collect();
+                let passes = view.passes(&hub_rows).await?;
+                let all_hub: BTreeMap<String, Row> =
+                    hub_rows.iter().map(|r| view.project(r)).map(|r| (key_of(&r), r)).collect();
+                let hub: BTreeMap<String, Row> = hub_rows
+                    .iter()
+                    .zip(passes)
+                    .filter(|(_, p)| *p)
+                    .map(|(r, _)| view.project(r))
+                    .map(|r| (key_of(&r), r))
+                    .collect();
                 let missing = hub.keys().filter(|k| !rows.contains_key(*k)).count();
-                let extra = rows.keys().filter(|k| !hub.contains_key(*k)).count();
+                // A member may hold rows outside its filter that it wrote itself.
+                let extra = rows.keys().filter(|k| !hub.contains_key(*k) && !all_hub.contains_key(*k)).count();
                 let differ = hub
                     .iter()
                     .filter(|(k, r)| rows.get(*k).is_some_and(|mr| !hubsync_core::same_row(Some(mr), Some(r))))
@@ -201,15 +221,6 @@ fn find<'a>(infos: &'a [TableInfo], t: &TableRef) -> Option<&'a TableInfo> {
     infos.iter().find(|i| TableRef::of(&i.schema) == *t)
 }
 
-/// The hub table's schema as a member of `engine` names it.
-fn member_schema(hub: &TableSchema, engine: EngineKind) -> TableSchema {
-    let mut s = hub.clone();
-    if engine != EngineKind::Postgres {
-        s.namespace = None;
-    }
-    s
-}
-
 impl Engine {
     /// An engine keeping its metadata at `metadata_url` (see
     /// [`MetaStore::open`]), with plugins compiled into `plugin_cache` if given.
@@ -227,10 +238,11 @@ impl Engine {
         &self.meta
     }
 
-    async fn load_policy(
+    async fn load_plugin(
         &self,
         cache: &mut HashMap<(String, String), Arc<Plugin>>,
         policy: &hubsync_core::PolicyConfig,
+        role: PluginRole,
         context: &str,
     ) -> Result<Arc<Plugin>, EngineError> {
         let config = policy.config.to_string();
@@ -243,7 +255,7 @@ impl Engine {
         };
         let plugin = self
             .runtime
-            .load(source, &config, Some(PluginRole::ConflictPolicy))
+            .load(source, &config, Some(role))
             .await
             .map_err(|cause| EngineError::Plugin { context: context.to_owned(), cause })?;
         let plugin = Arc::new(plugin);
@@ -276,9 +288,8 @@ impl Engine {
             let schema = info.select(&t.columns).ctx(|| format!("group {g}: the sync schema of {r}"))?;
             hub.provision(&schema).await.ctx(|| format!("group {g}: provisioning {r} on the hub"))?;
             let policy_config = t.conflict_policy.as_ref().unwrap_or(&config.conflict_policy);
-            let policy = self
-                .load_policy(&mut plugins, policy_config, &format!("group {g}, table {r}: loading the conflict policy"))
-                .await?;
+            let context = format!("group {g}, table {r}: loading the conflict policy");
+            let policy = self.load_plugin(&mut plugins, policy_config, PluginRole::ConflictPolicy, &context).await?;
             tables.push((SyncTable { name: r.to_string(), hub_schema: schema, policy }, info.indexes.clone()));
         }
         let mut members = Vec::new();
@@ -286,21 +297,36 @@ impl Engine {
             let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
             let db = hubsync_connectors::open(&m.url).await.ctx(|| ctx("opening the database"))?;
             let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
-            let mut schemas = Vec::new();
+            let filter = match &m.column_filter {
+                Some(p) => Some(
+                    self.load_plugin(&mut plugins, p, PluginRole::ColumnFilter, &ctx("loading the column filter"))
+                        .await?,
+                ),
+                None => None,
+            };
+            let map = match &m.schema_map {
+                Some(p) => Some(
+                    self.load_plugin(&mut plugins, p, PluginRole::SchemaMap, &ctx("loading the schema map")).await?,
+                ),
+                None => None,
+            };
+            let mut views = Vec::new();
             for (t, indexes) in &tables {
-                let schema = member_schema(&t.hub_schema, db.engine());
+                let has_namespaces = db.engine() == EngineKind::Postgres;
+                let view = View::new(&m.name, &t.hub_schema, filter.clone(), map.clone(), has_namespaces).await?;
+                let schema = view.member_schema.clone();
                 let r = TableRef::of(&schema);
                 match find(&infos, &r) {
                     None => {
                         info!(group = %g, member = %m.name, table = %r, "creating the table on the member");
                         db.create_table(&schema, indexes).await.ctx(|| ctx(&format!("creating {r}")))?;
                     }
-                    Some(existing) => check_compatible(&t.hub_schema, existing, &ctx(&format!("table {r}")))?,
+                    Some(existing) => check_compatible(&schema, existing, &ctx(&format!("table {r}")))?,
                 }
                 db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
-                schemas.push(schema);
+                views.push(view);
             }
-            members.push(Member { config: m.clone(), db, schemas });
+            members.push(Member { config: m.clone(), db, views });
         }
         self.reconcile(config).await?;
         Ok(Group { config: config.clone(), hub, members, tables: tables.into_iter().map(|(t, _)| t).collect() })
@@ -404,7 +430,7 @@ impl Engine {
             for m in current.iter().filter(|m| m.config.direction.uploads()) {
                 let read = self.meta.anchor(&scope(m), Side::Member).await.ctx(|| "reading anchors".into())?;
                 purged +=
-                    m.db.purge_tombstones(&m.schemas[i], &[read], before)
+                    m.db.purge_tombstones(&m.views[i].member_schema, &[read], before)
                         .await
                         .ctx(|| format!("table {} on member {}: purging old deletes", t.name, m.config.name))?;
             }
@@ -433,7 +459,7 @@ impl Engine {
             let clock = Instant::now();
             let table_started = now_micros();
             let mut r = TableReport { table: t.name.clone(), ..Default::default() };
-            let pair = crate::session::Pair::new(self, group, m, t, &m.schemas[i], scope.clone());
+            let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope.clone());
             if let Some(message) = &refused {
                 r.error = Some(message.clone());
             } else if let Err(e) = pair.run(&mut r).await {

@@ -13,6 +13,7 @@ mod file;
 mod group;
 mod schedule;
 mod session;
+mod view;
 
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};

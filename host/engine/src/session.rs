@@ -27,14 +27,15 @@ use std::collections::HashMap;
 use hubsync_connectors::meta::{BatchCommit, ConflictRecord, Parked, Scope, Side};
 use hubsync_core::cases::{row_from_json, row_to_json};
 use hubsync_core::{
-    Anchor, ApplyOp, CapturedChange, Change, Conflict, ConflictBatch, Connector, KeyState, Resolution, Row,
-    SyncDirection, TableSchema, key_id, same_row,
+    Anchor, ApplyOp, CapturedChange, Change, ChangeBatch, Conflict, ConflictBatch, Connector, KeyState, Resolution,
+    Row, SyncDirection, TableSchema, key_id, same_row,
 };
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info};
 
 use crate::error::Context;
 use crate::group::{Engine, Group, Member, SyncTable, now_micros};
+use crate::view::View;
 use crate::{EngineError, TableReport};
 
 /// A merged row on its way to both sides, with what each side held when
@@ -60,8 +61,8 @@ pub(crate) struct Pair<'a> {
     hub: &'a dyn Connector,
     member: &'a Member,
     table: &'a SyncTable,
-    /// The table as the member names it.
-    member_schema: &'a TableSchema,
+    /// What the member sees of the table.
+    view: &'a View,
     scope: Scope,
     batch_rows: usize,
     /// What hubsync writes on the hub for this member.
@@ -87,7 +88,7 @@ impl<'a> Pair<'a> {
         group: &'a Group,
         member: &'a Member,
         table: &'a SyncTable,
-        member_schema: &'a TableSchema,
+        view: &'a View,
         scope: Scope,
     ) -> Pair<'a> {
         let g = &group.config.name;
@@ -96,7 +97,7 @@ impl<'a> Pair<'a> {
             hub: group.hub.as_ref(),
             member,
             table,
-            member_schema,
+            view,
             hub_mark: format!("{g}/{}", member.config.name),
             member_mark: format!("{g}/hub"),
             scope,
@@ -111,11 +112,41 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// The table as hubsync reads and writes it on `side` for this member.
     fn schema(&self, side: Side) -> &'a TableSchema {
         match side {
-            Side::Hub => &self.table.hub_schema,
-            Side::Member => self.member_schema,
+            Side::Hub => &self.view.hub_view,
+            Side::Member => &self.view.member_schema,
         }
+    }
+
+    /// Changes of `side` after `since`, in hub-view terms (hub rows the
+    /// member's row filter rejects left out), and the batch's anchor.
+    async fn read(&self, side: Side, since: &Anchor) -> Result<ChangeBatch, EngineError> {
+        let full = match side {
+            Side::Hub => &self.view.hub_schema,
+            Side::Member => &self.view.member_schema,
+        };
+        let mut batch = self.db(side).read_changes(full, since, self.batch_rows).await.ctx(|| self.where_(side))?;
+        let changes = std::mem::take(&mut batch.changes);
+        batch.changes = match side {
+            Side::Hub => self.view.hub_changes(changes).await?,
+            Side::Member => self.view.member_changes(changes).await?,
+        };
+        Ok(batch)
+    }
+
+    /// Write hub-view `ops` on `side`.
+    async fn apply(&self, side: Side, ops: &[ApplyOp]) -> Result<(), EngineError> {
+        let converted;
+        let ops = match side {
+            Side::Member if !self.view.is_identity() => {
+                converted = self.view.ops_to_member(ops).await?;
+                &converted[..]
+            }
+            _ => ops,
+        };
+        self.db(side).apply(self.schema(side), ops, self.mark(side)).await.ctx(|| self.where_(side))
     }
 
     /// The origin hubsync writes on `side` for this pair.
@@ -153,7 +184,7 @@ impl<'a> Pair<'a> {
         };
         let entries: Vec<JournalEntry> = serde_json::from_str(&text)
             .map_err(|e| EngineError::Metadata(format!("journal of {:?}: {e}", self.scope)))?;
-        let schema = &self.table.hub_schema;
+        let schema = &self.view.hub_view;
         let mut merged = Vec::with_capacity(entries.len());
         for e in &entries {
             merged.push(
@@ -185,7 +216,7 @@ impl<'a> Pair<'a> {
                 }
             }
             if !ops.is_empty() {
-                self.db(side).apply(self.schema(side), &ops, self.mark(side)).await.ctx(|| self.where_(side))?;
+                self.apply(side, &ops).await?;
                 match side {
                     Side::Hub => report.rows_up += ops.len() as u64,
                     Side::Member => report.rows_down += ops.len() as u64,
@@ -196,8 +227,16 @@ impl<'a> Pair<'a> {
         self.engine.meta.commit(&self.scope, &done).await.ctx(|| "recording sync progress".into())
     }
 
+    /// Rows and change marks of hub-view `keys` on `side`, by hub key.
     async fn lookup(&self, side: Side, since: &Anchor, keys: &[Row]) -> Result<HashMap<String, KeyState>, EngineError> {
-        let found = self.db(side).lookup(self.schema(side), since, keys).await.ctx(|| self.where_(side))?;
+        let found = match side {
+            Side::Hub => self.db(side).lookup(self.schema(side), since, keys).await.ctx(|| self.where_(side))?,
+            Side::Member => {
+                let keys = self.view.keys_to_member(keys).await?;
+                let found = self.db(side).lookup(self.schema(side), since, &keys).await.ctx(|| self.where_(side))?;
+                self.view.member_states(found).await?
+            }
+        };
         Ok(found.into_iter().map(|s| (key_id(&s.key), s)).collect())
     }
 
@@ -230,11 +269,7 @@ impl<'a> Pair<'a> {
         }
         loop {
             let since = meta.anchor(&self.scope, source).await.ctx(|| self.where_(source))?;
-            let batch = self
-                .db(source)
-                .read_changes(self.schema(source), &since, self.batch_rows)
-                .await
-                .ctx(|| self.where_(source))?;
+            let batch = self.read(source, &since).await?;
             let mut plan = Plan {
                 commit: BatchCommit { anchor: Some((source, batch.next.clone())), ..Default::default() },
                 ..Default::default()
@@ -259,7 +294,7 @@ impl<'a> Pair<'a> {
                 let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
                 self.lookup(dest, &dest_anchor, &keys).await?
             };
-            self.plan(source, &work, &states, &mut plan).await?;
+            self.plan(source, &work, &states, bulk, &mut plan).await?;
             self.write(source, plan, report).await?;
             if !batch.more {
                 report.pending |= batch.pending;
@@ -274,10 +309,11 @@ impl<'a> Pair<'a> {
         source: Side,
         work: &[&CapturedChange],
         states: &HashMap<String, KeyState>,
+        bulk: bool,
         plan: &mut Plan,
     ) -> Result<(), EngineError> {
         let dest = if source == Side::Hub { Side::Member } else { Side::Hub };
-        let schema = &self.table.hub_schema;
+        let schema = &self.view.hub_view;
         let two_way = self.member.config.direction == SyncDirection::Bidirectional;
         let mut conflicts: Vec<(Conflict, Option<Row>)> = Vec::new();
         for c in work {
@@ -303,6 +339,8 @@ impl<'a> Pair<'a> {
                     let (hub, member) = if source == Side::Hub { (ours, theirs) } else { (theirs, ours) };
                     conflicts.push((Conflict { key: c.key.clone(), hub, member }, there.cloned()));
                 }
+                // Nothing to delete in a table that started empty.
+                _ if bulk && c.row.is_none() => {}
                 _ => plan.to_dest.push(op(c.key.clone(), c.row.clone())),
             }
         }
@@ -401,13 +439,10 @@ impl<'a> Pair<'a> {
             commit.clear_journal = true;
         }
         if !plan.to_dest.is_empty() {
-            self.db(dest).apply(self.schema(dest), &plan.to_dest, self.mark(dest)).await.ctx(|| self.where_(dest))?;
+            self.apply(dest, &plan.to_dest).await?;
         }
         if !plan.to_source.is_empty() {
-            self.db(source)
-                .apply(self.schema(source), &plan.to_source, self.mark(source))
-                .await
-                .ctx(|| self.where_(source))?;
+            self.apply(source, &plan.to_source).await?;
         }
         meta.commit(&self.scope, &commit).await.ctx(|| "recording sync progress".into())?;
         let (down, up) = match source {

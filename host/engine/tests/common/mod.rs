@@ -207,6 +207,8 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
                 name: format!("m{i}"),
                 url: m.url.clone(),
                 direction: SyncDirection::default(),
+                column_filter: None,
+                schema_map: None,
             })
             .collect(),
         tables: vec![TableConfig { name: "items".into(), namespace: None, columns: vec![], conflict_policy: None }],
