@@ -115,6 +115,9 @@ struct Line {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if let Ok(filter) = std::env::var("HUBSYNC_LOG") {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).init();
+    }
     let n: i64 = std::env::var("HUBSYNC_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let name = format!("hubsync_e2e_{}", std::process::id());
     let dir = tempfile::tempdir().expect("tempdir");

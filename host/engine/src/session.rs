@@ -268,8 +268,10 @@ impl<'a> Pair<'a> {
             debug!(table = %self.table.name, member = %self.member.config.name, "initial sync into an empty table");
         }
         loop {
+            let clock = std::time::Instant::now();
             let since = meta.anchor(&self.scope, source).await.ctx(|| self.where_(source))?;
             let batch = self.read(source, &since).await?;
+            let read_ms = clock.elapsed().as_millis();
             let mut plan = Plan {
                 commit: BatchCommit { anchor: Some((source, batch.next.clone())), ..Default::default() },
                 ..Default::default()
@@ -294,8 +296,16 @@ impl<'a> Pair<'a> {
                 let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
                 self.lookup(dest, &dest_anchor, &keys).await?
             };
+            let looked_up_ms = clock.elapsed().as_millis();
             self.plan(source, &work, &states, bulk, &mut plan).await?;
+            let planned_ms = clock.elapsed().as_millis();
+            let writes = plan.to_dest.len() + plan.to_source.len();
             self.write(source, plan, report).await?;
+            debug!(
+                table = %self.table.name, member = %self.member.config.name, ?source, changes = batch.changes.len(),
+                work = work.len(), writes, read_ms, looked_up_ms, planned_ms, total_ms = clock.elapsed().as_millis(),
+                "batch"
+            );
             if !batch.more {
                 report.pending |= batch.pending;
                 return Ok(());
