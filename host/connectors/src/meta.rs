@@ -1,28 +1,30 @@
 //! The sync metadata database: group definitions, member status, anchors,
 //! the decision journal, parked conflicts and the sync history.
 //!
-//! An embedded SQLite file. Its schema is created and migrated by
+//! An embedded SQLite file by default, or a PostgreSQL database for a
+//! store shared by several hubsync processes and kept highly available by
+//! PostgreSQL's own means. Its schema is created and migrated by
 //! [`MetaStore::open`] and recorded in `meta_version`; nobody edits it by
 //! hand. Every write that must be atomic with another (an anchor with the
-//! conflicts it settled) is one transaction.
+//! conflicts it settled) is one transaction. The SQL is written once, in
+//! the subset both engines share, with `?` placeholders renumbered for
+//! PostgreSQL.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use hubsync_core::{Anchor, ConnectorError, EngineKind};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyPoolOptions;
+
+type AnyPool = sqlx::Pool<sqlx::any::Any>;
+use sqlx::{AssertSqlSafe, Executor, Row};
 
 use crate::common;
 
-fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
-    common::db_error(EngineKind::Sqlite, operation)
-}
-
-/// Schema migrations, in order; entry `n` takes the store from version `n` to `n + 1`.
+/// Schema migrations, in order; entry `n` takes the store from version `n`
+/// to `n + 1`. `{id}` is an auto-numbered key column in each dialect.
 const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE groups (name TEXT PRIMARY KEY, definition TEXT NOT NULL, updated_micros INTEGER NOT NULL)",
-    "CREATE TABLE members (group_name TEXT NOT NULL, member TEXT NOT NULL, last_success_micros INTEGER, \
+    "CREATE TABLE groups (name TEXT PRIMARY KEY, definition TEXT NOT NULL, updated_micros BIGINT NOT NULL)",
+    "CREATE TABLE members (group_name TEXT NOT NULL, member TEXT NOT NULL, last_success_micros BIGINT, \
      PRIMARY KEY (group_name, member))",
     "CREATE TABLE anchors (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
      side TEXT NOT NULL, anchor TEXT NOT NULL, PRIMARY KEY (group_name, member, table_name, side))",
@@ -31,13 +33,13 @@ const MIGRATIONS: &[&[&str]] = &[&[
     "CREATE TABLE parked (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
      side TEXT NOT NULL, key_id TEXT NOT NULL, image TEXT NOT NULL, \
      PRIMARY KEY (group_name, member, table_name, side, key_id))",
-    "CREATE TABLE sessions (id INTEGER PRIMARY KEY, group_name TEXT NOT NULL, member TEXT NOT NULL, \
-     table_name TEXT NOT NULL, started_micros INTEGER NOT NULL, duration_ms INTEGER NOT NULL, \
-     ok INTEGER NOT NULL, rows_down INTEGER NOT NULL, rows_up INTEGER NOT NULL, conflicts INTEGER NOT NULL, \
+    "CREATE TABLE sessions (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, \
+     table_name TEXT NOT NULL, started_micros BIGINT NOT NULL, duration_ms BIGINT NOT NULL, \
+     ok BIGINT NOT NULL, rows_down BIGINT NOT NULL, rows_up BIGINT NOT NULL, conflicts BIGINT NOT NULL, \
      message TEXT)",
     "CREATE INDEX sessions_scope ON sessions (group_name, member, table_name, id)",
-    "CREATE TABLE conflicts (id INTEGER PRIMARY KEY, group_name TEXT NOT NULL, member TEXT NOT NULL, \
-     table_name TEXT NOT NULL, at_micros INTEGER NOT NULL, key TEXT NOT NULL, hub_row TEXT, member_row TEXT, \
+    "CREATE TABLE conflicts (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, \
+     table_name TEXT NOT NULL, at_micros BIGINT NOT NULL, key TEXT NOT NULL, hub_row TEXT, member_row TEXT, \
      decision TEXT NOT NULL, reason TEXT, plugin TEXT NOT NULL, plugin_sha256 TEXT NOT NULL)",
     "CREATE INDEX conflicts_group ON conflicts (group_name, id)",
 ]];
@@ -153,43 +155,88 @@ pub struct TableStatus {
 
 /// The sync metadata database.
 pub struct MetaStore {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: EngineKind,
 }
 
 impl MetaStore {
     /// Open (creating and migrating as needed) the metadata database at
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` (created if missing) or `postgres://…` (the database
+    /// must exist; hubsync creates its tables in it).
     pub async fn open(url: &str) -> Result<MetaStore, ConnectorError> {
-        if !url.starts_with("sqlite:") {
+        sqlx::any::install_default_drivers();
+        let (engine, url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let create = if path.contains("mode=") { String::new() } else { format!("{sep}mode=rwc") };
+            (EngineKind::Sqlite, format!("sqlite://{path}{create}"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (EngineKind::Postgres, url.to_owned())
+        } else {
             return Err(ConnectorError::BadUrl(format!(
-                "the sync metadata database must be a SQLite file (sqlite://PATH); {} is not",
+                "the sync metadata database must be sqlite://PATH or postgres://USER@HOST/DB; {} is neither",
                 crate::redact(url)
             )));
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| ConnectorError::BadUrl(format!("{url} is not a SQLite URL (sqlite://PATH): {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
+        };
+        let sqlite = engine == EngineKind::Sqlite;
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Several hubsync processes (a --watch and a status) may share the file.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url)
             .await
-            .map_err(|e| ConnectorError::Connect { url: url.to_owned(), cause: e.to_string() })?;
-        let store = MetaStore { pool };
+            .map_err(|e| ConnectorError::Connect { url: crate::redact(&url), cause: e.to_string() })?;
+        let store = MetaStore { pool, engine };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// `sql` in this store's dialect: `?` placeholders become `$1, $2, …` on PostgreSQL.
+    fn sql(&self, sql: &str) -> AssertSqlSafe<String> {
+        if self.engine == EngineKind::Sqlite {
+            return AssertSqlSafe(sql.to_owned());
+        }
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(ch);
+            }
+        }
+        AssertSqlSafe(out)
+    }
+
+    fn begin_sql(&self) -> &'static str {
+        // SQLite: take the write lock up front, so two writers never deadlock on upgrade.
+        if self.engine == EngineKind::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" }
+    }
+
+    fn db(&self, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+        common::db_error(self.engine, operation)
+    }
+
     async fn migrate(&self) -> Result<(), ConnectorError> {
         let what = "migrating the sync metadata database";
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS meta_version (version INTEGER NOT NULL)")
+        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
+        sqlx::query(self.sql("CREATE TABLE IF NOT EXISTS meta_version (version BIGINT NOT NULL)"))
             .execute(&mut *tx)
             .await
-            .map_err(db(what))?;
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM meta_version").fetch_optional(&mut *tx).await.map_err(db(what))?;
+            .map_err(self.db(what))?;
+        let version: Option<i64> = sqlx::query_scalar(self.sql("SELECT version FROM meta_version"))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
         let version = version.unwrap_or(0);
         if version as usize > MIGRATIONS.len() {
             return Err(ConnectorError::Refused {
@@ -201,24 +248,28 @@ impl MetaStore {
                 ),
             });
         }
+        let id = match self.engine {
+            EngineKind::Sqlite => "INTEGER PRIMARY KEY",
+            _ => "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+        };
         for step in &MIGRATIONS[version as usize..] {
             for s in *step {
-                sqlx::query(AssertSqlSafe(*s)).execute(&mut *tx).await.map_err(db(what))?;
+                sqlx::query(AssertSqlSafe(s.replace("{id}", id))).execute(&mut *tx).await.map_err(self.db(what))?;
             }
         }
-        sqlx::query("DELETE FROM meta_version").execute(&mut *tx).await.map_err(db(what))?;
-        sqlx::query("INSERT INTO meta_version (version) VALUES (?)")
+        sqlx::query(self.sql("DELETE FROM meta_version")).execute(&mut *tx).await.map_err(self.db(what))?;
+        sqlx::query(self.sql("INSERT INTO meta_version (version) VALUES (?)"))
             .bind(MIGRATIONS.len() as i64)
             .execute(&mut *tx)
             .await
-            .map_err(db(what))?;
-        tx.commit().await.map_err(db(what))
+            .map_err(self.db(what))?;
+        tx.commit().await.map_err(self.db(what))
     }
 
     /// The anchor of `side` for `scope` (the start when none is stored).
     pub async fn anchor(&self, scope: &Scope, side: Side) -> Result<Anchor, ConnectorError> {
         let a: Option<String> = sqlx::query_scalar(
-            "SELECT anchor FROM anchors WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
+            self.sql("SELECT anchor FROM anchors WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?"),
         )
         .bind(&scope.group)
         .bind(&scope.member)
@@ -226,57 +277,63 @@ impl MetaStore {
         .bind(side.as_str())
         .fetch_optional(&self.pool)
         .await
-        .map_err(db("reading an anchor"))?;
+        .map_err(self.db("reading an anchor"))?;
         Ok(Anchor(a.unwrap_or_default()))
     }
 
     /// The journal entry of `scope`, if a batch was interrupted after writing it.
     pub async fn journal(&self, scope: &Scope) -> Result<Option<String>, ConnectorError> {
-        sqlx::query_scalar("SELECT entries FROM journal WHERE group_name = ? AND member = ? AND table_name = ?")
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("reading the decision journal"))
+        sqlx::query_scalar(
+            self.sql("SELECT entries FROM journal WHERE group_name = ? AND member = ? AND table_name = ?"),
+        )
+        .bind(&scope.group)
+        .bind(&scope.member)
+        .bind(&scope.table)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.db("reading the decision journal"))
     }
 
     /// Record the decisions a batch is about to write on both sides.
     pub async fn put_journal(&self, scope: &Scope, entries: &str) -> Result<(), ConnectorError> {
-        sqlx::query("INSERT OR REPLACE INTO journal (group_name, member, table_name, entries) VALUES (?, ?, ?, ?)")
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(entries)
-            .execute(&self.pool)
-            .await
-            .map_err(db("writing the decision journal"))?;
+        sqlx::query(self.sql(
+            "INSERT INTO journal (group_name, member, table_name, entries) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (group_name, member, table_name) DO UPDATE SET entries = excluded.entries",
+        ))
+        .bind(&scope.group)
+        .bind(&scope.member)
+        .bind(&scope.table)
+        .bind(entries)
+        .execute(&self.pool)
+        .await
+        .map_err(self.db("writing the decision journal"))?;
         Ok(())
     }
 
     /// The conflicts parked on `side` for `scope`.
     pub async fn parked(&self, scope: &Scope, side: Side) -> Result<Vec<Parked>, ConnectorError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.sql(
             "SELECT key_id, image FROM parked WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
-        )
+        ))
         .bind(&scope.group)
         .bind(&scope.member)
         .bind(&scope.table)
         .bind(side.as_str())
         .fetch_all(&self.pool)
         .await
-        .map_err(db("reading parked conflicts"))?;
+        .map_err(self.db("reading parked conflicts"))?;
         Ok(rows.iter().map(|r| Parked { side, key_id: r.get(0), image: r.get(1) }).collect())
     }
 
     /// Commit a batch's metadata in one transaction.
     pub async fn commit(&self, scope: &Scope, c: &BatchCommit) -> Result<(), ConnectorError> {
         let what = "recording a synced batch";
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
+        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
         if let Some((side, anchor)) = &c.anchor {
-            sqlx::query(
-                "INSERT OR REPLACE INTO anchors (group_name, member, table_name, side, anchor) VALUES (?, ?, ?, ?, ?)",
-            )
+            sqlx::query(self.sql(
+                "INSERT INTO anchors (group_name, member, table_name, side, anchor) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (group_name, member, table_name, side) DO UPDATE SET anchor = excluded.anchor",
+            ))
             .bind(&scope.group)
             .bind(&scope.member)
             .bind(&scope.table)
@@ -284,13 +341,13 @@ impl MetaStore {
             .bind(&anchor.0)
             .execute(&mut *tx)
             .await
-            .map_err(db(what))?;
+            .map_err(self.db(what))?;
         }
         for r in &c.conflicts {
-            sqlx::query(
+            sqlx::query(self.sql(
                 "INSERT INTO conflicts (group_name, member, table_name, at_micros, key, hub_row, member_row, decision, \
                  reason, plugin, plugin_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
+            ))
             .bind(&scope.group)
             .bind(&scope.member)
             .bind(&scope.table)
@@ -304,12 +361,12 @@ impl MetaStore {
             .bind(&r.plugin_sha256)
             .execute(&mut *tx)
             .await
-            .map_err(db(what))?;
+            .map_err(self.db(what))?;
         }
         for (side, key_id) in &c.unpark {
-            sqlx::query(
+            sqlx::query(self.sql(
                 "DELETE FROM parked WHERE group_name = ? AND member = ? AND table_name = ? AND side = ? AND key_id = ?",
-            )
+            ))
             .bind(&scope.group)
             .bind(&scope.member)
             .bind(&scope.table)
@@ -317,13 +374,14 @@ impl MetaStore {
             .bind(key_id)
             .execute(&mut *tx)
             .await
-            .map_err(db(what))?;
+            .map_err(self.db(what))?;
         }
         for p in &c.park {
-            sqlx::query(
-                "INSERT OR REPLACE INTO parked (group_name, member, table_name, side, key_id, image) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
+            sqlx::query(self.sql(
+                "INSERT INTO parked (group_name, member, table_name, side, key_id, image) \
+                 VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (group_name, member, table_name, side, key_id) DO UPDATE SET image = excluded.image",
+            ))
             .bind(&scope.group)
             .bind(&scope.member)
             .bind(&scope.table)
@@ -332,79 +390,79 @@ impl MetaStore {
             .bind(&p.image)
             .execute(&mut *tx)
             .await
-            .map_err(db(what))?;
+            .map_err(self.db(what))?;
         }
         if c.clear_journal {
-            sqlx::query("DELETE FROM journal WHERE group_name = ? AND member = ? AND table_name = ?")
+            sqlx::query(self.sql("DELETE FROM journal WHERE group_name = ? AND member = ? AND table_name = ?"))
                 .bind(&scope.group)
                 .bind(&scope.member)
                 .bind(&scope.table)
                 .execute(&mut *tx)
                 .await
-                .map_err(db(what))?;
+                .map_err(self.db(what))?;
         }
-        tx.commit().await.map_err(db(what))
+        tx.commit().await.map_err(self.db(what))
     }
 
     /// Add one table sync to the history; a completed one also marks the
     /// member as synced at `started_micros`.
     pub async fn record_session(&self, r: &SessionRecord) -> Result<(), ConnectorError> {
         let what = "recording sync history";
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
-        sqlx::query(
+        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
+        sqlx::query(self.sql(
             "INSERT INTO sessions (group_name, member, table_name, started_micros, duration_ms, ok, rows_down, \
              rows_up, conflicts, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+        ))
         .bind(&r.scope.group)
         .bind(&r.scope.member)
         .bind(&r.scope.table)
         .bind(r.started_micros)
         .bind(r.duration_ms)
-        .bind(r.ok)
+        .bind(i64::from(r.ok))
         .bind(r.rows_down)
         .bind(r.rows_up)
         .bind(r.conflicts)
         .bind(&r.message)
         .execute(&mut *tx)
         .await
-        .map_err(db(what))?;
-        tx.commit().await.map_err(db(what))
+        .map_err(self.db(what))?;
+        tx.commit().await.map_err(self.db(what))
     }
 
     /// Record that every table of `member` synced, as of `at_micros`.
     pub async fn member_synced(&self, group: &str, member: &str, at_micros: i64) -> Result<(), ConnectorError> {
-        sqlx::query(
+        sqlx::query(self.sql(
             "INSERT INTO members (group_name, member, last_success_micros) VALUES (?, ?, ?) \
              ON CONFLICT (group_name, member) DO UPDATE SET last_success_micros = excluded.last_success_micros",
-        )
+        ))
         .bind(group)
         .bind(member)
         .bind(at_micros)
         .execute(&self.pool)
         .await
-        .map_err(db("recording a member's sync"))?;
+        .map_err(self.db("recording a member's sync"))?;
         Ok(())
     }
 
     /// When every table of `member` last synced, µs since the Unix epoch.
     pub async fn member_last_success(&self, group: &str, member: &str) -> Result<Option<i64>, ConnectorError> {
         let v: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT last_success_micros FROM members WHERE group_name = ? AND member = ?")
+            sqlx::query_scalar(self.sql("SELECT last_success_micros FROM members WHERE group_name = ? AND member = ?"))
                 .bind(group)
                 .bind(member)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(db("reading a member's status"))?;
+                .map_err(self.db("reading a member's status"))?;
         Ok(v.flatten())
     }
 
     /// The definition a group was last synced with (JSON), if any.
     pub async fn group_definition(&self, group: &str) -> Result<Option<String>, ConnectorError> {
-        sqlx::query_scalar("SELECT definition FROM groups WHERE name = ?")
+        sqlx::query_scalar(self.sql("SELECT definition FROM groups WHERE name = ?"))
             .bind(group)
             .fetch_optional(&self.pool)
             .await
-            .map_err(db("reading a group definition"))
+            .map_err(self.db("reading a group definition"))
     }
 
     /// Record the definition a group is synced with.
@@ -414,13 +472,16 @@ impl MetaStore {
         definition: &str,
         at_micros: i64,
     ) -> Result<(), ConnectorError> {
-        sqlx::query("INSERT OR REPLACE INTO groups (name, definition, updated_micros) VALUES (?, ?, ?)")
-            .bind(group)
-            .bind(definition)
-            .bind(at_micros)
-            .execute(&self.pool)
-            .await
-            .map_err(db("recording a group definition"))?;
+        sqlx::query(self.sql(
+            "INSERT INTO groups (name, definition, updated_micros) VALUES (?, ?, ?) ON CONFLICT (name) \
+             DO UPDATE SET definition = excluded.definition, updated_micros = excluded.updated_micros",
+        ))
+        .bind(group)
+        .bind(definition)
+        .bind(at_micros)
+        .execute(&self.pool)
+        .await
+        .map_err(self.db("recording a group definition"))?;
         Ok(())
     }
 
@@ -429,12 +490,13 @@ impl MetaStore {
     /// is `None`. History stays.
     pub async fn forget(&self, group: &str, member: Option<&str>, table: Option<&str>) -> Result<(), ConnectorError> {
         let what = "forgetting sync state";
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what))?;
+        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
         for t in ["anchors", "journal", "parked"] {
             let sql = format!(
-                "DELETE FROM {t} WHERE group_name = ? AND (? IS NULL OR member = ?) AND (? IS NULL OR table_name = ?)"
+                "DELETE FROM {t} WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?) \
+                 AND (CAST(? AS TEXT) IS NULL OR table_name = ?)"
             );
-            sqlx::query(AssertSqlSafe(sql))
+            sqlx::query(self.sql(&sql))
                 .bind(group)
                 .bind(member)
                 .bind(member)
@@ -442,36 +504,38 @@ impl MetaStore {
                 .bind(table)
                 .execute(&mut *tx)
                 .await
-                .map_err(db(what))?;
+                .map_err(self.db(what))?;
         }
         if table.is_none() {
-            sqlx::query("DELETE FROM members WHERE group_name = ? AND (? IS NULL OR member = ?)")
-                .bind(group)
-                .bind(member)
-                .bind(member)
-                .execute(&mut *tx)
-                .await
-                .map_err(db(what))?;
+            sqlx::query(
+                self.sql("DELETE FROM members WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)"),
+            )
+            .bind(group)
+            .bind(member)
+            .bind(member)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
         }
-        tx.commit().await.map_err(db(what))
+        tx.commit().await.map_err(self.db(what))
     }
 
     /// The latest session of every table of every member of `group` (all
     /// groups when `None`), with its last success.
     pub async fn status(&self, group: Option<&str>) -> Result<Vec<TableStatus>, ConnectorError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.sql(
             "SELECT s.group_name, s.member, s.table_name, s.started_micros, s.duration_ms, s.ok, s.rows_down, \
              s.rows_up, s.conflicts, s.message, \
              (SELECT MAX(o.started_micros) FROM sessions o WHERE o.group_name = s.group_name \
-              AND o.member = s.member AND o.table_name = s.table_name AND o.ok) \
-             FROM sessions s WHERE s.id IN (SELECT MAX(id) FROM sessions WHERE ? IS NULL OR group_name = ? \
-             GROUP BY group_name, member, table_name) ORDER BY s.group_name, s.member, s.table_name",
+              AND o.member = s.member AND o.table_name = s.table_name AND o.ok = 1) \
+             FROM sessions s WHERE s.id IN (SELECT MAX(id) FROM sessions WHERE CAST(? AS TEXT) IS NULL OR group_name = ? \
+             GROUP BY group_name, member, table_name) ORDER BY s.group_name, s.member, s.table_name"),
         )
         .bind(group)
         .bind(group)
         .fetch_all(&self.pool)
         .await
-        .map_err(db("reading sync status"))?;
+        .map_err(self.db("reading sync status"))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -481,7 +545,7 @@ impl MetaStore {
                         scope: scope.clone(),
                         started_micros: r.get(3),
                         duration_ms: r.get(4),
-                        ok: r.get(5),
+                        ok: r.get::<i64, _>(5) != 0,
                         rows_down: r.get(6),
                         rows_up: r.get(7),
                         conflicts: r.get(8),
@@ -496,15 +560,15 @@ impl MetaStore {
 
     /// The latest `limit` settled conflicts of `group`, newest first, with their scope.
     pub async fn conflicts(&self, group: &str, limit: i64) -> Result<Vec<(Scope, ConflictRecord)>, ConnectorError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.sql(
             "SELECT member, table_name, at_micros, key, hub_row, member_row, decision, reason, plugin, plugin_sha256 \
              FROM conflicts WHERE group_name = ? ORDER BY id DESC LIMIT ?",
-        )
+        ))
         .bind(group)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
-        .map_err(db("reading conflict history"))?;
+        .map_err(self.db("reading conflict history"))?;
         Ok(rows
             .iter()
             .map(|r| {

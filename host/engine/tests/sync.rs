@@ -212,3 +212,19 @@ async fn a_database_in_two_groups_does_not_ping_pong() {
         assert_eq!(wrote, 0, "group {} still writes", r.group);
     }
 }
+
+#[tokio::test]
+async fn the_metadata_can_live_in_postgresql() {
+    let (meta, hub, m) = (Db::new(Kind::Postgres).await, Db::new(Kind::Sqlite).await, Db::new(Kind::Mysql).await);
+    hub.create_items().await;
+    hub.exec("INSERT INTO items VALUES (1, 'one', 1, '1')").await;
+    let e = hubsync_engine::Engine::open(&meta.url, None).await.expect("engine on PostgreSQL metadata");
+    let g = e.prepare(&group("g", &hub, &[&m], "builtin:member-wins", json!({}))).await.expect("prepare");
+    sync_until_quiet(&e, &g, 3).await;
+    hub.exec("UPDATE items SET qty = 10 WHERE id = 1").await;
+    m.exec("UPDATE items SET qty = 20 WHERE id = 1").await;
+    sync_until_quiet(&e, &g, 3).await;
+    assert_eq!(assert_converged(&hub, &[&m]).await[&1].qty, Some(20));
+    assert_eq!(e.meta().conflicts("g", 10).await.expect("history")[0].1.decision, "take-member");
+    assert!(meta.scalar("SELECT COUNT(*) FROM sessions").await > 0, "history is in PostgreSQL");
+}

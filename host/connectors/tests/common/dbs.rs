@@ -83,6 +83,12 @@ impl PgDb {
         let raw = sqlx::PgPool::connect(&url).await.expect("raw client");
         PgDb { name, connector, raw }
     }
+
+    /// The database's URL.
+    pub fn url(&self) -> String {
+        let base = admin_url();
+        format!("{}/{}", &base[..base.rfind('/').expect("url has a database")], self.name)
+    }
 }
 
 impl Drop for PgDb {

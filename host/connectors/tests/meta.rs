@@ -1,0 +1,106 @@
+//! The sync metadata database on SQLite and on PostgreSQL: the same calls,
+//! the same answers; migrations are idempotent and a newer store is refused.
+
+mod common;
+
+use hubsync_connectors::meta::{BatchCommit, ConflictRecord, MetaStore, Parked, Scope, SessionRecord, Side};
+use hubsync_core::Anchor;
+use sqlx::{AssertSqlSafe, Executor};
+
+fn scope(member: &str, table: &str) -> Scope {
+    Scope { group: "g".into(), member: member.into(), table: table.into() }
+}
+
+async fn exercise(url: &str) {
+    let m = MetaStore::open(url).await.expect("open");
+    let s = scope("m0", "items");
+    assert_eq!(m.anchor(&s, Side::Hub).await.expect("anchor"), Anchor::start());
+    m.put_journal(&s, "[1]").await.expect("journal");
+    m.put_journal(&s, "[2]").await.expect("journal again");
+    assert_eq!(m.journal(&s).await.expect("journal").as_deref(), Some("[2]"));
+    let conflict = ConflictRecord {
+        at_micros: 5,
+        key: r#"{"id":1}"#.into(),
+        hub_row: Some(r#"{"id":1,"v":"h"}"#.into()),
+        member_row: None,
+        decision: "take-hub".into(),
+        reason: None,
+        plugin: "hub-wins 0.1.0".into(),
+        plugin_sha256: "ab".into(),
+    };
+    let commit = BatchCommit {
+        anchor: Some((Side::Hub, Anchor("42".into()))),
+        conflicts: vec![conflict.clone()],
+        park: vec![Parked { side: Side::Member, key_id: "k1".into(), image: "img".into() }],
+        unpark: vec![],
+        clear_journal: true,
+    };
+    m.commit(&s, &commit).await.expect("commit");
+    m.commit(&s, &BatchCommit { anchor: Some((Side::Hub, Anchor("43".into()))), ..Default::default() })
+        .await
+        .expect("commit again");
+    assert_eq!(m.anchor(&s, Side::Hub).await.expect("anchor"), Anchor("43".into()));
+    assert_eq!(m.anchor(&s, Side::Member).await.expect("anchor"), Anchor::start());
+    assert_eq!(m.journal(&s).await.expect("journal"), None, "cleared with the batch");
+    assert_eq!(m.parked(&s, Side::Member).await.expect("parked").len(), 1);
+    let got = m.conflicts("g", 10).await.expect("conflicts");
+    assert_eq!(got, vec![(s.clone(), conflict)]);
+    m.commit(&s, &BatchCommit { unpark: vec![(Side::Member, "k1".into())], ..Default::default() })
+        .await
+        .expect("unpark");
+    assert!(m.parked(&s, Side::Member).await.expect("parked").is_empty());
+
+    for (ok, started) in [(true, 100), (false, 200)] {
+        let r = SessionRecord {
+            scope: s.clone(),
+            started_micros: started,
+            duration_ms: 3,
+            ok,
+            rows_down: 1,
+            rows_up: 2,
+            conflicts: 1,
+            message: (!ok).then(|| "boom".into()),
+        };
+        m.record_session(&r).await.expect("session");
+    }
+    let status = m.status(Some("g")).await.expect("status");
+    assert_eq!(status.len(), 1);
+    assert_eq!((status[0].last.ok, status[0].last_success_micros), (false, Some(100)));
+    assert_eq!(m.status(None).await.expect("status").len(), 1);
+    m.member_synced("g", "m0", 7).await.expect("synced");
+    m.member_synced("g", "m0", 8).await.expect("synced");
+    assert_eq!(m.member_last_success("g", "m0").await.expect("last"), Some(8));
+    m.set_group_definition("g", "{}", 1).await.expect("definition");
+    m.set_group_definition("g", "{\"x\":1}", 2).await.expect("definition");
+    assert_eq!(m.group_definition("g").await.expect("definition").as_deref(), Some("{\"x\":1}"));
+    m.forget("g", Some("m0"), None).await.expect("forget");
+    assert_eq!(m.anchor(&s, Side::Hub).await.expect("anchor"), Anchor::start());
+    assert_eq!(m.member_last_success("g", "m0").await.expect("last"), None);
+    drop(m);
+    // Opening again migrates nothing and keeps the history.
+    let m = MetaStore::open(url).await.expect("reopen");
+    assert_eq!(m.conflicts("g", 10).await.expect("conflicts").len(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_metadata_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("meta.db").display());
+    exercise(&url).await;
+    // A store from a newer hubsync is refused, not damaged.
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("raw");
+    pool.execute("UPDATE meta_version SET version = 99").await.expect("bump");
+    let err = MetaStore::open(&url).await.err().expect("refused").to_string();
+    assert!(err.contains("newer hubsync"), "{err}");
+}
+
+#[tokio::test]
+async fn postgresql_metadata_store() {
+    let db = common::dbs::PgDb::new().await;
+    let url = db.url();
+    exercise(&url).await;
+    db.raw.execute(AssertSqlSafe("UPDATE meta_version SET version = 99".to_owned())).await.expect("bump");
+    assert!(MetaStore::open(&url).await.is_err());
+    let err = MetaStore::open("mysql://root@127.0.0.1/x").await.err().expect("refused").to_string();
+    assert!(err.contains("sqlite://PATH or postgres://"), "{err}");
+}
