@@ -465,6 +465,15 @@ impl MetaStore {
             .map_err(self.db("reading a group definition"))
     }
 
+    /// Every stored group definition: (name, definition JSON).
+    pub async fn group_definitions(&self) -> Result<Vec<(String, String)>, ConnectorError> {
+        let rows = sqlx::query(self.sql("SELECT name, definition FROM groups ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.db("reading group definitions"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// Record the definition a group is synced with.
     pub async fn set_group_definition(
         &self,

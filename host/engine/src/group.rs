@@ -342,10 +342,16 @@ impl Engine {
                     let name = |t: &hubsync_core::TableConfig| {
                         TableRef { namespace: t.namespace.clone(), name: t.name.clone() }.to_string()
                     };
+                    // (database URL, table) pairs whose tracking this group no longer needs.
+                    let mut unused: Vec<(String, hubsync_core::TableConfig, bool)> = Vec::new();
                     for t in &old.tables {
                         if !config.tables.iter().any(|n| name(n) == name(t)) {
                             info!(group = %g, table = %name(t), "table left the sync schema; forgetting its anchors");
                             self.meta.forget(g, None, Some(&name(t))).await.ctx(ctx)?;
+                            unused.push((old.hub.clone(), t.clone(), false));
+                            for m in &old.members {
+                                unused.push((m.url.clone(), t.clone(), m.schema_map.is_some()));
+                            }
                         }
                     }
                     for m in &old.members {
@@ -354,8 +360,12 @@ impl Engine {
                         if now.is_none_or(|n| n.url != m.url) {
                             info!(group = %g, member = %m.name, "member left the group or moved; forgetting its anchors");
                             self.meta.forget(g, Some(&m.name), None).await.ctx(ctx)?;
+                            for t in &old.tables {
+                                unused.push((m.url.clone(), t.clone(), m.schema_map.is_some()));
+                            }
                         }
                     }
+                    self.deprovision_unused(config, unused).await?;
                     // Columns added or removed: provisioning announced every
                     // row again, so the next sync carries the new columns.
                 }
@@ -364,6 +374,65 @@ impl Engine {
         }
         let json = serde_json::to_string(config).unwrap_or_default();
         self.meta.set_group_definition(g, &json, now_micros()).await.ctx(ctx)
+    }
+
+    /// Remove the tracking of tables no group uses any more. A database and
+    /// table still named by this or another group (in this metadata store)
+    /// keep theirs; a member behind a schema map keeps its tracking (its
+    /// table name is the plugin's to say): `hubsync db deprovision` removes it.
+    async fn deprovision_unused(
+        &self,
+        config: &GroupConfig,
+        unused: Vec<(String, hubsync_core::TableConfig, bool)>,
+    ) -> Result<(), EngineError> {
+        if unused.is_empty() {
+            return Ok(());
+        }
+        let mut groups: Vec<GroupConfig> = vec![config.clone()];
+        for (name, json) in self.meta.group_definitions().await.ctx(|| "reading group definitions".into())? {
+            if name != config.name
+                && let Ok(other) = serde_json::from_str::<GroupConfig>(&json)
+            {
+                groups.push(other);
+            }
+        }
+        let same = |a: &hubsync_core::TableConfig, b: &hubsync_core::TableConfig| {
+            a.name == b.name && a.namespace == b.namespace
+        };
+        let in_use = |url: &str, t: &hubsync_core::TableConfig| {
+            groups.iter().any(|g| {
+                (g.hub == url || g.members.iter().any(|m| m.url == url)) && g.tables.iter().any(|o| same(o, t))
+            })
+        };
+        for (url, t, mapped) in unused {
+            if in_use(&url, &t) {
+                continue;
+            }
+            let r = TableRef { namespace: t.namespace.clone(), name: t.name.clone() };
+            if mapped {
+                warn!(group = %config.name, table = %r, "member behind a schema map keeps its tracking; remove it with `hubsync db deprovision`");
+                continue;
+            }
+            let result = async {
+                let db = hubsync_connectors::open(&url).await?;
+                let r = if db.engine() == EngineKind::Postgres {
+                    r.clone()
+                } else {
+                    TableRef { namespace: None, ..r.clone() }
+                };
+                db.deprovision(&r).await
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    info!(group = %config.name, table = %r, db = %hubsync_connectors::redact(&url), "tracking removed")
+                }
+                Err(e) => {
+                    warn!(group = %config.name, table = %r, error = %e, "could not remove tracking; `hubsync db deprovision` removes it")
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sync every member of `group` (or only `only`), one after the other:

@@ -228,3 +228,41 @@ async fn the_metadata_can_live_in_postgresql() {
     assert_eq!(e.meta().conflicts("g", 10).await.expect("history")[0].1.decision, "take-member");
     assert!(meta.scalar("SELECT COUNT(*) FROM sessions").await > 0, "history is in PostgreSQL");
 }
+
+async fn tracked(db: &Db, table: &str) -> i64 {
+    db.scalar(&format!("SELECT COUNT(*) FROM hubsync_tables WHERE name = '{table}'")).await
+}
+
+#[tokio::test]
+async fn a_table_leaving_the_sync_schema_loses_its_tracking_unless_another_group_uses_it() {
+    let (hub, m, other) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await);
+    hub.create_items().await;
+    hub.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)").await;
+    let e = engine().await;
+    let notes =
+        hubsync_core::TableConfig { name: "notes".into(), namespace: None, columns: vec![], conflict_policy: None };
+    let mut g1 = group("g1", &hub, &[&m], "builtin:hub-wins", json!({}));
+    g1.tables.push(notes.clone());
+    let mut g2 = group("g2", &hub, &[&other], "builtin:hub-wins", json!({}));
+    g2.tables = vec![notes];
+    e.engine.prepare(&g1).await.expect("g1");
+    e.engine.prepare(&g2).await.expect("g2");
+    assert_eq!((tracked(&hub, "notes").await, tracked(&m, "notes").await), (1, 1));
+    // g1 drops notes: the member's tracking goes, the hub's stays for g2.
+    g1.tables.truncate(1);
+    e.engine.prepare(&g1).await.expect("g1 without notes");
+    assert_eq!((tracked(&hub, "notes").await, tracked(&m, "notes").await), (1, 0));
+    assert_eq!(tracked(&m, "items").await, 1, "tables still synced keep their tracking");
+    // g2 drops its member: the member's tracking goes.
+    g2.members.clear();
+    g2.members.push(hubsync_core::MemberConfig {
+        name: "m9".into(),
+        url: m.url.clone(),
+        direction: SyncDirection::Bidirectional,
+        column_filter: None,
+        schema_map: None,
+    });
+    e.engine.prepare(&g2).await.expect("g2 with another member");
+    assert_eq!(tracked(&other, "notes").await, 0);
+    assert_eq!(tracked(&hub, "notes").await, 1);
+}
