@@ -41,6 +41,56 @@ fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorErro
 }
 
 impl Mysql {
+    async fn apply_once(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let what = format!("applying {} changes to {t}", ops.len());
+        let base = D.table(&t);
+        let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let keys: Vec<&str> = table.primary_key.iter().map(|&i| cols[i]).collect();
+        let non_keys: Vec<&str> =
+            cols.iter().enumerate().filter(|(i, _)| !table.primary_key.contains(i)).map(|(_, c)| *c).collect();
+        // ON DUPLICATE KEY needs an assignment even when every column is a key.
+        let update = if non_keys.is_empty() { &keys } else { &non_keys };
+        let on_dup = update.iter().map(|c| format!("{0} = VALUES({0})", D.quote(c))).collect::<Vec<_>>().join(", ");
+        let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
+        sqlx::query("SET @hubsync_origin = ?").bind(origin).execute(&mut *conn).await.map_err(db(what.clone()))?;
+        let result: Result<(), ConnectorError> = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what.clone()))?;
+            for run in common::runs(table, ops) {
+                let (rows, width, kind) = match &run {
+                    Run::Upserts(r) => (r, cols.len(), true),
+                    Run::Deletes(k) => (k, keys.len(), false),
+                };
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let tuple = format!("({})", vec!["?"; width].join(", "));
+                    let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
+                    let sql = if kind {
+                        format!(
+                            "INSERT INTO {base} ({}) VALUES {tuples} ON DUPLICATE KEY UPDATE {on_dup}",
+                            D.list("", cols.iter().copied())
+                        )
+                    } else {
+                        format!("DELETE FROM {base} WHERE ({}) IN ({tuples})", D.list("", keys.iter().copied()))
+                    };
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for row in chunk {
+                        for v in row.iter() {
+                            q = bind(q, v);
+                        }
+                    }
+                    q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                }
+            }
+            tx.commit().await.map_err(db(what.clone()))
+        }
+        .await;
+        // The marker must never outlive this apply on a pooled connection.
+        if sqlx::query("SET @hubsync_origin = NULL").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+        result
+    }
+
     /// Connect to `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
     pub async fn open(url: &str) -> Result<Mysql, ConnectorError> {
         let options = MySqlConnectOptions::from_str(url)
@@ -184,6 +234,11 @@ fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
         Value::TimestampTz(t) => q.bind(text::format_timestamp(*t)),
         other => q.bind(other.to_text().unwrap_or_default()),
     }
+}
+
+/// Whether a driver message is InnoDB's deadlock or lock-wait-timeout error.
+fn is_deadlock(cause: &str) -> bool {
+    cause.contains("1213") || cause.contains("1205")
 }
 
 fn parse_anchor(a: &Anchor) -> Result<i64, ConnectorError> {
@@ -474,53 +529,19 @@ impl hubsync_core::Connector for Mysql {
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        let t = TableRef::of(table);
-        let what = format!("applying {} changes to {t}", ops.len());
-        let base = D.table(&t);
-        let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        let keys: Vec<&str> = table.primary_key.iter().map(|&i| cols[i]).collect();
-        let non_keys: Vec<&str> =
-            cols.iter().enumerate().filter(|(i, _)| !table.primary_key.contains(i)).map(|(_, c)| *c).collect();
-        // ON DUPLICATE KEY needs an assignment even when every column is a key.
-        let update = if non_keys.is_empty() { &keys } else { &non_keys };
-        let on_dup = update.iter().map(|c| format!("{0} = VALUES({0})", D.quote(c))).collect::<Vec<_>>().join(", ");
-        let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
-        sqlx::query("SET @hubsync_origin = ?").bind(origin).execute(&mut *conn).await.map_err(db(what.clone()))?;
-        let result: Result<(), ConnectorError> = async {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what.clone()))?;
-            for run in common::runs(table, ops) {
-                let (rows, width, kind) = match &run {
-                    Run::Upserts(r) => (r, cols.len(), true),
-                    Run::Deletes(k) => (k, keys.len(), false),
-                };
-                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                    let tuple = format!("({})", vec!["?"; width].join(", "));
-                    let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
-                    let sql = if kind {
-                        format!(
-                            "INSERT INTO {base} ({}) VALUES {tuples} ON DUPLICATE KEY UPDATE {on_dup}",
-                            D.list("", cols.iter().copied())
-                        )
-                    } else {
-                        format!("DELETE FROM {base} WHERE ({}) IN ({tuples})", D.list("", keys.iter().copied()))
-                    };
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
-                    for row in chunk {
-                        for v in row.iter() {
-                            q = bind(q, v);
-                        }
-                    }
-                    q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+        // InnoDB resolves a lock cycle with an application's transaction by
+        // rolling one back (1213); an apply is all or nothing, so retry it.
+        let mut attempt = 0;
+        loop {
+            match self.apply_once(table, ops, origin).await {
+                Err(ConnectorError::Database { cause, .. }) if attempt < 5 && is_deadlock(&cause) => {
+                    attempt += 1;
+                    tracing::debug!(attempt, %cause, "apply chosen as a deadlock victim; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
                 }
+                other => return other,
             }
-            tx.commit().await.map_err(db(what.clone()))
         }
-        .await;
-        // The marker must never outlive this apply on a pooled connection.
-        if sqlx::query("SET @hubsync_origin = NULL").execute(&mut *conn).await.is_err() {
-            conn.close_on_drop();
-        }
-        result
     }
 
     async fn lookup(

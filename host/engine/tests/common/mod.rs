@@ -92,12 +92,16 @@ impl Db {
 
     /// Run SQL as an application would.
     pub async fn exec(&self, sql: &str) {
-        let r = match &self.raw {
+        self.try_exec(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Run SQL as an application would, returning the driver's error.
+    pub async fn try_exec(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match &self.raw {
             Raw::Sqlite(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
             Raw::Pg(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
             Raw::My(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
-        };
-        r.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
     }
 
     /// One integer from a query.
