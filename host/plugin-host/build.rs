@@ -34,6 +34,7 @@ fn main() {
     // OUT_DIR is <target>/<profile>/build/<pkg>/out.
     let target_dir = out.ancestors().nth(4).map_or_else(|| out.join("guests"), |t| t.join("wasm-guests"));
     println!("cargo:rustc-env=HUBSYNC_TEST_PLUGINS_DIR={}", out.display());
+    ensure_wasm_target();
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for group in GROUPS {
         let mut cmd = Command::new(&cargo);
@@ -66,6 +67,27 @@ fn main() {
             copy(&built, &out.join(format!("{name}.wasm")));
         }
     }
+}
+
+/// Add the `wasm32-wasip2` target with rustup when the toolchain lacks it:
+/// rustup installs a toolchain named in `rust-toolchain.toml` on first use,
+/// but not the targets it lists when the toolchain was already there.
+fn ensure_wasm_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output();
+    let Ok(out) = sysroot else { return };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if Path::new(&sysroot).join("lib/rustlib/wasm32-wasip2").exists() {
+        return;
+    }
+    let mut cmd = Command::new("rustup");
+    cmd.args(["target", "add", "wasm32-wasip2"]);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        cmd.args(["--toolchain", &toolchain]);
+    }
+    println!("cargo:warning=adding the wasm32-wasip2 target with rustup (needed to build the built-in plugins)");
+    // A failure shows up as the guest build's own error below.
+    let _ = cmd.status();
 }
 
 fn copy(from: &Path, to: &Path) {
