@@ -255,10 +255,13 @@ impl<'a> Pair<'a> {
             .map(|p| (p.key_id, p.image))
             .collect();
         let dest_anchor = meta.anchor(&self.scope, dest).await.ctx(|| self.where_(dest))?;
+        // Only this loop moves the source anchor (each batch commits it), so
+        // it is read once and carried along.
+        let mut since = meta.anchor(&self.scope, source).await.ctx(|| self.where_(source))?;
         // A member joining empty takes every hub row without lookups.
         let bulk = source == Side::Hub
             && dest_anchor == Anchor::start()
-            && meta.anchor(&self.scope, Side::Hub).await.ctx(|| self.where_(source))? == Anchor::start()
+            && since == Anchor::start()
             && self
                 .db(dest)
                 .is_empty(&hubsync_core::TableRef::of(self.schema(dest)))
@@ -269,7 +272,6 @@ impl<'a> Pair<'a> {
         }
         loop {
             let clock = std::time::Instant::now();
-            let since = meta.anchor(&self.scope, source).await.ctx(|| self.where_(source))?;
             let batch = self.read(source, &since).await?;
             let read_ms = clock.elapsed().as_millis();
             let mut plan = Plan {
@@ -306,6 +308,7 @@ impl<'a> Pair<'a> {
                 work = work.len(), writes, read_ms, looked_up_ms, planned_ms, total_ms = clock.elapsed().as_millis(),
                 "batch"
             );
+            since = batch.next.clone();
             if !batch.more {
                 report.pending |= batch.pending;
                 return Ok(());

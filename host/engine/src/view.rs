@@ -96,18 +96,13 @@ impl View {
     /// A row the member's row filter rejects becomes a delete: a row that
     /// leaves the member's scope leaves the member.
     pub(crate) async fn hub_changes(&self, changes: Vec<CapturedChange>) -> Result<Vec<CapturedChange>, EngineError> {
-        let pass = match &self.filter {
-            Some(f) => {
-                let rows: Vec<Row> = changes.iter().filter_map(|c| c.row.clone()).collect();
-                let verdicts = f.filter_rows(&self.hub_schema, &self.member, &rows).await.map_err(plugin_err(
-                    &self.member,
-                    &self.hub_schema.name,
-                    "filtering rows",
-                ))?;
-                let mut it = verdicts.into_iter();
-                changes.iter().map(|c| c.row.is_none() || it.next().unwrap_or(false)).collect()
-            }
-            None => vec![true; changes.len()],
+        let pass: Vec<bool> = if self.filter.is_some() {
+            let rows: Vec<Row> = changes.iter().filter_map(|c| c.row.clone()).collect();
+            let mut verdicts = self.passes(&rows).await?.into_iter();
+            // Deletes always pass: a key the member never had is a no-op.
+            changes.iter().map(|c| c.row.is_none() || verdicts.next().unwrap_or(false)).collect()
+        } else {
+            vec![true; changes.len()]
         };
         Ok(changes
             .into_iter()

@@ -18,17 +18,7 @@ async fn writer(db: &Db, me: usize, until: Instant) -> usize {
         let sql = if x.is_multiple_of(5) {
             format!("DELETE FROM items WHERE id = {key}")
         } else {
-            let v = format!("({key}, 'w{me}-{n}', {x}, '{x}.5')");
-            match db.kind {
-                Kind::Mysql => format!(
-                    "INSERT INTO items (id, name, qty, price) VALUES {v} \
-                     ON DUPLICATE KEY UPDATE name = VALUES(name), qty = VALUES(qty), price = VALUES(price)"
-                ),
-                _ => format!(
-                    "INSERT INTO items (id, name, qty, price) VALUES {v} \
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, qty = excluded.qty, price = excluded.price"
-                ),
-            }
+            db.upsert_item(key, &format!("w{me}-{n}"), x as i64, &format!("{x}.5"))
         };
         // An application on InnoDB retries a transaction chosen as a deadlock victim.
         let mut tries = 0;

@@ -35,20 +35,6 @@ fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![Just(Kind::Sqlite), Just(Kind::Postgres), Just(Kind::Mysql)]
 }
 
-fn upsert(kind: Kind, key: i64, qty: i64, by: usize) -> String {
-    let values = format!("({key}, 'db{by}', {qty}, '{qty}.25')");
-    match kind {
-        Kind::Mysql => format!(
-            "INSERT INTO items (id, name, qty, price) VALUES {values} \
-             ON DUPLICATE KEY UPDATE name = VALUES(name), qty = VALUES(qty), price = VALUES(price)"
-        ),
-        _ => format!(
-            "INSERT INTO items (id, name, qty, price) VALUES {values} \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, qty = excluded.qty, price = excluded.price"
-        ),
-    }
-}
-
 async fn run(kinds: [Kind; 3], member_wins: bool, steps: Vec<Step>) {
     let dbs = [Db::new(kinds[0]).await, Db::new(kinds[1]).await, Db::new(kinds[2]).await];
     dbs[0].create_items().await;
@@ -60,7 +46,7 @@ async fn run(kinds: [Kind; 3], member_wins: bool, steps: Vec<Step>) {
     for s in &steps {
         match *s {
             Step::Put { db, key, qty } => {
-                dbs[db].exec(&upsert(kinds[db], key, qty, db)).await;
+                dbs[db].exec(&dbs[db].upsert_item(key, &format!("db{db}"), qty, &format!("{qty}.25"))).await;
                 writers.entry(key).or_default().insert(db);
             }
             Step::Delete { db, key } => {

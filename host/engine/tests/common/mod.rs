@@ -114,6 +114,21 @@ impl Db {
         r.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// SQL an application would use to insert or update one `items` row.
+    pub fn upsert_item(&self, id: i64, name: &str, qty: i64, price: &str) -> String {
+        let values = format!("({id}, '{name}', {qty}, '{price}')");
+        match self.kind {
+            Kind::Mysql => format!(
+                "INSERT INTO items (id, name, qty, price) VALUES {values} \
+                 ON DUPLICATE KEY UPDATE name = VALUES(name), qty = VALUES(qty), price = VALUES(price)"
+            ),
+            _ => format!(
+                "INSERT INTO items (id, name, qty, price) VALUES {values} \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, qty = excluded.qty, price = excluded.price"
+            ),
+        }
+    }
+
     /// Create the `items` table the tests use.
     pub async fn create_items(&self) {
         self.exec(match self.kind {
