@@ -105,7 +105,7 @@ impl Plugin {
         let mut inst = plugin.instantiate_bare().await?;
         plugin.arm(&mut inst, 0);
         let described = match inst.instance.get_typed_func::<(), (wit::Info,)>(&mut inst.store, &plugin.pre.describe) {
-            Ok(f) => f.call_async(&mut inst.store, ()).await.map(|(info,)| Ok(info)),
+            Ok(f) => bounded(&plugin.shared, f.call_async(&mut inst.store, ())).await.map(|(info,)| Ok(info)),
             Err(e) => return Err(incompatible(e)),
         };
         let d = plugin.settle(&mut inst, "describe", described).0?;
@@ -165,7 +165,7 @@ impl Plugin {
             };
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
-                Bound::Conflict(b) => b.call_resolve(&mut inst.store, input).await,
+                Bound::Conflict(b) => bounded(&self.shared, b.call_resolve(&mut inst.store, input)).await,
                 _ => unreachable_role(),
             };
             let got = self.finish(inst, "resolve", r)?;
@@ -206,7 +206,7 @@ impl Plugin {
         let schema = convert::SchemaParts::new(table);
         let mut inst = self.checkout(table.columns.len()).await?;
         let r = match &inst.bound {
-            Bound::Filter(b) => b.call_columns(&mut inst.store, schema.param(), member).await,
+            Bound::Filter(b) => bounded(&self.shared, b.call_columns(&mut inst.store, schema.param(), member)).await,
             _ => unreachable_role(),
         };
         let cols: Vec<usize> = self.finish(inst, "columns", r)?.into_iter().map(|i| i as usize).collect();
@@ -235,7 +235,9 @@ impl Plugin {
             let input = laid_out.param();
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
-                Bound::Filter(b) => b.call_filter(&mut inst.store, schema.param(), member, &input).await,
+                Bound::Filter(b) => {
+                    bounded(&self.shared, b.call_filter(&mut inst.store, schema.param(), member, &input)).await
+                }
                 _ => unreachable_role(),
             };
             let got = self.finish(inst, "filter", r)?;
@@ -253,7 +255,7 @@ impl Plugin {
         let schema = convert::SchemaParts::new(hub_table);
         let mut inst = self.checkout(hub_table.columns.len()).await?;
         let r = match &inst.bound {
-            Bound::Map(b) => b.call_map_schema(&mut inst.store, schema.param(), member).await,
+            Bound::Map(b) => bounded(&self.shared, b.call_map_schema(&mut inst.store, schema.param(), member)).await,
             _ => unreachable_role(),
         };
         let mapped = convert::schema_from_wit(self.finish(inst, "map-schema", r)?);
@@ -285,14 +287,14 @@ impl Plugin {
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
                 Bound::Map(b) => {
-                    b.call_map_rows(
+                    let call = b.call_map_rows(
                         &mut inst.store,
                         schema.param(),
                         member,
                         convert::direction_to_wit(direction),
                         &input,
-                    )
-                    .await
+                    );
+                    bounded(&self.shared, call).await
                 }
                 _ => unreachable_role(),
             };
@@ -354,7 +356,7 @@ impl Plugin {
         let mut store = self.shared.new_store();
         store.set_fuel(self.shared.limits.fuel_per_call).map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
         store.set_epoch_deadline(self.shared.deadline_ticks());
-        let instance = match self.pre.instance_pre.instantiate_async(&mut store).await {
+        let instance = match bounded(&self.shared, self.pre.instance_pre.instantiate_async(&mut store)).await {
             Ok(i) => i,
             Err(e) => return Err(self.classify("instantiate", e, &mut store)),
         };
@@ -380,7 +382,7 @@ impl Plugin {
         let configure =
             inst.instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut inst.store, &self.pre.configure);
         let r = match configure {
-            Ok(f) => f.call_async(&mut inst.store, (self.config.as_str(),)).await.map(|(r,)| r),
+            Ok(f) => bounded(&self.shared, f.call_async(&mut inst.store, (self.config.as_str(),))).await.map(|(r,)| r),
             Err(e) => {
                 return Err(PluginError::Incompatible {
                     plugin: self.label.clone(),
@@ -483,6 +485,24 @@ impl Plugin {
             Some(t) => PluginError::Trapped { plugin, call, trap: t.to_string(), stderr: String::new() },
             None => PluginError::Trapped { plugin, call, trap: format!("{e:#}"), stderr: String::new() },
         }
+    }
+}
+
+/// Run a call into the guest, ending it at the wall-clock deadline whatever
+/// the guest does. The epoch deadline interrupts wasm code only; a guest
+/// waiting inside a WASI host function (a sleep, a poll on a far-off clock)
+/// is waiting on a host future, which this drops at the deadline (wasmtime
+/// unwinds the guest's stack). The instance is then discarded like any
+/// trapped one, since the error is reported as an interrupt.
+async fn bounded<T>(
+    shared: &Shared,
+    call: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    // The epoch deadline fires first for wasm code; this is the backstop.
+    let limit = shared.limits.deadline + 2 * crate::runtime::TICK;
+    match tokio::time::timeout(limit, call).await {
+        Ok(r) => r,
+        Err(_) => Err(wasmtime::Error::new(Trap::Interrupt)),
     }
 }
 

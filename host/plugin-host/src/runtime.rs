@@ -25,7 +25,7 @@ pub const CONTRACT_VERSION: &str = "0.1.0";
 const YIELD_FUEL: u64 = 10_000_000;
 
 /// How often the epoch ticker advances; the wall-clock deadline's resolution.
-const TICK: Duration = Duration::from_millis(10);
+pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 /// Resource limits applied to every plugin call.
 #[derive(Debug, Clone)]

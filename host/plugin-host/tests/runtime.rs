@@ -154,6 +154,29 @@ async fn the_wall_clock_deadline_stops_a_plugin_with_fuel_to_spare() {
 }
 
 #[tokio::test]
+async fn waiting_inside_a_host_call_ends_at_the_deadline() {
+    let limits = Limits { fuel_per_call: u64::MAX / 4, deadline: Duration::from_millis(300), ..Limits::default() };
+    let rt = Runtime::new(RuntimeConfig { limits, cache_dir: None }).expect("runtime");
+    let hub_wins = rt.load(Source::Builtin("hub-wins"), "{}", None).await.expect("load");
+    // Sleeping and polling a far-off clock wait in WASI host functions, where
+    // the epoch deadline never fires; reading the (closed) stdin for ever
+    // spins through them.
+    for mode in ["sleep", "poll-far-clock", "read-stdin"] {
+        let stuck = misbehave(&rt, mode).await;
+        let start = Instant::now();
+        let err = stuck.resolve(&batch()).await.expect_err("must be stopped");
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(2), "{mode}: took {took:?}");
+        assert!(matches!(err, PluginError::Timeout { .. }), "{mode}: {err}");
+        assert!(err.to_string().contains("misbehave"), "{mode}: {err}");
+        // The host keeps serving other plugins, and the stuck one again (a fresh instance).
+        assert_eq!(hub_wins.resolve(&batch()).await.expect("other plugin").len(), 3);
+        let again = stuck.resolve(&batch()).await;
+        assert!(matches!(again, Err(PluginError::Timeout { .. })), "{mode}: {again:?}");
+    }
+}
+
+#[tokio::test]
 async fn unbounded_allocation_hits_the_memory_cap() {
     let limits = Limits { fuel_per_call: u64::MAX / 4, deadline: Duration::from_secs(10), ..Limits::default() };
     let rt = Runtime::new(RuntimeConfig { limits, cache_dir: None }).expect("runtime");

@@ -1,5 +1,6 @@
 //! A conflict policy that misbehaves on request, to test the sandbox:
-//! `{"mode": "ok" | "loop" | "alloc" | "panic" | "stderr" | "wrong-count" | "skip"}`.
+//! `{"mode": "ok" | "loop" | "alloc" | "panic" | "stderr" | "wrong-count" | "skip" | "sleep" |
+//! "poll-far-clock" | "read-stdin"}`.
 
 use hubsync_pdk::{Conflict, ConflictBatch, ConflictPolicy, Plugin, Resolution, export_conflict_policy, parse_config};
 use serde::Deserialize;
@@ -22,6 +23,13 @@ pub enum Mode {
     WrongCount,
     /// Skip every conflict.
     Skip,
+    /// Sleep for an hour (time spent in a WASI host call, not in wasm code).
+    Sleep,
+    /// Block on a monotonic-clock pollable that fires at the end of time.
+    PollFarClock,
+    /// Wait for input on stdin for ever (the sandbox's stdin is closed, so
+    /// this spins through host calls).
+    ReadStdin,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +78,13 @@ impl ConflictPolicy for Misbehave {
             Mode::Panic => panic!("misbehave was asked to panic"),
             Mode::Stderr => eprintln!("misbehave says hello on stderr"),
             Mode::WrongCount => return Ok(Vec::new()),
+            Mode::Sleep => std::thread::sleep(std::time::Duration::from_secs(3600)),
+            Mode::PollFarClock => poll_far_clock(),
+            Mode::ReadStdin => {
+                use std::io::Read;
+                let mut buf = [0u8; 64];
+                while std::io::stdin().read(&mut buf).map_or(true, |n| n == 0) {}
+            }
             Mode::Skip => {
                 return Ok(batch
                     .conflicts
@@ -80,6 +95,17 @@ impl ConflictPolicy for Misbehave {
         }
         batch.conflicts.iter().map(|c| self.resolve_one(&batch, c)).collect()
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn poll_far_clock() {
+    let far = wasip2::clocks::monotonic_clock::subscribe_instant(u64::MAX);
+    wasip2::io::poll::poll(&[&far]);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn poll_far_clock() {
+    std::thread::sleep(std::time::Duration::from_secs(3600));
 }
 
 export_conflict_policy!(Misbehave);
