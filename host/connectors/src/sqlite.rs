@@ -17,7 +17,7 @@ use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
     TableRef, TableSchema, UnsupportedColumn, Value,
 };
-use hubsync_core::{KeyState, Row as ValueRow};
+use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
 
@@ -47,6 +47,12 @@ async fn exec(pool: &SqlitePool, sql: String, what: &str) -> Result<(), Connecto
 impl Sqlite {
     /// Open (creating if missing) `sqlite://PATH`.
     pub async fn open(url: &str) -> Result<Sqlite, ConnectorError> {
+        Self::open_with(url, &ConnectOptions::default()).await
+    }
+
+    /// [`Sqlite::open`] with explicit timeouts: the statement timeout bounds
+    /// the wait for another writer's lock (default 30 s).
+    pub async fn open_with(url: &str, o: &ConnectOptions) -> Result<Sqlite, ConnectorError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(ConnectorError::BadUrl(
                 "in-memory SQLite databases cannot be synced (each connection sees its own); use a file".into(),
@@ -56,12 +62,13 @@ impl Sqlite {
             .map_err(|e| ConnectorError::BadUrl(format!("{url} is not a SQLite URL (sqlite://PATH): {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(o.statement_timeout.unwrap_or(Duration::from_secs(30)));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(o.connect_timeout)
             .connect_with(options)
             .await
-            .map_err(|e| ConnectorError::Connect { url: url.to_owned(), cause: e.to_string() })?;
+            .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
         Ok(Sqlite { pool, meta_ready: AtomicBool::new(false) })
     }
 
@@ -110,8 +117,14 @@ impl Sqlite {
     }
 }
 
-/// Timestamp of now in µs, as SQLite computes it.
-const NOW_MICROS: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
+/// Timestamp of now in µs, as SQLite computes it (millisecond resolution).
+///
+/// This text runs inside the triggers, that is inside whatever SQLite the
+/// application writing the table links, so it must work on the oldest
+/// SQLite hubsync supports (3.31): no `unixepoch()` (3.38; `'subsec'` is
+/// 3.42). `'now'` is fixed for the whole statement, so both calls agree.
+const NOW_MICROS: &str =
+    "(CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000)";
 
 #[async_trait::async_trait]
 impl hubsync_core::Connector for Sqlite {
@@ -229,10 +242,14 @@ impl hubsync_core::Connector for Sqlite {
         let origin = "(SELECT origin FROM hubsync_session LIMIT 1)";
         // An upsert, not INSERT OR REPLACE: a statement with its own ON
         // CONFLICT clause (as `apply`'s upserts have) imposes its conflict
-        // policy on the statements of the triggers it fires.
-        let upsert = "ON CONFLICT DO UPDATE SET hubsync_seq = excluded.hubsync_seq, \
-                      hubsync_deleted = excluded.hubsync_deleted, hubsync_origin = excluded.hubsync_origin, \
-                      hubsync_changed_at = excluded.hubsync_changed_at";
+        // policy on the statements of the triggers it fires. The conflict
+        // target is spelled out: SQLite before 3.35 (the triggers run in the
+        // application's SQLite, 3.31 and later) requires it for DO UPDATE.
+        let upsert = format!(
+            "ON CONFLICT ({kl}) DO UPDATE SET hubsync_seq = excluded.hubsync_seq, \
+             hubsync_deleted = excluded.hubsync_deleted, hubsync_origin = excluded.hubsync_origin, \
+             hubsync_changed_at = excluded.hubsync_changed_at"
+        );
         let mut stmts = Vec::new();
         if change == common::Reprovision::Key {
             stmts.push(format!("DROP TABLE IF EXISTS {track}"));
@@ -343,7 +360,8 @@ impl hubsync_core::Connector for Sqlite {
         let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(k))).collect::<Vec<_>>().join(" AND ");
         let sql = format!(
             "SELECT tr.hubsync_seq, tr.hubsync_deleted, tr.hubsync_origin, tr.hubsync_changed_at, {}, {} \
-             FROM {} tr LEFT JOIN {} b ON {join} WHERE tr.hubsync_seq > ? ORDER BY tr.hubsync_seq LIMIT ?",
+             FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr LEFT JOIN {} b ON {join} \
+             ORDER BY tr.hubsync_seq",
             D.list("tr.", keys.iter().copied()),
             D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
             Self::tracking(m.id),

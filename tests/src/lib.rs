@@ -1,0 +1,347 @@
+//! Harness for the process-level tests: the `hubsync` binary run as a user
+//! runs it (a new process each step), and databases written by
+//! applications through their own clients — the `psql`, `mariadb` and
+//! system `sqlite3` command-line clients, Python's `sqlite3` module, and an
+//! application on the oldest SQLite hubsync supports (`sqlite-floor`) —
+//! never through hubsync's bundled drivers.
+//!
+//! Databases are created per test with unique names (a SQLite file in a
+//! temporary folder; a database of its own on the local PostgreSQL and
+//! MariaDB, dropped afterwards). `HUBSYNC_TEST_PG` and `HUBSYNC_TEST_MYSQL`
+//! point at other servers, as for the crates' own tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub mod apps;
+
+/// Cells of a result row as the client printed them (NULL as an empty string).
+pub type Cells = Vec<String>;
+
+/// The `hubsync` binary under test: `$HUBSYNC_BIN`, else the one cargo
+/// built beside this test executable (`cargo test --workspace` builds it).
+pub fn hubsync_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("HUBSYNC_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> → target/debug/hubsync
+    let bin = exe.parent().and_then(Path::parent).map(|d| d.join("hubsync")).expect("target directory");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (which builds it), or `cargo build -p hubsync` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A folder of this crate's own under cargo's target directory, kept
+/// between runs (the test executable is in `target/debug/deps`).
+fn scratch() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let target = exe.ancestors().nth(3).expect("target directory").to_path_buf();
+    target.join("hubsync-tests")
+}
+
+/// Where compiled plugins are cached across the tests' hubsync processes.
+fn plugin_cache() -> PathBuf {
+    scratch().join("plugin-cache")
+}
+
+/// What one `hubsync` process did.
+#[derive(Debug)]
+pub struct Run {
+    /// Whether it exited 0.
+    pub ok: bool,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+impl Run {
+    fn from(out: Output, elapsed: Duration) -> Run {
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed,
+        }
+    }
+
+    /// Panic with both streams unless it succeeded; the standard output.
+    pub fn expect_ok(&self, what: &str) -> &str {
+        assert!(self.ok, "{what} failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        &self.stdout
+    }
+}
+
+/// A `hubsync` command, ready to run.
+pub fn hubsync_cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(hubsync_bin());
+    c.args(args).env("HUBSYNC_CACHE_DIR", plugin_cache()).stdin(Stdio::null());
+    c
+}
+
+/// Run `hubsync ARGS` to completion as a new process.
+pub fn hubsync(args: &[&str]) -> Run {
+    let clock = Instant::now();
+    let out = hubsync_cmd(args).output().expect("run hubsync");
+    Run::from(out, clock.elapsed())
+}
+
+/// Start `hubsync ARGS` in the background (its output discarded).
+pub fn spawn_hubsync(args: &[&str]) -> Child {
+    hubsync_cmd(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn hubsync")
+}
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    format!("hubsync_ptest_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The database engines a test database can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A SQLite file, written with the system `sqlite3` client.
+    Sqlite,
+    /// A database on the local PostgreSQL, written with `psql`.
+    Postgres,
+    /// A database on the local MariaDB, written with `mariadb`.
+    Mariadb,
+}
+
+/// The PostgreSQL server's URL without a database name.
+fn pg_server() -> String {
+    let admin =
+        std::env::var("HUBSYNC_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    admin[..admin.rfind('/').expect("HUBSYNC_TEST_PG has a database name")].to_owned()
+}
+
+/// The MariaDB server: URL, and the client's connection arguments.
+fn mysql_server() -> (String, Vec<String>) {
+    let url = std::env::var("HUBSYNC_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r).trim_end_matches('/');
+    let (userinfo, hostport) = rest.rsplit_once('@').unwrap_or(("root", rest));
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "3306"));
+    let mut args = vec![format!("--host={host}"), format!("--port={port}"), format!("--user={user}")];
+    if !password.is_empty() {
+        args.push(format!("--password={password}"));
+    }
+    (url.trim_end_matches('/').to_owned(), args)
+}
+
+/// Run a client with `input` on stdin; its output or its error text.
+fn run_client(mut cmd: Command, input: &str) -> Result<String, String> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // psql and sqlite3 may print errors yet exit 0 without their stop-on-error flags; both are set.
+    if out.status.success() && !stderr.contains("ERROR") && !stderr.starts_with("Error") {
+        Ok(stdout)
+    } else {
+        Err(format!("{stderr}{stdout}"))
+    }
+}
+
+/// A fresh database, dropped when this goes away.
+pub struct Db {
+    /// Its engine.
+    pub engine: Engine,
+    /// Its URL as hubsync takes it.
+    pub url: String,
+    name: String,
+    path: Option<PathBuf>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Field separator asked of every client (the unit separator never appears in test data).
+const SEP: &str = "\u{1f}";
+
+impl Db {
+    /// A new database on `engine`.
+    pub fn new(engine: Engine) -> Db {
+        let name = unique_name();
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let path = dir.path().join(format!("{name}.db"));
+                let url = format!("sqlite://{}", path.display());
+                Db { engine, url, name, path: Some(path), _dir: Some(dir) }
+            }
+            Engine::Postgres => {
+                let admin = format!("{}/postgres", pg_server());
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin]);
+                run_client(c, &format!("CREATE DATABASE {name};"))
+                    .unwrap_or_else(|e| panic!("PostgreSQL is running (see README): {e}"));
+                Db { engine, url: format!("{}/{name}", pg_server()), name, path: None, _dir: None }
+            }
+            Engine::Mariadb => {
+                let (server, args) = mysql_server();
+                let mut c = Command::new("mariadb");
+                c.args(&args);
+                run_client(c, &format!("CREATE DATABASE {name};"))
+                    .unwrap_or_else(|e| panic!("MariaDB is running (see README): {e}"));
+                Db { engine, url: format!("{server}/{name}"), name, path: None, _dir: None }
+            }
+        }
+    }
+
+    /// The SQLite file's path.
+    pub fn path(&self) -> &Path {
+        self.path.as_deref().expect("a SQLite database")
+    }
+
+    /// The engine's own command-line client, set up to read SQL from stdin,
+    /// stop at the first error and print unadorned rows.
+    pub fn client(&self) -> Command {
+        match self.engine {
+            Engine::Sqlite => {
+                let mut c = Command::new("sqlite3");
+                c.args(["-batch", "-bail", "-separator", SEP, "-cmd", ".timeout 10000"]).arg(self.path());
+                c
+            }
+            Engine::Postgres => {
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-d", &self.url]);
+                c
+            }
+            Engine::Mariadb => {
+                let (_, args) = mysql_server();
+                let mut c = Command::new("mariadb");
+                c.args(&args).args(["--batch", "--skip-column-names", "--database", &self.name]);
+                c
+            }
+        }
+    }
+
+    /// Run a script through the engine's own client; its output or error.
+    pub fn try_exec(&self, sql: &str) -> Result<String, String> {
+        run_client(self.client(), sql)
+    }
+
+    /// Run a script through the engine's own client; panics on error.
+    pub fn exec(&self, sql: &str) {
+        if let Err(e) = self.try_exec(sql) {
+            panic!("{:?} client failed on\n{sql}\n{e}", self.engine);
+        }
+    }
+
+    /// The rows a query returns, cells as the client prints them (NULL: empty).
+    pub fn query(&self, sql: &str) -> Vec<Cells> {
+        let out = self.try_exec(sql).unwrap_or_else(|e| panic!("{:?} query failed: {sql}\n{e}", self.engine));
+        let sep = if self.engine == Engine::Mariadb { "\t" } else { SEP };
+        out.lines()
+            .map(|l| {
+                l.split(sep).map(|c| if c == "NULL" && sep == "\t" { String::new() } else { c.to_owned() }).collect()
+            })
+            .collect()
+    }
+
+    /// One value.
+    pub fn scalar(&self, sql: &str) -> String {
+        self.query(sql).into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or_default()
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let sql = match self.engine {
+            Engine::Sqlite => return,
+            Engine::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE);", self.name),
+            Engine::Mariadb => format!("DROP DATABASE IF EXISTS {};", self.name),
+        };
+        let mut c = match self.engine {
+            Engine::Postgres => {
+                let mut c = Command::new("psql");
+                c.args(["-X", "-q", "-d", &format!("{}/postgres", pg_server())]);
+                c
+            }
+            _ => {
+                let mut c = Command::new("mariadb");
+                c.args(mysql_server().1);
+                c
+            }
+        };
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        let _ = run_client(c, &sql);
+    }
+}
+
+/// A folder with a group file and its metadata database.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A new, empty folder.
+    pub fn new() -> Workspace {
+        Workspace { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write the group file (`hubsync.toml`); returns its path as a string.
+    pub fn group_file(&self, toml: &str) -> String {
+        let path = self.dir.path().join("hubsync.toml");
+        std::fs::write(&path, toml).expect("write group file");
+        path.to_str().expect("utf-8 path").to_owned()
+    }
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Workspace::new()
+    }
+}
+
+/// The `sqlite-floor` helper: an application on SQLite 3.31.1, built once
+/// per test run from `tests/sqlite-floor` with its own lockfile.
+pub fn sqlite_floor() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("sqlite-floor/Cargo.toml");
+        let target = scratch().join("sqlite-floor");
+        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "--locked", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("run cargo");
+        assert!(out.status.success(), "building sqlite-floor failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        target.join("debug/sqlite-floor")
+    })
+}
+
+/// Wait until `check` holds or `timeout` passes; whether it held.
+pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
