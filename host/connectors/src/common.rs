@@ -1,6 +1,8 @@
 //! Helpers every engine uses: selection checks, the provision marker's
 //! fingerprint, error wrapping.
 
+use std::time::Duration;
+
 use hubsync_core::{ConnectorError, EngineKind, IndexInfo, TableRef, TableSchema};
 
 use crate::sql;
@@ -19,7 +21,97 @@ pub(crate) struct Meta {
 /// Wrap a driver error with what hubsync was doing.
 pub(crate) fn db_error(engine: EngineKind, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
     let operation = operation.into();
-    move |e| ConnectorError::Database { engine, operation, cause: e.to_string() }
+    move |e| {
+        let cause = match e {
+            // The pool's own message hides that the server stopped answering.
+            sqlx::Error::PoolTimedOut => "no connection to the database could be had in time: the server stopped \
+                                          answering or is overloaded; check that it is running and reachable"
+                .to_owned(),
+            e => e.to_string(),
+        };
+        ConnectorError::Database { engine, operation, cause }
+    }
+}
+
+/// Open one connection with `options` within `timeout`, to learn at once
+/// why a database cannot be reached. (sqlx's pool retries a refused
+/// connection until its acquire timeout and then reports only that it
+/// timed out; hubsync opens its pools after this probe succeeds.)
+pub(crate) async fn probe<O>(url: &str, options: &O, timeout: Duration) -> Result<(), ConnectorError>
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(connect_error(url, &e, timeout)),
+        Err(_) => Err(timed_out(url, timeout)),
+    }
+}
+
+fn timed_out(url: &str, timeout: Duration) -> ConnectorError {
+    ConnectorError::Connect {
+        url: crate::redact(url),
+        cause: format!(
+            "no answer within {} s; check the host and port, and that no firewall drops the connection \
+             (connect_timeout_seconds raises the limit)",
+            timeout.as_secs_f64()
+        ),
+    }
+}
+
+/// Why a connection failed, in words, with what to check.
+pub(crate) fn connect_error(url: &str, e: &sqlx::Error, timeout: Duration) -> ConnectorError {
+    let (host, port) = host_port(url);
+    let cause = match e {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "connection refused: nothing is listening at {host}:{port}; check that the database server is \
+             running and that the host and port are right"
+        ),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => return timed_out(url, timeout),
+        sqlx::Error::Io(io)
+            if io.to_string().contains("lookup")
+                || io.to_string().contains("resolve")
+                || io.to_string().contains("known") =>
+        {
+            format!("the host name {host:?} cannot be resolved ({io}); check its spelling and your DNS")
+        }
+        sqlx::Error::Io(io) => format!("network error talking to {host}:{port}: {io}"),
+        sqlx::Error::Tls(t) => format!(
+            "the TLS handshake failed: {t}; check the server's certificate and the URL's TLS settings \
+             (sslmode= for PostgreSQL, ssl-mode= for MySQL)"
+        ),
+        sqlx::Error::PoolTimedOut => return timed_out(url, timeout),
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            match code.as_str() {
+                // PostgreSQL invalid password / authorization; MySQL access denied.
+                "28P01" | "28000" | "1045" | "1044" | "1698" => format!(
+                    "the server refused the login: {}; check the user name and password in the URL",
+                    d.message()
+                ),
+                "3D000" | "1049" => format!("{}; create the database first, or fix its name in the URL", d.message()),
+                _ => d.message().to_owned(),
+            }
+        }
+        other => other.to_string(),
+    };
+    ConnectorError::Connect { url: crate::redact(url), cause }
+}
+
+/// The host and port a URL names, for messages.
+fn host_port(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let default = if url.starts_with("mysql") || url.starts_with("mariadb") { "3306" } else { "5432" };
+    match hostport.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || p.chars().all(|c| c.is_ascii_digit()) => (h.to_owned(), p.to_owned()),
+        _ => (hostport.to_owned(), default.to_owned()),
+    }
 }
 
 /// The selection as recorded in the provision marker: format, key and columns with types.

@@ -19,7 +19,7 @@ mod sqlite;
 
 #[allow(unused_imports)] // used only when an engine feature is off
 use hubsync_core::EngineKind;
-use hubsync_core::{Connector, ConnectorError};
+use hubsync_core::{ConnectOptions, Connector, ConnectorError};
 
 #[cfg(feature = "mysql")]
 pub use mysql::Mysql;
@@ -30,23 +30,30 @@ pub use sqlite::Sqlite;
 
 /// Open a database from its URL: `sqlite://PATH`, `postgres://…`, `mysql://…`.
 pub async fn open(url: &str) -> Result<Box<dyn Connector>, ConnectorError> {
+    open_with(url, &ConnectOptions::default()).await
+}
+
+/// [`open`] with explicit connect and statement timeouts. A database that
+/// cannot be reached fails within the connect timeout, saying why.
+#[allow(unused_variables)] // `options` is unused when every engine is off
+pub async fn open_with(url: &str, options: &ConnectOptions) -> Result<Box<dyn Connector>, ConnectorError> {
     let scheme = url.split_once("://").map(|(s, _)| s).or_else(|| url.split_once(':').map(|(s, _)| s));
     match scheme {
         Some("sqlite") => {
             #[cfg(feature = "sqlite")]
-            return Ok(Box::new(Sqlite::open(url).await?));
+            return Ok(Box::new(Sqlite::open_with(url, options).await?));
             #[cfg(not(feature = "sqlite"))]
             return Err(ConnectorError::NotCompiledIn(EngineKind::Sqlite, "sqlite"));
         }
         Some("postgres" | "postgresql") => {
             #[cfg(feature = "postgres")]
-            return Ok(Box::new(Postgres::open(url).await?));
+            return Ok(Box::new(Postgres::open_with(url, options).await?));
             #[cfg(not(feature = "postgres"))]
             return Err(ConnectorError::NotCompiledIn(EngineKind::Postgres, "postgres"));
         }
         Some("mysql" | "mariadb") => {
             #[cfg(feature = "mysql")]
-            return Ok(Box::new(Mysql::open(url).await?));
+            return Ok(Box::new(Mysql::open_with(url, options).await?));
             #[cfg(not(feature = "mysql"))]
             return Err(ConnectorError::NotCompiledIn(EngineKind::Mysql, "mysql"));
         }

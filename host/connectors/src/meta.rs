@@ -178,6 +178,12 @@ impl MetaStore {
             )));
         };
         let sqlite = engine == EngineKind::Sqlite;
+        if !sqlite {
+            // Say at once why a metadata server cannot be reached.
+            let options: sqlx::any::AnyConnectOptions =
+                url.parse().map_err(|e| ConnectorError::BadUrl(format!("{}: {e}", crate::redact(&url))))?;
+            common::probe(&url, &options, hubsync_core::ConnectOptions::DEFAULT_CONNECT_TIMEOUT).await?;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(4)
             .after_connect(move |conn, _| {

@@ -18,7 +18,7 @@ use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
     TableRef, TableSchema, UnsupportedColumn, Value, text,
 };
-use hubsync_core::{KeyState, Row as ValueRow};
+use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 use std::str::FromStr;
@@ -93,15 +93,37 @@ impl Mysql {
 
     /// Connect to `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
     pub async fn open(url: &str) -> Result<Mysql, ConnectorError> {
+        Self::open_with(url, &ConnectOptions::default()).await
+    }
+
+    /// [`Mysql::open`] with explicit timeouts.
+    pub async fn open_with(url: &str, o: &ConnectOptions) -> Result<Mysql, ConnectorError> {
         let options = MySqlConnectOptions::from_str(url)
             .map_err(|e| ConnectorError::BadUrl(format!("{} is not a MySQL URL: {e}", crate::redact(url))))?
             .timezone(Some("+00:00".to_owned()))
             .charset("utf8mb4");
+        common::probe(url, &options, o.connect_timeout).await?;
+        let statement_ms = o.statement_timeout.map(|t| t.as_millis());
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(o.connect_timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if let Some(ms) = statement_ms {
+                        // MariaDB counts seconds for every statement; MySQL
+                        // has only a limit on reads, in milliseconds.
+                        let mariadb = format!("SET SESSION max_statement_time = {}", ms as f64 / 1000.0);
+                        if sqlx::query(AssertSqlSafe(mariadb)).execute(&mut *conn).await.is_err() {
+                            let mysql = format!("SET SESSION max_execution_time = {ms}");
+                            sqlx::query(AssertSqlSafe(mysql)).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
-            .map_err(|e| ConnectorError::Connect { url: crate::redact(url), cause: e.to_string() })?;
+            .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
         Ok(Mysql { pool })
     }
 

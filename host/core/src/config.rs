@@ -52,6 +52,16 @@ pub struct GroupConfig {
     /// longer is out of date: it is not synced until `hubsync reinit`.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// Seconds to wait for a connection to the hub (and, unless a member
+    /// sets its own, to each member) before failing with the cause
+    /// (default 10).
+    #[serde(default)]
+    pub connect_timeout_seconds: Option<u64>,
+    /// The longest one statement may run on the hub (and, unless a member
+    /// sets its own, on each member), in seconds; absent keeps the server's
+    /// limit. On SQLite it bounds the wait for another writer's lock.
+    #[serde(default)]
+    pub statement_timeout_seconds: Option<u64>,
 }
 
 fn default_retention_days() -> u32 {
@@ -83,6 +93,12 @@ pub struct MemberConfig {
     /// table (e.g. `builtin:schema-map`). Default: the hub's.
     #[serde(default)]
     pub schema_map: Option<PluginConfig>,
+    /// This member's connect timeout in seconds (default: the group's).
+    #[serde(default)]
+    pub connect_timeout_seconds: Option<u64>,
+    /// This member's statement timeout in seconds (default: the group's).
+    #[serde(default)]
+    pub statement_timeout_seconds: Option<u64>,
 }
 
 /// Which way changes flow between the hub and a member.
@@ -154,6 +170,30 @@ impl Default for PolicyConfig {
     }
 }
 
+fn connect_options(connect: Option<u64>, statement: Option<u64>) -> crate::ConnectOptions {
+    crate::ConnectOptions {
+        connect_timeout: connect
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(crate::ConnectOptions::DEFAULT_CONNECT_TIMEOUT),
+        statement_timeout: statement.map(std::time::Duration::from_secs),
+    }
+}
+
+impl GroupConfig {
+    /// How to connect to the hub.
+    pub fn hub_connect_options(&self) -> crate::ConnectOptions {
+        connect_options(self.connect_timeout_seconds, self.statement_timeout_seconds)
+    }
+
+    /// How to connect to `member`: its own timeouts, else the group's.
+    pub fn member_connect_options(&self, member: &MemberConfig) -> crate::ConnectOptions {
+        connect_options(
+            member.connect_timeout_seconds.or(self.connect_timeout_seconds),
+            member.statement_timeout_seconds.or(self.statement_timeout_seconds),
+        )
+    }
+}
+
 /// Whether `name` is a valid group or member name.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -202,6 +242,18 @@ impl GroupConfig {
         if !(1..=1_000_000).contains(&self.batch_rows) {
             out.push(format!("group {g:?}: batch_rows must be between 1 and 1000000"));
         }
+        let timeouts = [("", self.connect_timeout_seconds, self.statement_timeout_seconds)].into_iter().chain(
+            self.members.iter().map(|m| (m.name.as_str(), m.connect_timeout_seconds, m.statement_timeout_seconds)),
+        );
+        for (member, connect, statement) in timeouts {
+            let who =
+                if member.is_empty() { format!("group {g:?}") } else { format!("group {g:?}, member {member:?}") };
+            if connect == Some(0) || statement == Some(0) {
+                out.push(format!(
+                    "{who}: timeouts are at least 1 second (leave statement_timeout_seconds out for no limit)"
+                ));
+            }
+        }
         let mut names = HashSet::new();
         let mut urls = HashSet::from([self.hub.as_str()]);
         for m in &self.members {
@@ -249,6 +301,8 @@ mod tests {
                 direction: SyncDirection::Bidirectional,
                 column_filter: None,
                 schema_map: None,
+                connect_timeout_seconds: None,
+                statement_timeout_seconds: None,
             }],
             tables: vec![TableConfig {
                 name: "orders".into(),
@@ -260,6 +314,8 @@ mod tests {
             interval_seconds: Some(5),
             batch_rows: 10_000,
             retention_days: 45,
+            connect_timeout_seconds: None,
+            statement_timeout_seconds: None,
         }
     }
 
@@ -275,6 +331,8 @@ mod tests {
             direction: SyncDirection::ToHub,
             column_filter: None,
             schema_map: None,
+            connect_timeout_seconds: Some(0),
+            statement_timeout_seconds: None,
         });
         g.interval_seconds = Some(0);
         g.tables.push(g.tables[0].clone());
@@ -286,6 +344,7 @@ mod tests {
             "already in the group",
             "at least 1",
             "\"orders\" is listed twice",
+            "timeouts are at least 1 second",
         ] {
             assert!(p.contains(needle), "{needle:?} missing from:\n{p}");
         }

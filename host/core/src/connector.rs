@@ -4,6 +4,7 @@
 //! changing the engine.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::schema::TableSchema;
 use crate::value::Row;
@@ -26,6 +27,30 @@ impl fmt::Display for EngineKind {
             EngineKind::Postgres => "PostgreSQL",
             EngineKind::Mysql => "MySQL/MariaDB",
         })
+    }
+}
+
+/// How hubsync connects to a database, beyond its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// How long to wait for a connection before giving up and saying why
+    /// (refused, unknown host, TLS, login) or that nothing answered.
+    pub connect_timeout: Duration,
+    /// The longest one statement may run (PostgreSQL `statement_timeout`,
+    /// MariaDB `max_statement_time`, MySQL `max_execution_time` for reads,
+    /// SQLite: the longest wait for another writer's lock); `None` keeps
+    /// the server's own limit.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl ConnectOptions {
+    /// Connect timeout when none is configured.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT, statement_timeout: None }
     }
 }
 

@@ -162,6 +162,8 @@ async fn main() {
                 direction: SyncDirection::Bidirectional,
                 column_filter: None,
                 schema_map: None,
+                connect_timeout_seconds: None,
+                statement_timeout_seconds: None,
             },
             MemberConfig {
                 name: "sqlite".into(),
@@ -169,6 +171,8 @@ async fn main() {
                 direction: SyncDirection::Bidirectional,
                 column_filter: None,
                 schema_map: None,
+                connect_timeout_seconds: None,
+                statement_timeout_seconds: None,
             },
         ],
         tables: vec![TableConfig { name: "orders".into(), namespace: None, columns: vec![], conflict_policy: None }],
@@ -176,6 +180,8 @@ async fn main() {
         interval_seconds: None,
         batch_rows: 20_000,
         retention_days: 45,
+        connect_timeout_seconds: None,
+        statement_timeout_seconds: None,
     };
     let clock = Instant::now();
     let group = engine.prepare(&config).await.expect("prepare");

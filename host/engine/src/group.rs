@@ -273,7 +273,9 @@ impl Engine {
         if !problems.is_empty() {
             return Err(EngineError::Invalid(problems));
         }
-        let hub = hubsync_connectors::open(&config.hub).await.ctx(|| format!("group {g}: opening the hub"))?;
+        let hub = hubsync_connectors::open_with(&config.hub, &config.hub_connect_options())
+            .await
+            .ctx(|| format!("group {g}: opening the hub"))?;
         let hub_infos = hub.introspect().await.ctx(|| format!("group {g}: reading the hub's tables"))?;
         let mut plugins = HashMap::new();
         let mut tables = Vec::new();
@@ -295,7 +297,9 @@ impl Engine {
         let mut members = Vec::new();
         for m in &config.members {
             let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
-            let db = hubsync_connectors::open(&m.url).await.ctx(|| ctx("opening the database"))?;
+            let db = hubsync_connectors::open_with(&m.url, &config.member_connect_options(m))
+                .await
+                .ctx(|| ctx("opening the database"))?;
             let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
             let filter = match &m.column_filter {
                 Some(p) => Some(

@@ -261,6 +261,8 @@ async fn a_table_leaving_the_sync_schema_loses_its_tracking_unless_another_group
         direction: SyncDirection::Bidirectional,
         column_filter: None,
         schema_map: None,
+        connect_timeout_seconds: None,
+        statement_timeout_seconds: None,
     });
     e.engine.prepare(&g2).await.expect("g2 with another member");
     assert_eq!(tracked(&other, "notes").await, 0);

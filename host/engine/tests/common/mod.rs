@@ -228,6 +228,8 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
                 direction: SyncDirection::default(),
                 column_filter: None,
                 schema_map: None,
+                connect_timeout_seconds: None,
+                statement_timeout_seconds: None,
             })
             .collect(),
         tables: vec![TableConfig { name: "items".into(), namespace: None, columns: vec![], conflict_policy: None }],
@@ -235,6 +237,8 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
         interval_seconds: None,
         batch_rows: 7,
         retention_days: 45,
+        connect_timeout_seconds: None,
+        statement_timeout_seconds: None,
     }
 }
 
