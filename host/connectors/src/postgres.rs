@@ -17,7 +17,10 @@ use hubsync_core::{
     TableRef, TableSchema, UnsupportedColumn, Value,
 };
 use hubsync_core::{KeyState, Row as ValueRow};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use std::str::FromStr;
+
+use hubsync_core::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::common::{self, Meta, Run};
@@ -47,11 +50,23 @@ fn qualified(t: &TableRef) -> String {
 impl Postgres {
     /// Connect to `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
     pub async fn open(url: &str) -> Result<Postgres, ConnectorError> {
+        Self::open_with(url, &ConnectOptions::default()).await
+    }
+
+    /// [`Postgres::open`] with explicit timeouts.
+    pub async fn open_with(url: &str, o: &ConnectOptions) -> Result<Postgres, ConnectorError> {
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| ConnectorError::BadUrl(format!("{} is not a PostgreSQL URL: {e}", crate::redact(url))))?;
+        if let Some(t) = o.statement_timeout {
+            options = options.options([("statement_timeout", format!("{}ms", t.as_millis()))]);
+        }
+        common::probe(url, &options, o.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .connect(url)
+            .acquire_timeout(o.connect_timeout)
+            .connect_with(options)
             .await
-            .map_err(|e| ConnectorError::Connect { url: crate::redact(url), cause: e.to_string() })?;
+            .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
         Ok(Postgres { pool })
     }
 
@@ -426,6 +441,9 @@ impl hubsync_core::Connector for Postgres {
             "INSERT INTO {track} ({kl}, {meta}) SELECT {kl}, pg_current_xact_id(), nextval('hubsync.seq'), false, NULL, \
              clock_timestamp() FROM {base} ON CONFLICT DO NOTHING"
         ));
+        // Fresh statistics for the tracking table, which may now hold every
+        // row of the table (autovacuum may be off, or lag a bulk provision).
+        stmts.push(format!("ANALYZE {track}"));
         for s in stmts {
             sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("provisioning {t}")))?;
         }
@@ -498,12 +516,16 @@ impl hubsync_core::Connector for Postgres {
         let col_exprs: Vec<String> =
             table.columns.iter().map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)))).collect();
         let present = format!("b.{} IS NOT NULL", D.quote(&keys[0].name));
+        // The next tracking rows are taken from the (xid, seq) index first
+        // and only they are joined: the plan stays O(batch) whatever the
+        // statistics say (a join of the whole backlog, then a sort, is what
+        // stale statistics otherwise produce).
         let sql = format!(
             "SELECT tr.xid::text, tr.seq, tr.deleted OR NOT ({present}), tr.origin, \
              (extract(epoch FROM tr.changed_at) * 1000000)::int8, {}, {} \
-             FROM hubsync.{} tr LEFT JOIN {} b ON {join} \
-             WHERE (tr.xid, tr.seq) > ($1::text::xid8, $2) AND tr.xid < $3::text::xid8 \
-             ORDER BY tr.xid, tr.seq LIMIT $4",
+             FROM (SELECT * FROM hubsync.{} WHERE (xid, seq) > ($1::text::xid8, $2) AND xid < $3::text::xid8 \
+             ORDER BY xid, seq LIMIT $4) tr LEFT JOIN {} b ON {join} \
+             ORDER BY tr.xid, tr.seq",
             key_exprs.join(", "),
             col_exprs.join(", "),
             D.quote(&format!("track_{}", m.id)),
