@@ -18,10 +18,17 @@ pub(crate) struct Meta {
     pub(crate) columns: String,
 }
 
-/// Wrap a driver error with what hubsync was doing.
+/// Wrap a driver error with what hubsync was doing; a database refusing
+/// the data written becomes [`ConnectorError::Rejected`].
 pub(crate) fn db_error(engine: EngineKind, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
     let operation = operation.into();
     move |e| {
+        if let sqlx::Error::Database(d) = &e
+            && rejects_data(engine, d.as_ref())
+        {
+            let column = column_in(d.message());
+            return ConnectorError::Rejected { engine, operation, cause: d.message().to_owned(), column };
+        }
         let cause = match e {
             // The pool's own message hides that the server stopped answering.
             sqlx::Error::PoolTimedOut => "no connection to the database could be had in time: the server stopped \
@@ -114,6 +121,58 @@ fn host_port(url: &str) -> (String, String) {
     }
 }
 
+/// Whether a database error says the data written is at fault (a
+/// constraint, a value too long, out of range or malformed), not the
+/// connection, the server or hubsync's SQL.
+fn rejects_data(engine: EngineKind, d: &dyn sqlx::error::DatabaseError) -> bool {
+    use sqlx::error::ErrorKind;
+    if !matches!(d.kind(), ErrorKind::Other) {
+        return true; // unique, foreign key, not null, check
+    }
+    let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+    match engine {
+        // SQLSTATE classes 22 (data exception) and 23 (integrity constraint).
+        EngineKind::Postgres => code.starts_with("22") || code.starts_with("23"),
+        EngineKind::Mysql => {
+            #[cfg(feature = "mysql")]
+            if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // Incorrect value (1366, 1367, 1411), bad JSON (3140), CHECK (3819, 4025).
+                if matches!(my.number(), 1366 | 1367 | 1411 | 3140 | 3819 | 4025) {
+                    return true;
+                }
+            }
+            code.starts_with("22") || code.starts_with("23")
+        }
+        // SQLITE_CONSTRAINT (19) and SQLITE_MISMATCH (20), with their extended codes.
+        EngineKind::Sqlite => code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 19 | 20)),
+    }
+}
+
+/// The column a database error names, if it names one: PostgreSQL
+/// `column "x"`, MySQL `column 'x'`, SQLite `constraint failed: t.x`.
+fn column_in(message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    if let Some(i) = lower.find("column ") {
+        let rest = &message[i + 7..];
+        let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\'' | '`'))?;
+        return rest[1..].split(quote).next().map(str::to_owned);
+    }
+    if let Some(i) = message.find("constraint failed: ") {
+        let first = message[i + 19..].split([',', ' ']).next()?;
+        return first.rsplit('.').next().map(str::to_owned);
+    }
+    None
+}
+
+/// A value as text for a report: shortened, never more than 200 characters.
+pub(crate) fn shown(value: &str) -> String {
+    if value.chars().count() > 200 {
+        format!("{}…", value.chars().take(200).collect::<String>())
+    } else {
+        value.to_owned()
+    }
+}
+
 /// The selection as recorded in the provision marker: format, key and columns with types.
 pub(crate) fn fingerprint(t: &TableSchema) -> String {
     let cols: Vec<String> = t.columns.iter().map(|c| format!("{}:{}", c.name, c.kind)).collect();
@@ -203,6 +262,58 @@ pub(crate) fn captured(
         Some(cells.collect::<Result<Vec<_>, _>>()?)
     };
     Ok(hubsync_core::CapturedChange { key, row, changed_at_micros, origin })
+}
+
+/// [`captured`], except that a row whose values cannot be read becomes a
+/// [`BadRow`](hubsync_core::BadRow) (`raw(i)` gives cell `i` as text for the
+/// report); only failures of the database itself are errors.
+pub(crate) fn captured_or_bad(
+    table: &TableSchema,
+    first_key: usize,
+    deleted: bool,
+    changed_at_micros: i64,
+    origin: Option<String>,
+    decode: impl Fn(&hubsync_core::Column, usize) -> Result<hubsync_core::Value, ConnectorError>,
+    raw: impl Fn(usize) -> Option<String>,
+) -> Result<Result<hubsync_core::CapturedChange, hubsync_core::BadRow>, ConnectorError> {
+    match captured(table, first_key, deleted, changed_at_micros, origin, &decode) {
+        Ok(c) => Ok(Ok(c)),
+        Err(ConnectorError::BadValue { column, reason, .. }) => {
+            let nk = table.primary_key.len();
+            let key = table
+                .primary_key
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| decode(&table.columns[k], first_key + i))
+                .collect::<Result<Vec<_>, _>>()
+                .ok();
+            // The cell at fault: a key cell if the key did not decode, else a row cell.
+            let cell = match key {
+                None => table.primary_key.iter().position(|&k| table.columns[k].name == column).map(|i| first_key + i),
+                Some(_) => table.index_of(&column).map(|i| first_key + nk + i),
+            };
+            let value = cell.and_then(&raw).map(|v| shown(&v));
+            Ok(Err(hubsync_core::BadRow { key, column: Some(column), value, error: reason }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One lookup answer from [`captured_or_bad`]'s result: an unreadable
+/// current row is reported in the state instead of failing the lookup.
+pub(crate) fn key_state(
+    read: Result<hubsync_core::CapturedChange, hubsync_core::BadRow>,
+    change: Option<hubsync_core::ChangeMark>,
+) -> hubsync_core::KeyState {
+    match read {
+        Ok(c) => hubsync_core::KeyState { key: c.key, row: c.row, change, unreadable: None },
+        Err(bad) => hubsync_core::KeyState {
+            key: bad.key.clone().unwrap_or_default(),
+            row: None,
+            change,
+            unreadable: Some(bad),
+        },
+    }
 }
 
 /// A run of consecutive writes of one kind with distinct keys (the last

@@ -22,27 +22,37 @@ use crate::common;
 
 /// Schema migrations, in order; entry `n` takes the store from version `n`
 /// to `n + 1`. `{id}` is an auto-numbered key column in each dialect.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE groups (name TEXT PRIMARY KEY, definition TEXT NOT NULL, updated_micros BIGINT NOT NULL)",
-    "CREATE TABLE members (group_name TEXT NOT NULL, member TEXT NOT NULL, last_success_micros BIGINT, \
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE groups (name TEXT PRIMARY KEY, definition TEXT NOT NULL, updated_micros BIGINT NOT NULL)",
+        "CREATE TABLE members (group_name TEXT NOT NULL, member TEXT NOT NULL, last_success_micros BIGINT, \
      PRIMARY KEY (group_name, member))",
-    "CREATE TABLE anchors (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+        "CREATE TABLE anchors (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
      side TEXT NOT NULL, anchor TEXT NOT NULL, PRIMARY KEY (group_name, member, table_name, side))",
-    "CREATE TABLE journal (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+        "CREATE TABLE journal (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
      entries TEXT NOT NULL, PRIMARY KEY (group_name, member, table_name))",
-    "CREATE TABLE parked (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+        "CREATE TABLE parked (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
      side TEXT NOT NULL, key_id TEXT NOT NULL, image TEXT NOT NULL, \
      PRIMARY KEY (group_name, member, table_name, side, key_id))",
-    "CREATE TABLE sessions (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, \
+        "CREATE TABLE sessions (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, \
      table_name TEXT NOT NULL, started_micros BIGINT NOT NULL, duration_ms BIGINT NOT NULL, \
      ok BIGINT NOT NULL, rows_down BIGINT NOT NULL, rows_up BIGINT NOT NULL, conflicts BIGINT NOT NULL, \
      message TEXT)",
-    "CREATE INDEX sessions_scope ON sessions (group_name, member, table_name, id)",
-    "CREATE TABLE conflicts (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, \
+        "CREATE INDEX sessions_scope ON sessions (group_name, member, table_name, id)",
+        "CREATE TABLE conflicts (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, \
      table_name TEXT NOT NULL, at_micros BIGINT NOT NULL, key TEXT NOT NULL, hub_row TEXT, member_row TEXT, \
      decision TEXT NOT NULL, reason TEXT, plugin TEXT NOT NULL, plugin_sha256 TEXT NOT NULL)",
-    "CREATE INDEX conflicts_group ON conflicts (group_name, id)",
-]];
+        "CREATE INDEX conflicts_group ON conflicts (group_name, id)",
+    ],
+    &[
+        "CREATE TABLE quarantine (id {id}, group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+     side TEXT NOT NULL, key_id TEXT NOT NULL, key TEXT, stage TEXT NOT NULL, column_name TEXT, value TEXT, \
+     error TEXT NOT NULL, first_micros BIGINT NOT NULL, last_micros BIGINT NOT NULL, attempts BIGINT NOT NULL, \
+     retry BIGINT NOT NULL)",
+        "CREATE UNIQUE INDEX quarantine_key ON quarantine (group_name, member, table_name, side, key_id)",
+        "ALTER TABLE sessions ADD COLUMN warnings BIGINT NOT NULL DEFAULT 0",
+    ],
+];
 
 /// Which database of a member's pair an anchor or a parked conflict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,11 +64,16 @@ pub enum Side {
 }
 
 impl Side {
-    fn as_str(self) -> &'static str {
+    /// `hub` or `member`, as stored.
+    pub fn as_str(self) -> &'static str {
         match self {
             Side::Hub => "hub",
             Side::Member => "member",
         }
+    }
+
+    fn parse(s: &str) -> Side {
+        if s == "hub" { Side::Hub } else { Side::Member }
     }
 }
 
@@ -106,6 +121,46 @@ pub struct Parked {
     pub image: String,
 }
 
+/// A change hubsync could not read, convert or write: it is set aside
+/// (the anchor moves past it), reported, and synced again when its row
+/// changes or when asked to (`retry`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineRecord {
+    /// Whose change it is (the side it was read from).
+    pub side: Side,
+    /// The key ([`hubsync_core::key_id`]).
+    pub key_id: String,
+    /// The key as a JSON object, when it could be read.
+    pub key: Option<String>,
+    /// Where it failed, e.g. `reading it on the member`, `writing it to the hub`.
+    pub stage: String,
+    /// The column at fault, if known.
+    pub column: Option<String>,
+    /// The offending value, if known.
+    pub value: Option<String>,
+    /// The database's (or hubsync's) message.
+    pub error: String,
+    /// When, µs since the Unix epoch.
+    pub at_micros: i64,
+}
+
+/// A quarantined change as `hubsync quarantine` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineEntry {
+    /// Its number, for `--retry` and `--discard`.
+    pub id: i64,
+    /// Group, member and table.
+    pub scope: Scope,
+    /// What failed, last time.
+    pub record: QuarantineRecord,
+    /// When it was first quarantined, µs since the Unix epoch.
+    pub first_micros: i64,
+    /// How many syncs failed on it.
+    pub attempts: i64,
+    /// Whether a retry was asked for and not yet made.
+    pub retry: bool,
+}
+
 /// Everything one committed batch changes in the metadata, atomically.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BatchCommit {
@@ -119,6 +174,10 @@ pub struct BatchCommit {
     pub unpark: Vec<(Side, String)>,
     /// Whether the batch's journal entry is done with.
     pub clear_journal: bool,
+    /// Changes of the batch set aside.
+    pub quarantine: Vec<QuarantineRecord>,
+    /// Quarantined changes that synced this time: (side, key id).
+    pub release: Vec<(Side, String)>,
 }
 
 /// One table's sync of one member, as the history keeps it.
@@ -140,6 +199,8 @@ pub struct SessionRecord {
     pub conflicts: i64,
     /// The error, if it failed; a note (e.g. changes held back) if it did not.
     pub message: Option<String>,
+    /// Changes quarantined by this sync (it succeeded with warnings if any).
+    pub warnings: i64,
 }
 
 /// The latest state of one table of one member.
@@ -398,6 +459,44 @@ impl MetaStore {
             .await
             .map_err(self.db(what))?;
         }
+        for (side, key_id) in &c.release {
+            sqlx::query(self.sql(
+                "DELETE FROM quarantine WHERE group_name = ? AND member = ? AND table_name = ? AND side = ? AND key_id = ?",
+            ))
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(side.as_str())
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
+        }
+        for q in &c.quarantine {
+            sqlx::query(self.sql(
+                "INSERT INTO quarantine (group_name, member, table_name, side, key_id, key, stage, column_name, value, \
+                 error, first_micros, last_micros, attempts, retry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0) \
+                 ON CONFLICT (group_name, member, table_name, side, key_id) DO UPDATE SET key = excluded.key, \
+                 stage = excluded.stage, column_name = excluded.column_name, value = excluded.value, \
+                 error = excluded.error, last_micros = excluded.last_micros, attempts = quarantine.attempts + 1, \
+                 retry = 0",
+            ))
+            .bind(&scope.group)
+            .bind(&scope.member)
+            .bind(&scope.table)
+            .bind(q.side.as_str())
+            .bind(&q.key_id)
+            .bind(&q.key)
+            .bind(&q.stage)
+            .bind(&q.column)
+            .bind(&q.value)
+            .bind(&q.error)
+            .bind(q.at_micros)
+            .bind(q.at_micros)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
+        }
         if c.clear_journal {
             sqlx::query(self.sql("DELETE FROM journal WHERE group_name = ? AND member = ? AND table_name = ?"))
                 .bind(&scope.group)
@@ -417,7 +516,7 @@ impl MetaStore {
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
         sqlx::query(self.sql(
             "INSERT INTO sessions (group_name, member, table_name, started_micros, duration_ms, ok, rows_down, \
-             rows_up, conflicts, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             rows_up, conflicts, message, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ))
         .bind(&r.scope.group)
         .bind(&r.scope.member)
@@ -429,6 +528,7 @@ impl MetaStore {
         .bind(r.rows_up)
         .bind(r.conflicts)
         .bind(&r.message)
+        .bind(r.warnings)
         .execute(&mut *tx)
         .await
         .map_err(self.db(what))?;
@@ -500,13 +600,13 @@ impl MetaStore {
         Ok(())
     }
 
-    /// Forget the sync state (anchors, journal, parked conflicts) of a
+    /// Forget the sync state (anchors, journal, parked and quarantined changes) of a
     /// table for every member, or of every table of a member when `table`
     /// is `None`. History stays.
     pub async fn forget(&self, group: &str, member: Option<&str>, table: Option<&str>) -> Result<(), ConnectorError> {
         let what = "forgetting sync state";
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
-        for t in ["anchors", "journal", "parked"] {
+        for t in ["anchors", "journal", "parked", "quarantine"] {
             let sql = format!(
                 "DELETE FROM {t} WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?) \
                  AND (CAST(? AS TEXT) IS NULL OR table_name = ?)"
@@ -535,12 +635,124 @@ impl MetaStore {
         tx.commit().await.map_err(self.db(what))
     }
 
+    /// The quarantined changes of `scope` read from `side`: (key id, key
+    /// JSON, whether a retry was asked for).
+    pub async fn quarantined(
+        &self,
+        scope: &Scope,
+        side: Side,
+    ) -> Result<Vec<(String, Option<String>, bool)>, ConnectorError> {
+        let rows = sqlx::query(self.sql(
+            "SELECT key_id, key, retry FROM quarantine WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
+        ))
+        .bind(&scope.group)
+        .bind(&scope.member)
+        .bind(&scope.table)
+        .bind(side.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.db("reading quarantined changes"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) != 0)).collect())
+    }
+
+    /// The retries asked for on `scope` and `side` were made.
+    pub async fn retried(&self, scope: &Scope, side: Side) -> Result<(), ConnectorError> {
+        sqlx::query(self.sql(
+            "UPDATE quarantine SET retry = 0 WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
+        ))
+        .bind(&scope.group)
+        .bind(&scope.member)
+        .bind(&scope.table)
+        .bind(side.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(self.db("recording retries"))?;
+        Ok(())
+    }
+
+    /// Every quarantined change of `group` (all groups when `None`), oldest first.
+    pub async fn quarantine(&self, group: Option<&str>) -> Result<Vec<QuarantineEntry>, ConnectorError> {
+        let rows = sqlx::query(self.sql(
+            "SELECT id, group_name, member, table_name, side, key_id, key, stage, column_name, value, error, \
+             first_micros, last_micros, attempts, retry FROM quarantine \
+             WHERE CAST(? AS TEXT) IS NULL OR group_name = ? ORDER BY id",
+        ))
+        .bind(group)
+        .bind(group)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.db("reading quarantined changes"))?;
+        Ok(rows
+            .iter()
+            .map(|r| QuarantineEntry {
+                id: r.get(0),
+                scope: Scope { group: r.get(1), member: r.get(2), table: r.get(3) },
+                record: QuarantineRecord {
+                    side: Side::parse(&r.get::<String, _>(4)),
+                    key_id: r.get(5),
+                    key: r.get(6),
+                    stage: r.get(7),
+                    column: r.get(8),
+                    value: r.get(9),
+                    error: r.get(10),
+                    at_micros: r.get(12),
+                },
+                first_micros: r.get(11),
+                attempts: r.get(13),
+                retry: r.get::<i64, _>(14) != 0,
+            })
+            .collect())
+    }
+
+    /// Ask for quarantined changes of `group` to be synced again at its next
+    /// sync: those numbered `ids`, or all when `ids` is `None`. Returns how many.
+    pub async fn retry_quarantined(&self, group: &str, ids: Option<&[i64]>) -> Result<u64, ConnectorError> {
+        self.quarantine_change(group, ids, "UPDATE quarantine SET retry = 1").await
+    }
+
+    /// Forget quarantined changes of `group` (they sync again only when
+    /// their row changes): those numbered `ids`, or all. Returns how many.
+    pub async fn discard_quarantined(&self, group: &str, ids: Option<&[i64]>) -> Result<u64, ConnectorError> {
+        self.quarantine_change(group, ids, "DELETE FROM quarantine").await
+    }
+
+    async fn quarantine_change(&self, group: &str, ids: Option<&[i64]>, action: &str) -> Result<u64, ConnectorError> {
+        let what = "changing quarantined changes";
+        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
+        let mut n = 0;
+        match ids {
+            None => {
+                let sql = format!("{action} WHERE group_name = ?");
+                n += sqlx::query(self.sql(&sql))
+                    .bind(group)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.db(what))?
+                    .rows_affected();
+            }
+            Some(ids) => {
+                let sql = format!("{action} WHERE group_name = ? AND id = ?");
+                for id in ids {
+                    n += sqlx::query(self.sql(&sql))
+                        .bind(group)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.db(what))?
+                        .rows_affected();
+                }
+            }
+        }
+        tx.commit().await.map_err(self.db(what))?;
+        Ok(n)
+    }
+
     /// The latest session of every table of every member of `group` (all
     /// groups when `None`), with its last success.
     pub async fn status(&self, group: Option<&str>) -> Result<Vec<TableStatus>, ConnectorError> {
         let rows = sqlx::query(self.sql(
             "SELECT s.group_name, s.member, s.table_name, s.started_micros, s.duration_ms, s.ok, s.rows_down, \
-             s.rows_up, s.conflicts, s.message, \
+             s.rows_up, s.conflicts, s.message, s.warnings, \
              (SELECT MAX(o.started_micros) FROM sessions o WHERE o.group_name = s.group_name \
               AND o.member = s.member AND o.table_name = s.table_name AND o.ok = 1) \
              FROM sessions s WHERE s.id IN (SELECT MAX(id) FROM sessions WHERE CAST(? AS TEXT) IS NULL OR group_name = ? \
@@ -565,9 +777,10 @@ impl MetaStore {
                         rows_up: r.get(7),
                         conflicts: r.get(8),
                         message: r.get(9),
+                        warnings: r.get(10),
                     },
                     scope,
-                    last_success_micros: r.get(10),
+                    last_success_micros: r.get(11),
                 }
             })
             .collect())

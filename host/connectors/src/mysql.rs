@@ -242,6 +242,14 @@ fn decode(t: &TableRef, c: &Column, r: &MySqlRow, i: usize) -> Result<Value, Con
     })
 }
 
+/// A cell as text, for reports.
+fn raw(r: &MySqlRow, i: usize) -> Option<String> {
+    r.try_get::<Option<String>, _>(i)
+        .map(|v| v.unwrap_or_else(|| "NULL".into()))
+        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or("NULL".into(), |n| n.to_string())))
+        .ok()
+}
+
 type Query<'q> = sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>;
 
 /// Bind a value in the form MySQL parses for its column.
@@ -542,12 +550,24 @@ impl hubsync_core::Connector for Mysql {
         let more = rows.len() > limit;
         let mut last = after;
         let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let mut unreadable = Vec::new();
         for r in rows.iter().take(limit) {
             last = r.get(0);
             let deleted = r.get::<i64, _>(1) != 0;
-            changes.push(common::captured(table, 4, deleted, r.get(3), r.get(2), |c, i| decode(&t, c, r, i))?);
+            match common::captured_or_bad(
+                table,
+                4,
+                deleted,
+                r.get(3),
+                r.get(2),
+                |c, i| decode(&t, c, r, i),
+                |i| raw(r, i),
+            )? {
+                Ok(c) => changes.push(c),
+                Err(bad) => unreadable.push(bad),
+            }
         }
-        Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more, pending: false })
+        Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
@@ -621,9 +641,10 @@ impl hubsync_core::Connector for Mysql {
                 if !changed && !present {
                     continue;
                 }
-                let c = common::captured(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i))?;
+                let read =
+                    common::captured_or_bad(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
                 let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
-                out.push(KeyState { key: c.key, row: c.row, change });
+                out.push(common::key_state(read, change));
             }
         }
         Ok(out)
@@ -650,6 +671,42 @@ impl hubsync_core::Connector for Mysql {
             .await
             .map_err(db(format!("purging deletes of {t}")))?;
         Ok(done.rows_affected())
+    }
+
+    async fn reannounce(&self, table: &TableSchema, keys: &[ValueRow]) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let track = D.quote(&format!("hubsync_track_{}", m.id));
+        let kl = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let what = format!("announcing {} rows of {t} again", keys.len());
+        let mut tx = self.pool.begin().await.map_err(db(what.clone()))?;
+        // Numbers so far are at most the counter; adding it moves the keys
+        // after every change, in order, and the counter doubles past them.
+        let v: i64 =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {} FOR UPDATE", m.id)))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db(what.clone()))?;
+        let tuple = format!("({})", vec!["?"; table.primary_key.len()].join(", "));
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE {track} SET hubsync_seq = hubsync_seq + ? WHERE ({kl}) IN ({})",
+                vec![tuple.as_str(); chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(v);
+            for key in chunk {
+                for val in key {
+                    q = bind(q, val);
+                }
+            }
+            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+        }
+        sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = ? WHERE id = {}", m.id)))
+            .bind(v.saturating_mul(2))
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        tx.commit().await.map_err(db(what))
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {

@@ -216,6 +216,14 @@ fn bind_array(q: Query<'_>, a: ColumnArray) -> Query<'_> {
     }
 }
 
+/// A cell read with [`read_expr`] as text, for reports.
+fn raw(r: &PgRow, i: usize) -> Option<String> {
+    r.try_get::<Option<String>, _>(i)
+        .map(|v| v.unwrap_or_else(|| "NULL".into()))
+        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or("NULL".into(), |n| n.to_string())))
+        .ok()
+}
+
 /// Decode a cell read with [`read_expr`].
 fn decode(t: &TableRef, c: &Column, r: &PgRow, i: usize) -> Result<Value, ConnectorError> {
     let bad = |e: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason: e };
@@ -559,11 +567,23 @@ impl hubsync_core::Connector for Postgres {
         let more = rows.len() > limit;
         let mut next = since.clone();
         let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let mut unreadable = Vec::new();
         for r in rows.iter().take(limit) {
             next = Anchor(format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)));
-            changes.push(common::captured(table, 5, r.get(2), r.get(4), r.get(3), |c, i| decode(&t, c, r, i))?);
+            match common::captured_or_bad(
+                table,
+                5,
+                r.get(2),
+                r.get(4),
+                r.get(3),
+                |c, i| decode(&t, c, r, i),
+                |i| raw(r, i),
+            )? {
+                Ok(c) => changes.push(c),
+                Err(bad) => unreadable.push(bad),
+            }
         }
-        Ok(ChangeBatch { changes, next, more, pending })
+        Ok(ChangeBatch { changes, unreadable, next, more, pending })
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
@@ -700,9 +720,10 @@ impl hubsync_core::Connector for Postgres {
             if !changed && !present {
                 continue;
             }
-            let c = common::captured(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i))?;
+            let read =
+                common::captured_or_bad(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
             let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
-            out.push(KeyState { key: c.key, row: c.row, change });
+            out.push(common::key_state(read, change));
         }
         Ok(out)
     }
@@ -736,6 +757,35 @@ impl hubsync_core::Connector for Postgres {
             .await
             .map_err(db(format!("purging deletes of {t}")))?;
         Ok(done.rows_affected())
+    }
+
+    async fn reannounce(&self, table: &TableSchema, keys: &[ValueRow]) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let mut params = Vec::new();
+        let mut conds = Vec::new();
+        let mut arrays = Vec::new();
+        for (i, c) in key_cols.iter().enumerate() {
+            let (array_ty, expr) = write_expr(c.kind, &format!("u.c{i}"));
+            params.push(format!("${}::{array_ty}", i + 1));
+            conds.push(format!("tr.{} = {expr}", D.quote(&c.name)));
+            arrays.push(column_array(&t, c, keys.iter().map(|k| k[i].clone()))?);
+        }
+        let sql = format!(
+            "UPDATE hubsync.{} tr SET xid = pg_current_xact_id(), seq = nextval('hubsync.seq') \
+             FROM UNNEST({}) AS u({}) WHERE {}",
+            D.quote(&format!("track_{}", m.id)),
+            params.join(", "),
+            (0..key_cols.len()).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", "),
+            conds.join(" AND "),
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for a in arrays {
+            q = bind_array(q, a);
+        }
+        q.execute(&self.pool).await.map_err(db(format!("announcing {} rows of {t} again", keys.len())))?;
+        Ok(())
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {

@@ -375,6 +375,7 @@ impl hubsync_core::Connector for Sqlite {
             .map_err(db(format!("reading changes of {t}")))?;
         let more = rows.len() > limit;
         let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let mut unreadable = Vec::new();
         let mut last = after;
         for r in rows.iter().take(limit) {
             last = r.get(0);
@@ -383,9 +384,20 @@ impl hubsync_core::Connector for Sqlite {
             let row_present =
                 r.try_get_raw(4 + keys.len() + table.primary_key[0]).map(|v| !v.is_null()).unwrap_or(false);
             let gone = deleted != 0 || !row_present;
-            changes.push(common::captured(table, 4, gone, r.get(3), r.get(2), |c, i| decode(&t, c, r, i))?);
+            match common::captured_or_bad(
+                table,
+                4,
+                gone,
+                r.get(3),
+                r.get(2),
+                |c, i| decode(&t, c, r, i),
+                |i| raw(r, i),
+            )? {
+                Ok(c) => changes.push(c),
+                Err(bad) => unreadable.push(bad),
+            }
         }
-        Ok(ChangeBatch { changes, next: Anchor(last.to_string()), more, pending: false })
+        Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
@@ -493,9 +505,10 @@ impl hubsync_core::Connector for Sqlite {
                 if !changed && !present {
                     continue;
                 }
-                let c = common::captured(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i))?;
+                let read =
+                    common::captured_or_bad(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
                 let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
-                out.push(KeyState { key: c.key, row: c.row, change });
+                out.push(common::key_state(read, change));
             }
         }
         Ok(out)
@@ -522,6 +535,36 @@ impl hubsync_core::Connector for Sqlite {
             .await
             .map_err(db(format!("purging deletes of {t}")))?;
         Ok(done.rows_affected())
+    }
+
+    async fn reannounce(&self, table: &TableSchema, keys: &[ValueRow]) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
+        let track = Self::tracking(m.id);
+        let kl = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let what = format!("announcing {} rows of {t} again", keys.len());
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what.clone()))?;
+        // Every number is at most the maximum, so adding it moves the keys
+        // after every change recorded so far, in their order, without clashes.
+        let max: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COALESCE(MAX(hubsync_seq), 0) FROM {track}")))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        let tuple = format!("({})", vec!["?"; table.primary_key.len()].join(", "));
+        for chunk in keys.chunks((30_000 / table.primary_key.len()).clamp(1, 500)) {
+            let sql = format!(
+                "UPDATE {track} SET hubsync_seq = hubsync_seq + ? WHERE ({kl}) IN (VALUES {})",
+                vec![tuple.as_str(); chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(max);
+            for key in chunk {
+                for v in key {
+                    q = bind(q, v);
+                }
+            }
+            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+        }
+        tx.commit().await.map_err(db(what))
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
@@ -594,6 +637,20 @@ fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
         Value::Float(f) => q.bind(*f),
         Value::Bytes(b) => q.bind(b.clone()),
         other => q.bind(other.to_text().unwrap_or_default()),
+    }
+}
+
+/// A cell as text, whatever SQLite stored in it, for reports.
+fn raw(r: &SqliteRow, i: usize) -> Option<String> {
+    let v = r.try_get_raw(i).ok()?;
+    if v.is_null() {
+        return Some("NULL".into());
+    }
+    match v.type_info().name() {
+        "INTEGER" => r.try_get_unchecked::<i64, _>(i).ok().map(|n| n.to_string()),
+        "REAL" => r.try_get_unchecked::<f64, _>(i).ok().map(|f| f.to_string()),
+        "BLOB" => r.try_get_unchecked::<Vec<u8>, _>(i).ok().map(|b| format!("x'{}'", text::format_hex(&b))),
+        _ => r.try_get_unchecked::<String, _>(i).ok(),
     }
 }
 

@@ -3,7 +3,9 @@
 
 mod common;
 
-use hubsync_connectors::meta::{BatchCommit, ConflictRecord, MetaStore, Parked, Scope, SessionRecord, Side};
+use hubsync_connectors::meta::{
+    BatchCommit, ConflictRecord, MetaStore, Parked, QuarantineRecord, Scope, SessionRecord, Side,
+};
 use hubsync_core::Anchor;
 use sqlx::{AssertSqlSafe, Executor};
 
@@ -34,6 +36,8 @@ async fn exercise(url: &str) {
         park: vec![Parked { side: Side::Member, key_id: "k1".into(), image: "img".into() }],
         unpark: vec![],
         clear_journal: true,
+        quarantine: vec![],
+        release: vec![],
     };
     m.commit(&s, &commit).await.expect("commit");
     m.commit(&s, &BatchCommit { anchor: Some((Side::Hub, Anchor("43".into()))), ..Default::default() })
@@ -50,6 +54,36 @@ async fn exercise(url: &str) {
         .expect("unpark");
     assert!(m.parked(&s, Side::Member).await.expect("parked").is_empty());
 
+    // Quarantine: recorded with the batch, counted again when it fails again,
+    // retried on request, released when it syncs, discarded on request.
+    let q = |key: &str, at| QuarantineRecord {
+        side: Side::Member,
+        key_id: key.into(),
+        key: Some(format!("{{\"id\": \"{key}\"}}")),
+        stage: "reading it on member m0".into(),
+        column: Some("at".into()),
+        value: Some("yesterday-ish".into()),
+        error: "not a timestamp".into(),
+        at_micros: at,
+    };
+    let held = BatchCommit { quarantine: vec![q("k1", 10), q("k2", 10)], ..Default::default() };
+    m.commit(&s, &held).await.expect("quarantine");
+    m.commit(&s, &BatchCommit { quarantine: vec![q("k1", 20)], ..Default::default() }).await.expect("again");
+    let list = m.quarantine(Some("g")).await.expect("list");
+    assert_eq!(list.len(), 2);
+    assert_eq!((list[0].attempts, list[0].first_micros, list[0].record.at_micros), (2, 10, 20));
+    assert_eq!(m.retry_quarantined("g", Some(&[list[0].id])).await.expect("retry"), 1);
+    let held = m.quarantined(&s, Side::Member).await.expect("held");
+    assert!(held.iter().any(|(k, _, retry)| k == "k1" && *retry) && held.iter().any(|(k, _, r)| k == "k2" && !*r));
+    m.retried(&s, Side::Member).await.expect("retried");
+    assert!(m.quarantined(&s, Side::Member).await.expect("held").iter().all(|(_, _, retry)| !*retry));
+    m.commit(&s, &BatchCommit { release: vec![(Side::Member, "k1".into())], ..Default::default() })
+        .await
+        .expect("release");
+    assert_eq!(m.quarantine(None).await.expect("list").len(), 1);
+    assert_eq!(m.discard_quarantined("g", None).await.expect("discard"), 1);
+    assert!(m.quarantine(Some("g")).await.expect("list").is_empty());
+
     for (ok, started) in [(true, 100), (false, 200)] {
         let r = SessionRecord {
             scope: s.clone(),
@@ -60,6 +94,7 @@ async fn exercise(url: &str) {
             rows_up: 2,
             conflicts: 1,
             message: (!ok).then(|| "boom".into()),
+            warnings: 0,
         };
         m.record_session(&r).await.expect("session");
     }

@@ -135,11 +135,28 @@ pub struct CapturedChange {
     pub origin: Option<String>,
 }
 
+/// A row hubsync could not read or write, and why: reported (and
+/// quarantined by the engine), never dropped silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    /// The key in key order, if it could be read.
+    pub key: Option<Row>,
+    /// The column at fault, if known.
+    pub column: Option<String>,
+    /// The offending value as the database holds it (text, shortened), if known.
+    pub value: Option<String>,
+    /// What went wrong: the database's message, or why the value does not fit.
+    pub error: String,
+}
+
 /// A batch of changes and where the next read starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeBatch {
     /// The changes, in capture order.
     pub changes: Vec<CapturedChange>,
+    /// Changes of this batch whose row could not be read (a value that does
+    /// not fit its column's type, say); `next` is past them.
+    pub unreadable: Vec<BadRow>,
     /// The anchor after these changes.
     pub next: Anchor,
     /// Whether more changes were already waiting past `next`.
@@ -159,6 +176,8 @@ pub struct KeyState {
     pub row: Option<Row>,
     /// The key's latest change, if it was recorded after the anchor the lookup was given.
     pub change: Option<ChangeMark>,
+    /// Why the current row could not be read, when it could not (`row` is then `None`).
+    pub unreadable: Option<BadRow>,
 }
 
 /// Who made a key's latest change, and when.
@@ -230,6 +249,20 @@ pub enum ConnectorError {
         /// The driver's message.
         cause: String,
     },
+    /// The database refused the data of a write: a constraint (unique,
+    /// foreign key, check, not null), a value too long or out of range, a
+    /// malformed value. The rows written are at fault, not the connection.
+    #[error("{operation} failed on {engine}: {cause}")]
+    Rejected {
+        /// The engine.
+        engine: EngineKind,
+        /// What hubsync was doing.
+        operation: String,
+        /// The database's message.
+        cause: String,
+        /// The column the database named, if it named one.
+        column: Option<String>,
+    },
     /// A value read from the database does not fit its column's type.
     #[error("table {table}, column {column:?}: {reason}")]
     BadValue {
@@ -240,6 +273,15 @@ pub enum ConnectorError {
         /// What is wrong.
         reason: String,
     },
+}
+
+impl ConnectorError {
+    /// Whether the data of the rows involved caused this (a rejected write, a
+    /// value that does not fit), rather than the database or the connection:
+    /// such a failure is narrowed down to its rows, which are quarantined.
+    pub fn is_row_level(&self) -> bool {
+        matches!(self, ConnectorError::Rejected { .. } | ConnectorError::BadValue { .. })
+    }
 }
 
 /// A database hubsync can capture changes on and apply changes to.
@@ -265,7 +307,8 @@ pub trait Connector: Send + Sync {
     async fn deprovision_all(&self) -> Result<(), ConnectorError>;
 
     /// Up to `limit` changes of `table` after `since`, in order. A change
-    /// that commits after a later-numbered one is never skipped.
+    /// that commits after a later-numbered one is never skipped. A change
+    /// whose row cannot be read is reported in `unreadable`, not as an error.
     async fn read_changes(
         &self,
         table: &TableSchema,
@@ -292,6 +335,11 @@ pub trait Connector: Send + Sync {
         read_up_to: &[Anchor],
         older_than_micros: i64,
     ) -> Result<u64, ConnectorError>;
+
+    /// Record the current state of `keys` as new changes (after every change
+    /// recorded so far), keeping who made them: a row quarantined earlier is
+    /// read and synced again. Keys without a tracked change are ignored.
+    async fn reannounce(&self, table: &TableSchema, keys: &[Row]) -> Result<(), ConnectorError>;
 
     /// Whether `table` holds no rows (an initial sync into it can skip lookups).
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError>;

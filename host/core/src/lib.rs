@@ -19,8 +19,8 @@ pub mod value;
 pub use config::{GroupConfig, MemberConfig, PluginConfig, PolicyConfig, SyncDirection, SyncFile, TableConfig};
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
-    Anchor, ApplyOp, CapturedChange, ChangeBatch, ChangeMark, ConnectOptions, Connector, ConnectorError, EngineKind,
-    IndexInfo, KeyState, TableInfo, TableRef, UnsupportedColumn, key_id,
+    Anchor, ApplyOp, BadRow, CapturedChange, ChangeBatch, ChangeMark, ConnectOptions, Connector, ConnectorError,
+    EngineKind, IndexInfo, KeyState, TableInfo, TableRef, UnsupportedColumn, key_id,
 };
 pub use plugin::{PluginInfo, PluginRole};
 pub use schema::{Column, ColumnType, Direction, TableSchema};

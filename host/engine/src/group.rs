@@ -169,6 +169,9 @@ pub struct TableReport {
     pub conflicts: u64,
     /// Conflicts the policy skipped (left as they are).
     pub skipped: u64,
+    /// Changes quarantined: they could not be read, converted or written
+    /// (`hubsync quarantine` lists them); the sync succeeded with warnings.
+    pub quarantined: u64,
     /// Whether changes were held back (PostgreSQL: behind a transaction
     /// still open); the next sync takes them.
     pub pending: bool,
@@ -205,6 +208,22 @@ impl GroupReport {
             for t in &m.tables {
                 if let Some(e) = &t.error {
                     out.push(format!("group {}, member {}, table {}: {e}", self.group, m.member, t.table));
+                }
+            }
+        }
+        out
+    }
+
+    /// The tables that succeeded with warnings (quarantined changes), one line each.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in &self.members {
+            for t in &m.tables {
+                if t.quarantined > 0 {
+                    out.push(format!(
+                        "group {}, member {}, table {}: {} changes quarantined",
+                        self.group, m.member, t.table, t.quarantined
+                    ));
                 }
             }
         }
@@ -548,8 +567,19 @@ impl Engine {
                 rows_up: r.rows_up as i64,
                 conflicts: r.conflicts as i64,
                 message: r.error.clone().or_else(|| {
-                    r.pending.then(|| "changes held back behind an open transaction; the next sync takes them".into())
+                    let mut notes = Vec::new();
+                    if r.quarantined > 0 {
+                        notes.push(format!(
+                            "{} changes could not be synced and were quarantined (`hubsync quarantine` lists them)",
+                            r.quarantined
+                        ));
+                    }
+                    if r.pending {
+                        notes.push("changes held back behind an open transaction; the next sync takes them".into());
+                    }
+                    (!notes.is_empty()).then(|| notes.join("; "))
                 }),
+                warnings: r.quarantined as i64,
             };
             self.meta.record_session(&record).await.ctx(|| "recording sync history".into())?;
             report.tables.push(r);

@@ -16,19 +16,28 @@
 //! win. So merged rows go to the decision journal first, and the next run
 //! finishes them before anything else.
 //!
+//! One bad row never stops the others: a change whose row cannot be read
+//! or converted, or that the destination rejects (a constraint, a value too
+//! long), is *quarantined*: set aside with its key, column, value and the
+//! database's message, while the rest of its batch is written. A rejected
+//! batch is split in halves until the rejected rows are found, so good rows
+//! still land in set-based writes. A quarantined change syncs again when its
+//! row changes (or on `hubsync quarantine --retry`), and leaves the
+//! quarantine when it goes through.
+//!
 //! Origins: hubsync marks what it writes to the hub for member `m` of group
 //! `g` as `g/m`, and what it writes to a member as `g/hub`. Downloads skip
 //! hub changes marked `g/m` (they came from this member), uploads skip
 //! member changes marked `g/hub`; so a change reaches every other member
 //! exactly once and never returns to where it came from.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use hubsync_connectors::meta::{BatchCommit, ConflictRecord, Parked, Scope, Side};
+use hubsync_connectors::meta::{BatchCommit, ConflictRecord, Parked, QuarantineRecord, Scope, Side};
 use hubsync_core::cases::{row_from_json, row_to_json};
 use hubsync_core::{
-    Anchor, ApplyOp, CapturedChange, Change, ChangeBatch, Conflict, ConflictBatch, Connector, KeyState, Resolution,
-    Row, SyncDirection, TableSchema, key_id, same_row,
+    Anchor, ApplyOp, BadRow, CapturedChange, Change, ChangeBatch, Conflict, ConflictBatch, Connector, KeyState,
+    Resolution, Row, SyncDirection, TableSchema, key_id, same_row,
 };
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info};
@@ -82,6 +91,31 @@ struct Plan {
     skipped: u64,
 }
 
+/// Whether a failure is the rows' fault (so it is narrowed down to them
+/// and they are quarantined) rather than the database's or a plugin's.
+fn row_level(e: &EngineError) -> bool {
+    match e {
+        EngineError::Database { cause, .. } => cause.is_row_level(),
+        // A schema map refusing a value (an inexact cast) answers with an error.
+        EngineError::Plugin { cause: hubsync_plugin_host::PluginError::Failed { .. }, .. } => true,
+        _ => false,
+    }
+}
+
+/// The last line of an error: its cause without the context hubsync added.
+fn cause_of(e: &EngineError) -> (String, Option<String>) {
+    match e {
+        EngineError::Database { cause: hubsync_core::ConnectorError::Rejected { cause, column, .. }, .. } => {
+            (cause.clone(), column.clone())
+        }
+        EngineError::Database { cause: hubsync_core::ConnectorError::BadValue { column, reason, .. }, .. } => {
+            (reason.clone(), Some(column.clone()))
+        }
+        EngineError::Plugin { cause, .. } => (cause.to_string(), None),
+        other => (other.to_string(), None),
+    }
+}
+
 impl<'a> Pair<'a> {
     pub(crate) fn new(
         engine: &'a Engine,
@@ -122,18 +156,60 @@ impl<'a> Pair<'a> {
 
     /// Changes of `side` after `since`, in hub-view terms (hub rows the
     /// member's row filter rejects left out), and the batch's anchor.
-    async fn read(&self, side: Side, since: &Anchor) -> Result<ChangeBatch, EngineError> {
+    /// Changes that cannot be read or converted are returned as quarantine
+    /// records instead.
+    async fn read(&self, side: Side, since: &Anchor) -> Result<(ChangeBatch, Vec<QuarantineRecord>), EngineError> {
         let full = match side {
             Side::Hub => &self.view.hub_schema,
             Side::Member => &self.view.member_schema,
         };
         let mut batch = self.db(side).read_changes(full, since, self.batch_rows).await.ctx(|| self.where_(side))?;
+        let mut bad = Vec::new();
+        for b in std::mem::take(&mut batch.unreadable) {
+            // Member keys in the hub's terms where the map allows.
+            let key = match (&b.key, side) {
+                (Some(k), Side::Member) => {
+                    self.view.keys_to_hub(std::slice::from_ref(k)).await.ok().and_then(|mut v| v.pop())
+                }
+                (k, _) => k.clone(),
+            };
+            bad.push(self.quarantine_record(side, key.as_ref(), format!("reading it on {}", self.side_name(side)), b));
+        }
         let changes = std::mem::take(&mut batch.changes);
-        batch.changes = match side {
-            Side::Hub => self.view.hub_changes(changes).await?,
-            Side::Member => self.view.member_changes(changes).await?,
+        batch.changes = match self.convert(side, changes.clone()).await {
+            Ok(c) => c,
+            Err(e) if row_level(&e) => {
+                // Convert one by one to find the changes at fault.
+                let mut kept = Vec::with_capacity(changes.len());
+                for c in changes {
+                    match self.convert(side, vec![c.clone()]).await {
+                        Ok(mut one) => kept.append(&mut one),
+                        Err(e) if row_level(&e) => {
+                            let (error, column) = cause_of(&e);
+                            let stage = format!("converting it from {}", self.side_name(side));
+                            bad.push(self.quarantine_record(
+                                side,
+                                Some(&c.key),
+                                stage,
+                                BadRow { key: Some(c.key.clone()), column, value: None, error },
+                            ));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                kept
+            }
+            Err(e) => return Err(e),
         };
-        Ok(batch)
+        Ok((batch, bad))
+    }
+
+    /// Changes read on `side` into hub-view terms.
+    async fn convert(&self, side: Side, changes: Vec<CapturedChange>) -> Result<Vec<CapturedChange>, EngineError> {
+        match side {
+            Side::Hub => self.view.hub_changes(changes).await,
+            Side::Member => self.view.member_changes(changes).await,
+        }
     }
 
     /// Write hub-view `ops` on `side`.
@@ -149,11 +225,58 @@ impl<'a> Pair<'a> {
         self.db(side).apply(self.schema(side), ops, self.mark(side)).await.ctx(|| self.where_(side))
     }
 
+    /// Write hub-view `ops` on `side`; when the database rejects the data,
+    /// split the ops in halves until the rejected ones are found, so the
+    /// others are written (in as few set-based writes as the split allows).
+    /// Returns the rejected ops' indexes with the database's message.
+    async fn apply_isolating(&self, side: Side, ops: &[ApplyOp]) -> Result<Vec<(usize, EngineError)>, EngineError> {
+        match self.apply(side, ops).await {
+            Ok(()) => Ok(Vec::new()),
+            Err(e) if row_level(&e) && ops.len() == 1 => Ok(vec![(0, e)]),
+            Err(e) if row_level(&e) => {
+                let mid = ops.len() / 2;
+                let mut bad = Box::pin(self.apply_isolating(side, &ops[..mid])).await?;
+                let rest = Box::pin(self.apply_isolating(side, &ops[mid..])).await?;
+                bad.extend(rest.into_iter().map(|(i, e)| (i + mid, e)));
+                Ok(bad)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The origin hubsync writes on `side` for this pair.
     fn mark(&self, side: Side) -> &str {
         match side {
             Side::Hub => &self.hub_mark,
             Side::Member => &self.member_mark,
+        }
+    }
+
+    /// How messages name a side: `the hub` or `member NAME`.
+    fn side_name(&self, side: Side) -> String {
+        match side {
+            Side::Hub => "the hub".into(),
+            Side::Member => format!("member {}", self.member.config.name),
+        }
+    }
+
+    /// A quarantine record for the change of `key` (hub-view terms) read from `source`.
+    fn quarantine_record(&self, source: Side, key: Option<&Row>, stage: String, bad: BadRow) -> QuarantineRecord {
+        let schema = &self.view.hub_view;
+        let key_cols: Vec<hubsync_core::Column> =
+            schema.primary_key.iter().map(|&i| schema.columns[i].clone()).collect();
+        let key = key.or(bad.key.as_ref());
+        info!(group = %self.scope.group, member = %self.scope.member, table = %self.scope.table,
+              key = ?key, column = ?bad.column, error = %bad.error, "change quarantined: {stage}");
+        QuarantineRecord {
+            side: source,
+            key_id: key.map(|k| key_id(k)).unwrap_or_else(|| format!("unreadable: {}", bad.error)),
+            key: key.filter(|k| k.len() == key_cols.len()).map(|k| row_to_json(&key_cols, k).to_string()),
+            stage,
+            column: bad.column,
+            value: bad.value,
+            error: bad.error,
+            at_micros: now_micros(),
         }
     }
 
@@ -247,6 +370,9 @@ impl<'a> Pair<'a> {
             Side::Member => Side::Hub,
         };
         let meta = &self.engine.meta;
+        let held = meta.quarantined(&self.scope, source).await.ctx(|| self.where_(source))?;
+        self.retry(source, &held).await?;
+        let mut quarantined: HashSet<String> = held.into_iter().map(|(id, _, _)| id).collect();
         let parked: HashMap<String, String> = meta
             .parked(&self.scope, source)
             .await
@@ -272,10 +398,14 @@ impl<'a> Pair<'a> {
         }
         loop {
             let clock = std::time::Instant::now();
-            let batch = self.read(source, &since).await?;
+            let (batch, unreadable) = self.read(source, &since).await?;
             let read_ms = clock.elapsed().as_millis();
             let mut plan = Plan {
-                commit: BatchCommit { anchor: Some((source, batch.next.clone())), ..Default::default() },
+                commit: BatchCommit {
+                    anchor: Some((source, batch.next.clone())),
+                    quarantine: unreadable,
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let mut work: Vec<&CapturedChange> = Vec::with_capacity(batch.changes.len());
@@ -302,7 +432,8 @@ impl<'a> Pair<'a> {
             self.plan(source, &work, &states, bulk, &mut plan).await?;
             let planned_ms = clock.elapsed().as_millis();
             let writes = plan.to_dest.len() + plan.to_source.len();
-            self.write(source, plan, report).await?;
+            let keys: Vec<String> = work.iter().map(|c| key_id(&c.key)).collect();
+            self.write(source, plan, &keys, &mut quarantined, report).await?;
             debug!(
                 table = %self.table.name, member = %self.member.config.name, ?source, changes = batch.changes.len(),
                 work = work.len(), writes, read_ms, looked_up_ms, planned_ms, total_ms = clock.elapsed().as_millis(),
@@ -314,6 +445,35 @@ impl<'a> Pair<'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// Announce again, on `source`, the quarantined changes a retry was
+    /// asked for, so this pass reads them like any change.
+    async fn retry(&self, source: Side, held: &[(String, Option<String>, bool)]) -> Result<(), EngineError> {
+        if !held.iter().any(|(_, _, retry)| *retry) {
+            return Ok(());
+        }
+        let hub_view = &self.view.hub_view;
+        let mut key_schema = hub_view.clone();
+        key_schema.columns = hub_view.primary_key.iter().map(|&i| hub_view.columns[i].clone()).collect();
+        key_schema.primary_key = (0..key_schema.columns.len()).collect();
+        let keys: Vec<Row> = held
+            .iter()
+            .filter(|(_, _, retry)| *retry)
+            .filter_map(|(_, key, _)| key.as_deref())
+            .filter_map(|k| serde_json::from_str::<serde_json::Value>(k).ok())
+            .filter_map(|k| row_from_json(&key_schema, &k).ok())
+            .collect();
+        if !keys.is_empty() {
+            let (keys, full) = match source {
+                Side::Hub => (keys, &self.view.hub_schema),
+                Side::Member => (self.view.keys_to_member(&keys).await?, &self.view.member_schema),
+            };
+            info!(group = %self.scope.group, member = %self.scope.member, table = %self.scope.table, rows = keys.len(),
+                  "retrying quarantined changes");
+            self.db(source).reannounce(full, &keys).await.ctx(|| self.where_(source))?;
+        }
+        self.engine.meta.retried(&self.scope, source).await.ctx(|| "recording retries".into())
     }
 
     /// Sort a batch's changes into writes and conflicts, and settle the conflicts.
@@ -331,6 +491,20 @@ impl<'a> Pair<'a> {
         let mut conflicts: Vec<(Conflict, Option<Row>)> = Vec::new();
         for c in work {
             let st = states.get(&key_id(&c.key));
+            if let Some(bad) = st.and_then(|s| s.unreadable.as_ref()) {
+                let theirs =
+                    st.and_then(|s| s.change.as_ref()).filter(|m| m.origin.as_deref() != Some(self.mark(dest)));
+                // The destination changed the key too, but its row cannot be
+                // read: the conflict cannot be settled. (Otherwise the change
+                // simply overwrites the unreadable row.)
+                if theirs.is_some() && two_way {
+                    let stage = format!("settling a conflict with the row on {}", self.side_name(dest));
+                    let error = format!("the row on {} cannot be read: {}", self.side_name(dest), bad.error);
+                    let bad = BadRow { key: None, column: bad.column.clone(), value: bad.value.clone(), error };
+                    plan.commit.quarantine.push(self.quarantine_record(source, Some(&c.key), stage, bad));
+                    continue;
+                }
+            }
             let there = st.and_then(|s| s.row.as_ref());
             if same_row(there.map(|r| r.as_slice()), c.row.as_deref()) {
                 continue; // already there
@@ -441,8 +615,17 @@ impl<'a> Pair<'a> {
         Ok(())
     }
 
-    /// Journal, write both sides, then commit the anchor and history.
-    async fn write(&self, source: Side, plan: Plan, report: &mut TableReport) -> Result<(), EngineError> {
+    /// Journal, write both sides (quarantining rejected rows), then commit
+    /// the anchor, history and quarantine. `keys` are the batch's changes
+    /// worked on; those quarantined before and not again leave the quarantine.
+    async fn write(
+        &self,
+        source: Side,
+        plan: Plan,
+        keys: &[String],
+        quarantined: &mut HashSet<String>,
+        report: &mut TableReport,
+    ) -> Result<(), EngineError> {
         let dest = if source == Side::Hub { Side::Member } else { Side::Hub };
         let meta = &self.engine.meta;
         let mut commit = plan.commit;
@@ -451,16 +634,40 @@ impl<'a> Pair<'a> {
             meta.put_journal(&self.scope, &text).await.ctx(|| "writing the decision journal".into())?;
             commit.clear_journal = true;
         }
-        if !plan.to_dest.is_empty() {
-            self.apply(dest, &plan.to_dest).await?;
+        // Rows rejected on the destination and on the source.
+        let mut rejected = [0usize; 2];
+        for (n, (side, ops)) in [(dest, &plan.to_dest), (source, &plan.to_source)].into_iter().enumerate() {
+            if ops.is_empty() {
+                continue;
+            }
+            for (i, e) in self.apply_isolating(side, ops).await? {
+                rejected[n] += 1;
+                let key = op_key(&self.view.hub_view, &ops[i]);
+                let (error, column) = cause_of(&e);
+                let value = match (&ops[i], &column) {
+                    (ApplyOp::Upsert(row), Some(c)) => {
+                        self.view.hub_view.index_of(c).map(|j| row[j].to_text().unwrap_or_else(|| "NULL".into()))
+                    }
+                    _ => None,
+                };
+                let stage = format!("writing it to {}", self.side_name(side));
+                let bad = BadRow { key: None, column, value, error };
+                commit.quarantine.push(self.quarantine_record(source, Some(&key), stage, bad));
+            }
         }
-        if !plan.to_source.is_empty() {
-            self.apply(source, &plan.to_source).await?;
+        let now_held: HashSet<&str> = commit.quarantine.iter().map(|q| q.key_id.as_str()).collect();
+        for k in keys {
+            if !now_held.contains(k.as_str()) && quarantined.remove(k) {
+                commit.release.push((source, k.clone()));
+            }
         }
+        quarantined.extend(commit.quarantine.iter().map(|q| q.key_id.clone()));
+        report.quarantined += commit.quarantine.len() as u64;
         meta.commit(&self.scope, &commit).await.ctx(|| "recording sync progress".into())?;
+        let (to_dest, to_source) = (plan.to_dest.len() - rejected[0], plan.to_source.len() - rejected[1]);
         let (down, up) = match source {
-            Side::Hub => (plan.to_dest.len(), plan.to_source.len()),
-            Side::Member => (plan.to_source.len(), plan.to_dest.len()),
+            Side::Hub => (to_dest, to_source),
+            Side::Member => (to_source, to_dest),
         };
         report.rows_down += down as u64;
         report.rows_up += up as u64;
@@ -481,6 +688,14 @@ impl<'a> Pair<'a> {
                 None => o.to_owned(),
             },
         }
+    }
+}
+
+/// The key an op writes, in `table`'s key order.
+fn op_key(table: &TableSchema, op: &ApplyOp) -> Row {
+    match op {
+        ApplyOp::Upsert(row) => table.primary_key.iter().map(|&i| row[i].clone()).collect(),
+        ApplyOp::Delete(key) => key.clone(),
     }
 }
 

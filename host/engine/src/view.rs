@@ -156,6 +156,11 @@ impl View {
         self.map_keys(Direction::ToMember, keys).await
     }
 
+    /// Member keys → hub-view keys.
+    pub(crate) async fn keys_to_hub(&self, keys: &[Row]) -> Result<Vec<Row>, EngineError> {
+        self.map_keys(Direction::ToHub, keys).await
+    }
+
     /// Member changes → hub-view changes.
     pub(crate) async fn member_changes(
         &self,

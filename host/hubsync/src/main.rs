@@ -68,6 +68,25 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+    /// List the changes that could not be synced (unreadable values, rows a
+    /// database rejected), and retry or discard them.
+    Quarantine {
+        /// The group file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Sync these quarantined changes again at the next sync (numbers from the list, or `all`).
+        #[arg(long, num_args = 1.., value_name = "ID|all", conflicts_with = "discard")]
+        retry: Vec<String>,
+        /// Forget these quarantined changes (they sync again when their rows change).
+        #[arg(long, num_args = 1.., value_name = "ID|all")]
+        discard: Vec<String>,
+    },
     /// Forget a member's sync state so its next sync starts from scratch.
     Reinit {
         /// The group file (TOML).
@@ -224,6 +243,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status { config, group, json } => sync_cmd::status(&config, group.as_deref(), json).await,
         Command::Conflicts { config, group, limit } => sync_cmd::conflicts(&config, &group, limit).await,
+        Command::Quarantine { config, group, json, retry, discard } => {
+            sync_cmd::quarantine(&config, group.as_deref(), json, &retry, &discard).await
+        }
         Command::Reinit { config, group, member } => sync_cmd::reinit(&config, &group, &member).await,
         Command::Plugin(PluginCommand::New { dir, kind }) => {
             let name = scaffold::new_plugin(&dir, kind.into())?;

@@ -40,6 +40,9 @@ pub fn print_report(r: &GroupReport) {
                     if t.skipped > 0 {
                         line.push_str(&format!(" ({} skipped by the policy)", t.skipped));
                     }
+                    if t.quarantined > 0 {
+                        line.push_str(&format!("; {} quarantined (succeeded with warnings)", t.quarantined));
+                    }
                     if t.pending {
                         line.push_str("; some changes wait behind an open transaction (next sync)");
                     }
@@ -83,10 +86,20 @@ pub async fn sync(config: &Path, group: Option<&str>, member: Option<&str>, watc
         return Ok(());
     }
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for g in &groups {
         let r = engine.sync_group(g, member).await?;
         print_report(&r);
         errors.extend(r.errors());
+        warnings.extend(r.warnings());
+    }
+    if !warnings.is_empty() {
+        eprintln!(
+            "warning: some changes could not be synced and were quarantined; the rest synced:\n  {}\n\
+             `hubsync quarantine --config {}` shows why; they sync again when their rows change",
+            warnings.join("\n  "),
+            config.display()
+        );
     }
     if !errors.is_empty() {
         bail!("{} table syncs failed:\n  {}", errors.len(), errors.join("\n  "));
@@ -107,9 +120,12 @@ pub async fn status(config: &Path, group: Option<&str>, json: bool) -> Result<()
     let groups = selected(&loaded, group)?;
     let engine = engine(&loaded).await?;
     let mut rows = Vec::new();
+    let mut held = Vec::new();
     for g in groups {
         rows.extend(engine.meta().status(Some(&g.name)).await?);
+        held.extend(engine.meta().quarantine(Some(&g.name)).await?);
     }
+    let quarantined = |s: &hubsync_connectors::meta::Scope| held.iter().filter(|q| &q.scope == s).count();
     if json {
         let out: Vec<serde_json::Value> = rows
             .iter()
@@ -119,6 +135,7 @@ pub async fn status(config: &Path, group: Option<&str>, json: bool) -> Result<()
                     "last_sync_micros": s.last.started_micros, "ok": s.last.ok,
                     "last_success_micros": s.last_success_micros, "duration_ms": s.last.duration_ms,
                     "rows_down": s.last.rows_down, "rows_up": s.last.rows_up, "conflicts": s.last.conflicts,
+                    "warnings": s.last.warnings, "quarantined": quarantined(&s.scope),
                     "message": s.last.message,
                 })
             })
@@ -130,19 +147,28 @@ pub async fn status(config: &Path, group: Option<&str>, json: bool) -> Result<()
         println!("no sync has run yet; run `hubsync sync --config {}`", config.display());
     }
     for s in rows {
+        let held = quarantined(&s.scope);
+        let outcome = match (s.last.ok, s.last.warnings) {
+            (false, _) => "FAILED".to_owned(),
+            (true, 0) => "ok".to_owned(),
+            (true, n) => format!("ok with warnings ({n} quarantined)"),
+        };
+        let held = (held > 0).then(|| {
+            format!("\n    {held} changes in quarantine now: `hubsync quarantine --config {}`", config.display())
+        });
         println!(
             "{} / {} / {}: last sync {} {} in {} ms ({} down, {} up, {} conflicts); last success {}{}",
             s.scope.group,
             s.scope.member,
             s.scope.table,
             when(Some(s.last.started_micros)),
-            if s.last.ok { "ok" } else { "FAILED" },
+            outcome,
             s.last.duration_ms,
             s.last.rows_down,
             s.last.rows_up,
             s.last.conflicts,
             when(s.last_success_micros),
-            s.last.message.map(|m| format!("\n    {m}")).unwrap_or_default(),
+            s.last.message.map(|m| format!("\n    {m}")).unwrap_or_default() + &held.unwrap_or_default(),
         );
     }
     Ok(())
@@ -185,5 +211,120 @@ pub async fn reinit(config: &Path, group: &str, member: &str) -> Result<()> {
         "Member {member} of group {group} will be synced from scratch on its next sync: \
          rows on both sides go through the conflict policy, rows on one side are copied."
     );
+    Ok(())
+}
+
+/// Which quarantined changes `--retry` / `--discard` name: `all`, or numbers.
+fn quarantine_ids(args: &[String]) -> Result<Option<Vec<i64>>> {
+    if args.iter().any(|a| a == "all") {
+        return Ok(None);
+    }
+    let ids = args
+        .iter()
+        .map(|a| {
+            a.parse::<i64>().map_err(|_| anyhow::anyhow!("{a:?} is not a quarantine number (see the list) or `all`"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(ids))
+}
+
+/// `hubsync quarantine --config FILE [--group G] [--json] [--retry ID…|all] [--discard ID…|all]`.
+pub async fn quarantine(
+    config: &Path,
+    group: Option<&str>,
+    json: bool,
+    retry: &[String],
+    discard: &[String],
+) -> Result<()> {
+    let loaded = load_file(config)?;
+    let groups = selected(&loaded, group)?;
+    let engine = engine(&loaded).await?;
+    let mut held = Vec::new();
+    for g in &groups {
+        held.extend(engine.meta().quarantine(Some(&g.name)).await?);
+    }
+    for (args, verb) in [(retry, "retry"), (discard, "discard")] {
+        if args.is_empty() {
+            continue;
+        }
+        let ids = quarantine_ids(args)?;
+        if let Some(ids) = &ids
+            && let Some(unknown) = ids.iter().find(|id| !held.iter().any(|q| q.id == **id))
+        {
+            bail!(
+                "there is no quarantined change #{unknown} in the selected groups; `hubsync quarantine --config {}` lists them",
+                config.display()
+            );
+        }
+        let mut n = 0;
+        for g in &groups {
+            let mine: Option<Vec<i64>> = ids.as_ref().map(|ids| {
+                ids.iter().copied().filter(|id| held.iter().any(|q| q.id == *id && q.scope.group == g.name)).collect()
+            });
+            if mine.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            n += match verb {
+                "retry" => engine.meta().retry_quarantined(&g.name, mine.as_deref()).await?,
+                _ => engine.meta().discard_quarantined(&g.name, mine.as_deref()).await?,
+            };
+        }
+        match verb {
+            "retry" => println!("{n} quarantined changes will be synced again at the next sync."),
+            _ => println!("{n} quarantined changes discarded; they sync again only when their rows change."),
+        }
+        return Ok(());
+    }
+    if json {
+        let out: Vec<serde_json::Value> = held
+            .iter()
+            .map(|q| {
+                serde_json::json!({
+                    "id": q.id, "group": q.scope.group, "member": q.scope.member, "table": q.scope.table,
+                    "side": q.record.side.as_str(),
+                    "key": q.record.key.as_deref().and_then(|k| serde_json::from_str::<serde_json::Value>(k).ok()),
+                    "stage": q.record.stage, "column": q.record.column, "value": q.record.value,
+                    "error": q.record.error, "first": when(Some(q.first_micros)), "last": when(Some(q.record.at_micros)),
+                    "attempts": q.attempts, "retry": q.retry,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if held.is_empty() {
+        println!("no changes are quarantined");
+    }
+    for q in &held {
+        let r = &q.record;
+        println!(
+            "#{} {} / {} / {}: key {} — {}",
+            q.id,
+            q.scope.group,
+            q.scope.member,
+            q.scope.table,
+            r.key.as_deref().unwrap_or("(unreadable)"),
+            r.stage
+        );
+        let what = match (&r.column, &r.value) {
+            (Some(c), Some(v)) => format!("column {c} = {v:?}: "),
+            (Some(c), None) => format!("column {c}: "),
+            _ => String::new(),
+        };
+        println!("    {what}{}", r.error);
+        println!(
+            "    first {}, last {}, failed syncs: {}{}",
+            when(Some(q.first_micros)),
+            when(Some(r.at_micros)),
+            q.attempts,
+            if q.retry { "; retry at the next sync" } else { "" }
+        );
+    }
+    if !held.is_empty() {
+        println!(
+            "They sync again when their rows change; `--retry ID…|all` syncs them at the next sync, \
+             `--discard ID…|all` forgets them."
+        );
+    }
     Ok(())
 }

@@ -364,6 +364,9 @@ impl Connector for Flaky {
     async fn purge_tombstones(&self, t: &TableSchema, upto: &[Anchor], before: i64) -> Result<u64, ConnectorError> {
         self.guard(self.inner.purge_tombstones(t, upto, before)).await
     }
+    async fn reannounce(&self, t: &TableSchema, keys: &[Row]) -> Result<(), ConnectorError> {
+        self.guard(self.inner.reannounce(t, keys)).await
+    }
     async fn is_empty(&self, t: &TableRef) -> Result<bool, ConnectorError> {
         self.guard(self.inner.is_empty(t)).await
     }
