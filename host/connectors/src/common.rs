@@ -24,6 +24,11 @@ pub(crate) fn db_error(engine: EngineKind, operation: impl Into<String>) -> impl
     let operation = operation.into();
     move |e| {
         if let sqlx::Error::Database(d) = &e
+            && lost_a_lock(engine, d.as_ref())
+        {
+            return ConnectorError::LockConflict { engine, operation, cause: d.message().to_owned() };
+        }
+        if let sqlx::Error::Database(d) = &e
             && rejects_data(engine, d.as_ref())
         {
             let column = column_in(d.message());
@@ -119,6 +124,81 @@ fn host_port(url: &str) -> (String, String) {
         Some((h, p)) if !h.ends_with(']') || p.chars().all(|c| c.is_ascii_digit()) => (h.to_owned(), p.to_owned()),
         _ => (hostport.to_owned(), default.to_owned()),
     }
+}
+
+/// Whether a database error says another transaction held what this one
+/// needed: a lock wait cut short, a deadlock, a serialization failure.
+fn lost_a_lock(engine: EngineKind, d: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+    match engine {
+        EngineKind::Postgres => matches!(code.as_str(), "55P03" | "40P01" | "40001"),
+        EngineKind::Mysql => {
+            #[cfg(feature = "mysql")]
+            if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // Lock wait timeout, deadlock, NOWAIT.
+                return matches!(my.number(), 1205 | 1213 | 3572);
+            }
+            code == "40001"
+        }
+        // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+        EngineKind::Sqlite => code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+    }
+}
+
+/// How many times a write that gave way is tried again whole before it is split.
+const RETRIES_BEFORE_SPLIT: u32 = 2;
+
+/// Apply `ops` so that applications writing the same rows never lose to
+/// hubsync in a lock cycle. `attempt(ops, may_wait)` writes some ops in one
+/// transaction; with `may_wait` false it must not wait for locks (or only
+/// briefly, well under the server's deadlock detection), failing with
+/// [`ConnectorError::LockConflict`] instead. A transaction that never waits
+/// while holding locks cannot be part of a deadlock, so the applications'
+/// transactions never become deadlock victims because of hubsync. On a
+/// conflict the ops are retried after a short pause, then split in halves
+/// (each half its own transaction, in order) down to single rows, which may
+/// wait: a transaction that holds nothing while it waits closes no cycle.
+///
+/// Splitting gives up all-or-nothing for the whole call, not for each part;
+/// that is safe because the ops are final row states, a repeated part is
+/// harmless, and the sync engine advances its anchor only after the call.
+pub(crate) async fn give_way<'a, F, Fut>(ops: &'a [hubsync_core::ApplyOp], mut attempt: F) -> Result<(), ConnectorError>
+where
+    F: FnMut(&'a [hubsync_core::ApplyOp], bool) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ConnectorError>>,
+{
+    // Ranges still to write, the next one last.
+    let mut todo = Vec::new();
+    todo.push(0..ops.len());
+    while let Some(r) = todo.pop() {
+        let may_wait = r.len() <= 1;
+        let mut tries = 0;
+        loop {
+            match attempt(&ops[r.clone()], may_wait).await {
+                Ok(()) => break,
+                Err(ConnectorError::LockConflict { .. }) if tries < RETRIES_BEFORE_SPLIT + u32::from(may_wait) * 3 => {
+                    tries += 1;
+                    tokio::time::sleep(pause(tries)).await;
+                }
+                Err(ConnectorError::LockConflict { .. }) if !may_wait => {
+                    let mid = r.start + r.len() / 2;
+                    tracing::debug!(rows = r.len(), "apply gave way to other transactions; splitting it");
+                    todo.push(mid..r.end);
+                    todo.push(r.start..mid);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A short pause that grows with `tries`, jittered so that retries of
+/// competing writers do not meet again.
+fn pause(tries: u32) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    Duration::from_millis(5 * u64::from(tries) + u64::from(nanos % 20))
 }
 
 /// Whether a database error says the data written is at fault (a
@@ -325,7 +405,28 @@ pub(crate) enum Run<'a> {
     Deletes(Vec<&'a [hubsync_core::Value]>),
 }
 
-/// Split ops into runs, keeping their order across kinds.
+/// A total order on keys, the same in every hubsync process: writes sorted
+/// by it take their row locks in the same order, so two hubsync
+/// transactions (two groups sharing a table, say) cannot deadlock.
+pub(crate) fn cmp_keys(a: &[hubsync_core::Value], b: &[hubsync_core::Value]) -> std::cmp::Ordering {
+    use hubsync_core::Value as V;
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (V::Int(x), V::Int(y)) => x.cmp(y),
+            (V::Text(x), V::Text(y)) => x.cmp(y),
+            (V::Bytes(x), V::Bytes(y)) => x.cmp(y),
+            (V::Uuid(x), V::Uuid(y)) => x.cmp(y),
+            (x, y) => format!("{:?}", x.canonical()).cmp(&format!("{:?}", y.canonical())),
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Split ops into runs, keeping their order across kinds; within a run
+/// (distinct keys), rows are sorted by key ([`cmp_keys`]).
 pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec<Run<'a>> {
     use hubsync_core::ApplyOp;
     use std::collections::HashMap;
@@ -360,6 +461,17 @@ pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec
             }
         }
     }
+    for run in &mut out {
+        match run {
+            Run::Upserts(rows) => {
+                let key = |r: &[hubsync_core::Value]| -> Vec<hubsync_core::Value> {
+                    t.primary_key.iter().map(|&i| r[i].clone()).collect()
+                };
+                rows.sort_by(|a, b| cmp_keys(&key(a), &key(b)));
+            }
+            Run::Deletes(keys) => keys.sort_by(|a, b| cmp_keys(a, b)),
+        }
+    }
     out
 }
 
@@ -384,5 +496,13 @@ mod tests {
         }
         assert!(matches!(&r[1], Run::Deletes(k) if k.len() == 1));
         assert!(matches!(&r[2], Run::Upserts(rows) if rows.len() == 1));
+        // Within a run, rows come sorted by key (numerically for integers).
+        let ops = [up(10, 1), up(9, 1), up(100, 1)];
+        match &runs(&t, &ops)[0] {
+            Run::Upserts(rows) => {
+                assert_eq!(rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), [9, 10, 100].map(Value::Int))
+            }
+            Run::Deletes(_) => panic!("upserts"),
+        }
     }
 }

@@ -1,12 +1,19 @@
 //! MySQL and MariaDB: tracking tables and triggers in the synced database,
 //! prefixed `hubsync_`.
 //!
-//! Gap safety: MySQL offers triggers no transaction snapshot to order by,
-//! so a trigger takes its table's next sequence number by updating that
-//! table's row in `hubsync_counter`. InnoDB holds the row lock until the
-//! transaction ends, so numbers are handed out in commit order: a reader
-//! can never see N+1 committed while N is still open. The price: writers of
-//! one tracked table serialize from their first change to their commit.
+//! Gap safety without serializing writers: MySQL offers triggers no
+//! transaction snapshot to order by, so triggers record a change with *no*
+//! sequence number (`hubsync_seq` NULL), and the reader numbers changes when
+//! it reads them. Numbering (`sequence`) takes the table's row in
+//! `hubsync_counter` (only readers ever lock it), locks the committed
+//! unnumbered tracking rows that no transaction holds (`FOR UPDATE SKIP
+//! LOCKED`, READ COMMITTED: an application's uncommitted change is neither
+//! seen nor waited for) and gives them the next numbers. A change that
+//! commits later is numbered later, so a reader never skips one; a row an
+//! open transaction holds is simply numbered on a later read. Applications
+//! writing a tracked table take no lock beyond their own rows' tracking rows
+//! (the former per-table counter row serialized them and closed deadlock
+//! cycles between them).
 //!
 //! No echo: `apply` sets the session variable `@hubsync_origin`, which the
 //! triggers record, and clears it before the connection is reused.
@@ -31,6 +38,10 @@ const ENGINE: EngineKind = EngineKind::Mysql;
 /// Rows per multi-row statement (well under the 65,535 placeholder limit).
 const ROWS_PER_STATEMENT: usize = 1000;
 
+/// The capture scheme, recorded in the registry's `format` column: 1 took
+/// numbers from the counter row in the triggers; 2 numbers at read time.
+const CAPTURE: i64 = 2;
+
 /// A MySQL or MariaDB database.
 pub struct Mysql {
     pool: MySqlPool,
@@ -41,7 +52,19 @@ fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorErro
 }
 
 impl Mysql {
-    async fn apply_once(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+    /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
+    /// Unless `may_wait`, it does not wait for row locks (MariaDB:
+    /// `innodb_lock_wait_timeout = 0`; MySQL accepts 1 s at least): InnoDB
+    /// resolves a lock cycle at once by rolling back the transaction with
+    /// fewer changes, which would be the application's, so hubsync must never
+    /// be waiting inside one.
+    async fn apply_once(
+        &self,
+        table: &TableSchema,
+        ops: &[ApplyOp],
+        origin: &str,
+        may_wait: bool,
+    ) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
         let what = format!("applying {} changes to {t}", ops.len());
         let base = D.table(&t);
@@ -54,6 +77,12 @@ impl Mysql {
         let on_dup = update.iter().map(|c| format!("{0} = VALUES({0})", D.quote(c))).collect::<Vec<_>>().join(", ");
         let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
         sqlx::query("SET @hubsync_origin = ?").bind(origin).execute(&mut *conn).await.map_err(db(what.clone()))?;
+        if !may_wait {
+            sqlx::query("SET SESSION innodb_lock_wait_timeout = 0")
+                .execute(&mut *conn)
+                .await
+                .map_err(db(what.clone()))?;
+        }
         let result: Result<(), ConnectorError> = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what.clone()))?;
             for run in common::runs(table, ops) {
@@ -84,11 +113,83 @@ impl Mysql {
             tx.commit().await.map_err(db(what.clone()))
         }
         .await;
-        // The marker must never outlive this apply on a pooled connection.
-        if sqlx::query("SET @hubsync_origin = NULL").execute(&mut *conn).await.is_err() {
+        // The marker and the lock timeout must never outlive this apply on a pooled connection.
+        if sqlx::query("SET @hubsync_origin = NULL, SESSION innodb_lock_wait_timeout = DEFAULT")
+            .execute(&mut *conn)
+            .await
+            .is_err()
+        {
             conn.close_on_drop();
         }
         result
+    }
+
+    /// Number up to `limit` committed, unnumbered changes of tracking table
+    /// `id` that no transaction holds (see the module doc). Returns how many
+    /// were numbered and whether committed unnumbered changes are left
+    /// (held by transactions still open).
+    async fn sequence(&self, id: i64, table: &TableSchema, limit: usize) -> Result<(u64, bool), ConnectorError> {
+        let what = "numbering captured changes";
+        let track = D.quote(&format!("hubsync_track_{id}"));
+        let keys = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let mut conn = self.pool.acquire().await.map_err(db(what))?;
+        // READ COMMITTED: only committed tracking rows are seen, and no gap locks taken.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *conn).await.map_err(db(what))?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what))?;
+        let top: i64 =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {id} FOR UPDATE")))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db(what))?;
+        // The committed, unnumbered rows nobody holds, in change order; SKIP
+        // LOCKED never waits (a row an application holds is numbered later).
+        let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let key_exprs: Vec<String> = key_cols.iter().map(|k| read_expr(k.kind, &D.quote(&k.name))).collect();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM {track} WHERE hubsync_seq IS NULL ORDER BY hubsync_changed_at LIMIT {limit} \
+             FOR UPDATE SKIP LOCKED",
+            key_exprs.join(", ")
+        )))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db(what))?;
+        let t = TableRef::of(table);
+        let mut keys_held = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let key = key_cols.iter().enumerate().map(|(i, c)| decode(&t, c, r, i)).collect::<Result<Vec<_>, _>>()?;
+            keys_held.push(key);
+        }
+        sqlx::query("SET @hubsync_seq = ?").bind(top).execute(&mut *tx).await.map_err(db(what))?;
+        let tuple = format!("({})", vec!["?"; key_cols.len()].join(", "));
+        let mut numbered = 0;
+        // Only the rows locked above are touched (by key), in change order.
+        for chunk in keys_held.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE {track} SET hubsync_seq = (@hubsync_seq := @hubsync_seq + 1) WHERE ({keys}) IN ({}) \
+                 ORDER BY hubsync_changed_at, {keys}",
+                vec![tuple.as_str(); chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for key in chunk {
+                for v in key {
+                    q = bind(q, v);
+                }
+            }
+            numbered += q.execute(&mut *tx).await.map_err(db(what))?.rows_affected();
+        }
+        if numbered > 0 {
+            sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = @hubsync_seq WHERE id = {id}")))
+                .execute(&mut *tx)
+                .await
+                .map_err(db(what))?;
+        }
+        tx.commit().await.map_err(db(what))?;
+        let left: Option<i64> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT 1 FROM {track} WHERE hubsync_seq IS NULL LIMIT 1")))
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db(what))?;
+        Ok((numbered, left.is_some()))
     }
 
     /// Connect to `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
@@ -266,11 +367,6 @@ fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
     }
 }
 
-/// Whether a driver message is InnoDB's deadlock or lock-wait-timeout error.
-fn is_deadlock(cause: &str) -> bool {
-    cause.contains("1213") || cause.contains("1205")
-}
-
 fn parse_anchor(a: &Anchor) -> Result<i64, ConnectorError> {
     if a.0.is_empty() {
         return Ok(0);
@@ -357,13 +453,25 @@ impl hubsync_core::Connector for Mysql {
         self.ensure_meta().await?;
         let columns = common::fingerprint(table);
         let existing = self.registered(&t).await?;
+        // Tables provisioned by a hubsync with the counter-row triggers move
+        // to the current capture scheme, keeping their tracking rows.
+        let scheme: i64 = match &existing {
+            Some(m) => sqlx::query_scalar("SELECT format FROM hubsync_tables WHERE id = ?")
+                .bind(m.id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("reading hubsync's table registry"))?,
+            None => CAPTURE,
+        };
         let change = common::reprovision(existing.as_ref().map(|m| m.columns.as_str()), &columns);
+        let announce_again =
+            change == common::Reprovision::Columns && existing.as_ref().is_some_and(|m| m.columns != columns);
         let id: i64 = match existing {
-            Some(m) if m.columns == columns => return Ok(()),
+            Some(m) if m.columns == columns && scheme >= CAPTURE => return Ok(()),
             Some(m) => {
                 sqlx::query("UPDATE hubsync_tables SET columns = ?, format = ? WHERE id = ?")
                     .bind(&columns)
-                    .bind(common::FORMAT)
+                    .bind(CAPTURE)
                     .bind(m.id)
                     .execute(&self.pool)
                     .await
@@ -374,7 +482,7 @@ impl hubsync_core::Connector for Mysql {
                 let r =
                     sqlx::query("INSERT INTO hubsync_tables (namespace, name, format, columns) VALUES ('', ?, ?, ?)")
                         .bind(&t.name)
-                        .bind(common::FORMAT)
+                        .bind(CAPTURE)
                         .bind(&columns)
                         .execute(&self.pool)
                         .await
@@ -401,22 +509,25 @@ impl hubsync_core::Connector for Mysql {
         }
         stmts.extend([
             format!(
-                "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, hubsync_seq BIGINT NOT NULL, hubsync_deleted BOOLEAN NOT NULL, \
-                 hubsync_origin VARCHAR(255), hubsync_changed_at BIGINT NOT NULL, PRIMARY KEY ({kl}), KEY (hubsync_seq)) \
+                "CREATE TABLE IF NOT EXISTS {track} ({key_defs}, hubsync_seq BIGINT NULL, hubsync_deleted BOOLEAN NOT NULL, \
+                 hubsync_origin VARCHAR(255), hubsync_changed_at BIGINT NOT NULL, PRIMARY KEY ({kl}), \
+                 KEY (hubsync_seq, hubsync_changed_at)) \
                  ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
             ),
             format!("INSERT IGNORE INTO hubsync_counter (id, v) VALUES ({id}, 0)"),
         ]);
+        if scheme < CAPTURE {
+            stmts.push(format!("ALTER TABLE {track} MODIFY hubsync_seq BIGINT NULL"));
+        }
         for kind in ["ins", "upd", "del"] {
             stmts.push(format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{kind}_{id}"))));
         }
+        // A change is recorded unnumbered; readers number it (see the module doc).
         let record = |prefix: &str, deleted: bool| {
             format!(
-                "UPDATE hubsync_counter SET v = v + 1 WHERE id = {id}; \
-                 INSERT INTO {track} ({kl}, {meta}) VALUES ({}, (SELECT v FROM hubsync_counter WHERE id = {id}), {deleted}, \
-                 @hubsync_origin, {now}) ON DUPLICATE KEY UPDATE hubsync_seq = VALUES(hubsync_seq), \
-                 hubsync_deleted = VALUES(hubsync_deleted), hubsync_origin = VALUES(hubsync_origin), \
-                 hubsync_changed_at = VALUES(hubsync_changed_at);",
+                "INSERT INTO {track} ({kl}, {meta}) VALUES ({}, NULL, {deleted}, @hubsync_origin, {now}) \
+                 ON DUPLICATE KEY UPDATE hubsync_seq = NULL, hubsync_deleted = VALUES(hubsync_deleted), \
+                 hubsync_origin = VALUES(hubsync_origin), hubsync_changed_at = VALUES(hubsync_changed_at);",
                 D.list(prefix, key_names.iter().copied())
             )
         };
@@ -441,25 +552,23 @@ impl hubsync_core::Connector for Mysql {
         for s in stmts {
             sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db(format!("provisioning {t}")))?;
         }
-        // Rows present before provisioning are changes for the initial sync;
-        // the counter row lock orders this against concurrent writers.
+        // Rows present before provisioning are changes for the initial sync,
+        // numbered here (the counter row orders this against readers).
         let mut tx = self.pool.begin().await.map_err(db(format!("provisioning {t}")))?;
-        let mut start: i64 =
+        let start: i64 =
             sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {id} FOR UPDATE")))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db(format!("provisioning {t}")))?;
-        if change == common::Reprovision::Columns {
-            // Announce tracked rows again (every number up to `start` moves
-            // above it, keeping their order) so new columns are backfilled.
+        if announce_again {
+            // Announce tracked rows again so new columns are backfilled:
+            // unnumbered, they are read (and numbered) as new changes.
             sqlx::query(AssertSqlSafe(format!(
-                "UPDATE {track} SET hubsync_seq = hubsync_seq + ?, hubsync_changed_at = {now} WHERE NOT hubsync_deleted"
+                "UPDATE {track} SET hubsync_seq = NULL, hubsync_changed_at = {now} WHERE NOT hubsync_deleted"
             )))
-            .bind(start)
             .execute(&mut *tx)
             .await
             .map_err(db(format!("provisioning {t}")))?;
-            start *= 2;
         }
         let added = sqlx::query(AssertSqlSafe(format!(
             "INSERT IGNORE INTO {track} ({kl}, {meta}) SELECT {kl}, ? + ROW_NUMBER() OVER (), 0, NULL, {now} FROM {base}"
@@ -534,20 +643,25 @@ impl hubsync_core::Connector for Mysql {
             table.columns.iter().map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)))).collect();
         let sql = format!(
             "SELECT tr.hubsync_seq, CAST(tr.hubsync_deleted OR b.{} IS NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
-             {}, {} FROM {} tr LEFT JOIN {} b ON {join} WHERE tr.hubsync_seq > ? ORDER BY tr.hubsync_seq LIMIT ?",
+             {}, {} FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr \
+             LEFT JOIN {} b ON {join} ORDER BY tr.hubsync_seq",
             D.quote(&keys[0].name),
             key_exprs.join(", "),
             col_exprs.join(", "),
             D.quote(&format!("hubsync_track_{}", m.id)),
             D.table(&t),
         );
+        let (numbered, unnumbered_left) = self.sequence(m.id, table, limit).await?;
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(after)
             .bind(limit as i64 + 1)
             .fetch_all(&self.pool)
             .await
             .map_err(db(format!("reading changes of {t}")))?;
-        let more = rows.len() > limit;
+        // More to read: a full batch, or as many newly numbered as asked for.
+        let more = rows.len() > limit || numbered >= limit as u64;
+        // Unnumbered changes left behind are held by open transactions.
+        let pending = !more && unnumbered_left;
         let mut last = after;
         let mut changes = Vec::with_capacity(rows.len().min(limit));
         let mut unreadable = Vec::new();
@@ -567,23 +681,11 @@ impl hubsync_core::Connector for Mysql {
                 Err(bad) => unreadable.push(bad),
             }
         }
-        Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
+        Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending })
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        // InnoDB resolves a lock cycle with an application's transaction by
-        // rolling one back (1213); an apply is all or nothing, so retry it.
-        let mut attempt = 0;
-        loop {
-            match self.apply_once(table, ops, origin).await {
-                Err(ConnectorError::Database { cause, .. }) if attempt < 5 && is_deadlock(&cause) => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %cause, "apply chosen as a deadlock victim; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
     }
 
     async fn lookup(
@@ -612,9 +714,9 @@ impl hubsync_core::Connector for Mysql {
         for chunk in keys.chunks((20_000 / n).clamp(1, ROWS_PER_STATEMENT)) {
             let derived = format!("{first}{}", rest.repeat(chunk.len() - 1));
             let sql = format!(
-                "SELECT CAST(tr.hubsync_seq IS NOT NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
+                "SELECT CAST(tr.hubsync_changed_at IS NOT NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
                  CAST(b.{} IS NOT NULL AS SIGNED), {}, {} FROM ({derived}) k LEFT JOIN {} b ON {} \
-                 LEFT JOIN {} tr ON {} AND tr.hubsync_seq > ?",
+                 LEFT JOIN {} tr ON {} AND (tr.hubsync_seq IS NULL OR tr.hubsync_seq > ?)",
                 D.quote(&key_cols[0].name),
                 (0..n).map(|i| read_expr(key_cols[i].kind, &format!("k.k{i}"))).collect::<Vec<_>>().join(", "),
                 table
@@ -679,34 +781,22 @@ impl hubsync_core::Connector for Mysql {
         let track = D.quote(&format!("hubsync_track_{}", m.id));
         let kl = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
         let what = format!("announcing {} rows of {t} again", keys.len());
-        let mut tx = self.pool.begin().await.map_err(db(what.clone()))?;
-        // Numbers so far are at most the counter; adding it moves the keys
-        // after every change, in order, and the counter doubles past them.
-        let v: i64 =
-            sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {} FOR UPDATE", m.id)))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db(what.clone()))?;
+        // Unnumbered, they are numbered (after every change so far) and read again.
         let tuple = format!("({})", vec!["?"; table.primary_key.len()].join(", "));
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "UPDATE {track} SET hubsync_seq = hubsync_seq + ? WHERE ({kl}) IN ({})",
+                "UPDATE {track} SET hubsync_seq = NULL WHERE ({kl}) IN ({})",
                 vec![tuple.as_str(); chunk.len()].join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(v);
+            let mut q = sqlx::query(AssertSqlSafe(sql));
             for key in chunk {
                 for val in key {
                     q = bind(q, val);
                 }
             }
-            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+            q.execute(&self.pool).await.map_err(db(what.clone()))?;
         }
-        sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = ? WHERE id = {}", m.id)))
-            .bind(v.saturating_mul(2))
-            .execute(&mut *tx)
-            .await
-            .map_err(db(what.clone()))?;
-        tx.commit().await.map_err(db(what))
+        Ok(())
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {

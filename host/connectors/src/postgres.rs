@@ -70,6 +70,98 @@ impl Postgres {
         Ok(Postgres { pool })
     }
 
+    /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
+    /// Unless `may_wait`, it waits for a row lock at most half the server's
+    /// `deadlock_timeout` (and 100 ms): it gives up (and is retried or split)
+    /// before any application waiting on it would run deadlock detection.
+    async fn apply_once(
+        &self,
+        table: &TableSchema,
+        ops: &[ApplyOp],
+        origin: &str,
+        may_wait: bool,
+    ) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        let base = qualified(&t);
+        let what = format!("applying {} changes to {t}", ops.len());
+        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let mut tx = self.pool.begin().await.map_err(db(what.clone()))?;
+        sqlx::query("SELECT set_config('hubsync.origin', $1, true)")
+            .bind(origin)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        if !may_wait {
+            sqlx::query(
+                "SELECT set_config('lock_timeout', LEAST(100, EXTRACT(epoch FROM \
+                 current_setting('deadlock_timeout')::interval) * 500)::int::text || 'ms', true)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        }
+        for run in common::runs(table, ops) {
+            let (cols, rows): (Vec<&Column>, Vec<&[Value]>) = match &run {
+                Run::Upserts(rows) => (table.columns.iter().collect(), rows.clone()),
+                Run::Deletes(keys_) => (keys.clone(), keys_.clone()),
+            };
+            let mut params = Vec::new();
+            let mut exprs = Vec::new();
+            let mut arrays = Vec::new();
+            for (n, c) in cols.iter().enumerate() {
+                let (array_ty, expr) = write_expr(c.kind, &format!("u.c{n}"));
+                params.push(format!("${}::{array_ty}", n + 1));
+                exprs.push(expr);
+                arrays.push(column_array(&t, c, rows.iter().map(|r| r[n].clone()))?);
+            }
+            let names: Vec<String> = (0..cols.len()).map(|n| format!("c{n}")).collect();
+            let unnest = format!("UNNEST({}) AS u({})", params.join(", "), names.join(", "));
+            let sql = match run {
+                Run::Upserts(_) => {
+                    let non_keys: Vec<&Column> = table
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !table.primary_key.contains(i))
+                        .map(|(_, c)| c)
+                        .collect();
+                    let action = if non_keys.is_empty() {
+                        "DO NOTHING".to_owned()
+                    } else {
+                        format!(
+                            "DO UPDATE SET {}",
+                            non_keys
+                                .iter()
+                                .map(|c| format!("{0} = excluded.{0}", D.quote(&c.name)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    format!(
+                        "INSERT INTO {base} ({}) SELECT {} FROM {unnest} ON CONFLICT ({}) {action}",
+                        D.list("", table.columns.iter().map(|c| c.name.as_str())),
+                        exprs.join(", "),
+                        D.list("", keys.iter().map(|c| c.name.as_str())),
+                    )
+                }
+                Run::Deletes(_) => format!(
+                    "DELETE FROM {base} AS b USING {unnest} WHERE {}",
+                    keys.iter()
+                        .zip(&exprs)
+                        .map(|(k, e)| format!("b.{} = {e}", D.quote(&k.name)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ")
+                ),
+            };
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for a in arrays {
+                q = bind_array(q, a);
+            }
+            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+        }
+        tx.commit().await.map_err(db(what))
+    }
+
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
         for s in [
             "CREATE SCHEMA IF NOT EXISTS hubsync",
@@ -587,76 +679,7 @@ impl hubsync_core::Connector for Postgres {
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        let t = TableRef::of(table);
-        let base = qualified(&t);
-        let what = format!("applying {} changes to {t}", ops.len());
-        let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
-        let mut tx = self.pool.begin().await.map_err(db(what.clone()))?;
-        sqlx::query("SELECT set_config('hubsync.origin', $1, true)")
-            .bind(origin)
-            .execute(&mut *tx)
-            .await
-            .map_err(db(what.clone()))?;
-        for run in common::runs(table, ops) {
-            let (cols, rows): (Vec<&Column>, Vec<&[Value]>) = match &run {
-                Run::Upserts(rows) => (table.columns.iter().collect(), rows.clone()),
-                Run::Deletes(keys_) => (keys.clone(), keys_.clone()),
-            };
-            let mut params = Vec::new();
-            let mut exprs = Vec::new();
-            let mut arrays = Vec::new();
-            for (n, c) in cols.iter().enumerate() {
-                let (array_ty, expr) = write_expr(c.kind, &format!("u.c{n}"));
-                params.push(format!("${}::{array_ty}", n + 1));
-                exprs.push(expr);
-                arrays.push(column_array(&t, c, rows.iter().map(|r| r[n].clone()))?);
-            }
-            let names: Vec<String> = (0..cols.len()).map(|n| format!("c{n}")).collect();
-            let unnest = format!("UNNEST({}) AS u({})", params.join(", "), names.join(", "));
-            let sql = match run {
-                Run::Upserts(_) => {
-                    let non_keys: Vec<&Column> = table
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !table.primary_key.contains(i))
-                        .map(|(_, c)| c)
-                        .collect();
-                    let action = if non_keys.is_empty() {
-                        "DO NOTHING".to_owned()
-                    } else {
-                        format!(
-                            "DO UPDATE SET {}",
-                            non_keys
-                                .iter()
-                                .map(|c| format!("{0} = excluded.{0}", D.quote(&c.name)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
-                    format!(
-                        "INSERT INTO {base} ({}) SELECT {} FROM {unnest} ON CONFLICT ({}) {action}",
-                        D.list("", table.columns.iter().map(|c| c.name.as_str())),
-                        exprs.join(", "),
-                        D.list("", keys.iter().map(|c| c.name.as_str())),
-                    )
-                }
-                Run::Deletes(_) => format!(
-                    "DELETE FROM {base} AS b USING {unnest} WHERE {}",
-                    keys.iter()
-                        .zip(&exprs)
-                        .map(|(k, e)| format!("b.{} = {e}", D.quote(&k.name)))
-                        .collect::<Vec<_>>()
-                        .join(" AND ")
-                ),
-            };
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for a in arrays {
-                q = bind_array(q, a);
-            }
-            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
-        }
-        tx.commit().await.map_err(db(what))
+        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
     }
 
     async fn lookup(

@@ -263,6 +263,20 @@ pub enum ConnectorError {
         /// The column the database named, if it named one.
         column: Option<String>,
     },
+    /// A write gave way to another transaction holding the rows it needed
+    /// (a lock wait hubsync cut short, a deadlock, a serialization failure);
+    /// retried by the connector, reported only when retries ran out.
+    #[error(
+        "{operation} failed on {engine}: {cause} (other transactions kept holding the rows; the next sync retries)"
+    )]
+    LockConflict {
+        /// The engine.
+        engine: EngineKind,
+        /// What hubsync was doing.
+        operation: String,
+        /// The database's message.
+        cause: String,
+    },
     /// A value read from the database does not fit its column's type.
     #[error("table {table}, column {column:?}: {reason}")]
     BadValue {
