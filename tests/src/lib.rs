@@ -332,6 +332,34 @@ pub fn sqlite_floor() -> &'static Path {
     })
 }
 
+/// A Python 3 with the application drivers the tests use (psycopg,
+/// PyMySQL): the system one if it has them, else a virtual environment
+/// under the target directory, created once with pip from PyPI.
+pub fn python_with_drivers() -> &'static Path {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let has =
+            |py: &Path| Command::new(py).args(["-c", "import psycopg, pymysql"]).status().is_ok_and(|s| s.success());
+        let system = PathBuf::from("python3");
+        if has(&system) {
+            return system;
+        }
+        let venv = scratch().join("pyenv");
+        let py = venv.join("bin/python");
+        if !has(&py) {
+            let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+            assert!(
+                ok(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+                    && ok(Command::new(&py).args(["-m", "pip", "install", "--quiet", "psycopg", "pymysql"])),
+                "could not install the Python drivers the application writers use (psycopg, PyMySQL) into {}; \
+                 install them with `pip install psycopg pymysql`",
+                venv.display()
+            );
+        }
+        py
+    })
+}
+
 /// Wait until `check` holds or `timeout` passes; whether it held.
 pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
