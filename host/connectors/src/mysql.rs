@@ -762,17 +762,49 @@ impl hubsync_core::Connector for Mysql {
         let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
         let upto =
             read_up_to.iter().map(parse_anchor).collect::<Result<Vec<_>, _>>()?.into_iter().min().unwrap_or(i64::MAX);
-        let sql = format!(
-            "DELETE FROM {} WHERE hubsync_deleted AND hubsync_seq <= ? AND hubsync_changed_at < ?",
-            D.quote(&format!("hubsync_track_{}", m.id))
-        );
-        let done = sqlx::query(AssertSqlSafe(sql))
+        let what = format!("purging deletes of {t}");
+        let track = D.quote(&format!("hubsync_track_{}", m.id));
+        let filter = "hubsync_deleted AND hubsync_seq <= ? AND hubsync_changed_at < ?";
+        // Most syncs have nothing to purge: look without locking first.
+        let any: Option<i64> =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT 1 FROM {track} WHERE {filter} LIMIT 1")))
+                .bind(upto)
+                .bind(older_than_micros)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db(what.clone()))?;
+        if any.is_none() {
+            return Ok(0);
+        }
+        // READ COMMITTED skips rows other transactions hold without waiting
+        // for them (in REPEATABLE READ the scan would lock every row it
+        // reads); no lock wait at all, so an application never meets this
+        // purge in a lock cycle. Rows held now are purged by a later sync.
+        let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
+        sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, SESSION innodb_lock_wait_timeout = 0")
+            .execute(&mut *conn)
+            .await
+            .map_err(db(what.clone()))?;
+        let done = sqlx::query(AssertSqlSafe(format!("DELETE FROM {track} WHERE {filter}")))
             .bind(upto)
             .bind(older_than_micros)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(db(format!("purging deletes of {t}")))?;
-        Ok(done.rows_affected())
+            .map_err(db(what.clone()));
+        if sqlx::query(
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, SESSION innodb_lock_wait_timeout = DEFAULT",
+        )
+        .execute(&mut *conn)
+        .await
+        .is_err()
+        {
+            conn.close_on_drop();
+        }
+        match done {
+            Ok(d) => Ok(d.rows_affected()),
+            Err(ConnectorError::LockConflict { .. }) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     async fn reannounce(&self, table: &TableSchema, keys: &[ValueRow]) -> Result<(), ConnectorError> {
