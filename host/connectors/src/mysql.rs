@@ -781,23 +781,22 @@ impl hubsync_core::Connector for Mysql {
         // reads); no lock wait at all, so an application never meets this
         // purge in a lock cycle. Rows held now are purged by a later sync.
         let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
-        sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, SESSION innodb_lock_wait_timeout = 0")
-            .execute(&mut *conn)
-            .await
-            .map_err(db(what.clone()))?;
-        let done = sqlx::query(AssertSqlSafe(format!("DELETE FROM {track} WHERE {filter}")))
-            .bind(upto)
-            .bind(older_than_micros)
-            .execute(&mut *conn)
-            .await
-            .map_err(db(what.clone()));
-        if sqlx::query(
-            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, SESSION innodb_lock_wait_timeout = DEFAULT",
-        )
-        .execute(&mut *conn)
+        sqlx::query("SET SESSION innodb_lock_wait_timeout = 0").execute(&mut *conn).await.map_err(db(what.clone()))?;
+        let done = async {
+            // For the next transaction only.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *conn).await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let done = sqlx::query(AssertSqlSafe(format!("DELETE FROM {track} WHERE {filter}")))
+                .bind(upto)
+                .bind(older_than_micros)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        }
         .await
-        .is_err()
-        {
+        .map_err(db(what.clone()));
+        if sqlx::query("SET SESSION innodb_lock_wait_timeout = DEFAULT").execute(&mut *conn).await.is_err() {
             conn.close_on_drop();
         }
         match done {
