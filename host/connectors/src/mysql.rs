@@ -124,23 +124,31 @@ impl Mysql {
         result
     }
 
-    /// Number up to `limit` committed, unnumbered changes of tracking table
-    /// `id` that no transaction holds (see the module doc). Returns how many
-    /// were numbered and whether committed unnumbered changes are left
-    /// (held by transactions still open).
-    async fn sequence(&self, id: i64, table: &TableSchema, limit: usize) -> Result<(u64, bool), ConnectorError> {
+    /// The numbering transaction of [`Mysql::sequence`]: how many were numbered.
+    async fn number(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::MySql>,
+        id: i64,
+        table: &TableSchema,
+        limit: usize,
+    ) -> Result<u64, ConnectorError> {
         let what = "numbering captured changes";
         let track = D.quote(&format!("hubsync_track_{id}"));
         let keys = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
-        let mut conn = self.pool.acquire().await.map_err(db(what))?;
         // READ COMMITTED: only committed tracking rows are seen, and no gap locks taken.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *conn).await.map_err(db(what))?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what))?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut **conn).await.map_err(db(what))?;
+        // (No `innodb_lock_wait_timeout = 0` here: MariaDB 10.11 then fails
+        // the COMMIT of a transaction that skipped locked rows, error 1180.
+        // The locking read skips held rows, and the UPDATE touches only the
+        // rows it locked, by primary key, so nothing here waits on an
+        // application.)
+        let mut tx = sqlx::Connection::begin(&mut **conn).await.map_err(db(what))?;
         let top: i64 =
             sqlx::query_scalar(AssertSqlSafe(format!("SELECT v FROM hubsync_counter WHERE id = {id} FOR UPDATE")))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db(what))?;
+
         // The committed, unnumbered rows nobody holds, in change order; SKIP
         // LOCKED never waits (a row an application holds is numbered later).
         let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
@@ -165,8 +173,8 @@ impl Mysql {
         // Only the rows locked above are touched (by key), in change order.
         for chunk in keys_held.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "UPDATE {track} SET hubsync_seq = (@hubsync_seq := @hubsync_seq + 1) WHERE ({keys}) IN ({}) \
-                 ORDER BY hubsync_changed_at, {keys}",
+                "UPDATE {track} FORCE INDEX (PRIMARY) SET hubsync_seq = (@hubsync_seq := @hubsync_seq + 1) \
+                 WHERE ({keys}) IN ({}) ORDER BY hubsync_changed_at, {keys}",
                 vec![tuple.as_str(); chunk.len()].join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -184,6 +192,22 @@ impl Mysql {
                 .map_err(db(what))?;
         }
         tx.commit().await.map_err(db(what))?;
+        Ok(numbered)
+    }
+
+    /// Number up to `limit` committed, unnumbered changes of tracking table
+    /// `id` that no transaction holds (see the module doc). Returns how many
+    /// were numbered and whether committed unnumbered changes are left
+    /// (held by transactions still open).
+    async fn sequence(&self, id: i64, table: &TableSchema, limit: usize) -> Result<(u64, bool), ConnectorError> {
+        let what = "numbering captured changes";
+        let track = D.quote(&format!("hubsync_track_{id}"));
+        let mut conn = self.pool.acquire().await.map_err(db(what))?;
+        let numbered = match self.number(&mut conn, id, table, limit).await {
+            // Another transaction held a row after all: number it next time.
+            Err(ConnectorError::LockConflict { .. }) => 0,
+            other => other?,
+        };
         let left: Option<i64> =
             sqlx::query_scalar(AssertSqlSafe(format!("SELECT 1 FROM {track} WHERE hubsync_seq IS NULL LIMIT 1")))
                 .fetch_optional(&mut *conn)
