@@ -379,6 +379,18 @@ pub(crate) fn captured_or_bad(
     }
 }
 
+/// Put one read of [`captured_or_bad`] where it belongs in a batch.
+pub(crate) fn keep(
+    read: Result<hubsync_core::CapturedChange, hubsync_core::BadRow>,
+    changes: &mut Vec<hubsync_core::CapturedChange>,
+    unreadable: &mut Vec<hubsync_core::BadRow>,
+) {
+    match read {
+        Ok(c) => changes.push(c),
+        Err(bad) => unreadable.push(bad),
+    }
+}
+
 /// One lookup answer from [`captured_or_bad`]'s result: an unreadable
 /// current row is reported in the state instead of failing the lookup.
 pub(crate) fn key_state(

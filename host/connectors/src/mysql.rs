@@ -692,18 +692,19 @@ impl hubsync_core::Connector for Mysql {
         for r in rows.iter().take(limit) {
             last = r.get(0);
             let deleted = r.get::<i64, _>(1) != 0;
-            match common::captured_or_bad(
-                table,
-                4,
-                deleted,
-                r.get(3),
-                r.get(2),
-                |c, i| decode(&t, c, r, i),
-                |i| raw(r, i),
-            )? {
-                Ok(c) => changes.push(c),
-                Err(bad) => unreadable.push(bad),
-            }
+            common::keep(
+                common::captured_or_bad(
+                    table,
+                    4,
+                    deleted,
+                    r.get(3),
+                    r.get(2),
+                    |c, i| decode(&t, c, r, i),
+                    |i| raw(r, i),
+                )?,
+                &mut changes,
+                &mut unreadable,
+            );
         }
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending })
     }

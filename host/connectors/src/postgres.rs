@@ -662,18 +662,19 @@ impl hubsync_core::Connector for Postgres {
         let mut unreadable = Vec::new();
         for r in rows.iter().take(limit) {
             next = Anchor(format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)));
-            match common::captured_or_bad(
-                table,
-                5,
-                r.get(2),
-                r.get(4),
-                r.get(3),
-                |c, i| decode(&t, c, r, i),
-                |i| raw(r, i),
-            )? {
-                Ok(c) => changes.push(c),
-                Err(bad) => unreadable.push(bad),
-            }
+            common::keep(
+                common::captured_or_bad(
+                    table,
+                    5,
+                    r.get(2),
+                    r.get(4),
+                    r.get(3),
+                    |c, i| decode(&t, c, r, i),
+                    |i| raw(r, i),
+                )?,
+                &mut changes,
+                &mut unreadable,
+            );
         }
         Ok(ChangeBatch { changes, unreadable, next, more, pending })
     }

@@ -384,18 +384,11 @@ impl hubsync_core::Connector for Sqlite {
             let row_present =
                 r.try_get_raw(4 + keys.len() + table.primary_key[0]).map(|v| !v.is_null()).unwrap_or(false);
             let gone = deleted != 0 || !row_present;
-            match common::captured_or_bad(
-                table,
-                4,
-                gone,
-                r.get(3),
-                r.get(2),
-                |c, i| decode(&t, c, r, i),
-                |i| raw(r, i),
-            )? {
-                Ok(c) => changes.push(c),
-                Err(bad) => unreadable.push(bad),
-            }
+            common::keep(
+                common::captured_or_bad(table, 4, gone, r.get(3), r.get(2), |c, i| decode(&t, c, r, i), |i| raw(r, i))?,
+                &mut changes,
+                &mut unreadable,
+            );
         }
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }

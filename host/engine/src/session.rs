@@ -176,9 +176,13 @@ impl<'a> Pair<'a> {
             bad.push(self.quarantine_record(side, key.as_ref(), format!("reading it on {}", self.side_name(side)), b));
         }
         let changes = std::mem::take(&mut batch.changes);
-        batch.changes = match self.convert(side, changes.clone()).await {
+        // Only plugin calls (row filter, schema map) can fail here; keep a
+        // copy to narrow a failure down only when the view has any.
+        let copy = (!self.view.is_identity()).then(|| changes.clone());
+        batch.changes = match self.convert(side, changes).await {
             Ok(c) => c,
             Err(e) if row_level(&e) => {
+                let Some(changes) = copy else { return Err(e) };
                 // Convert one by one to find the changes at fault.
                 let mut kept = Vec::with_capacity(changes.len());
                 for c in changes {
