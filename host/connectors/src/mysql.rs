@@ -22,8 +22,8 @@
 //! as UTC in DATETIME(6) (MySQL's TIMESTAMP ends in 2038).
 
 use hubsync_core::{
-    Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, TableSchema, UnsupportedColumn, Value, text,
+    Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, ForeignKey, IndexInfo,
+    TableInfo, TableRef, TableSchema, TypeFacets, UnsupportedColumn, Value, text,
 };
 use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
@@ -31,7 +31,7 @@ use sqlx::{AssertSqlSafe, Row};
 use std::str::FromStr;
 
 use crate::common::{self, Meta, Run};
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, Spelling};
 
 const D: Dialect = Dialect::Backtick;
 const ENGINE: EngineKind = EngineKind::Mysql;
@@ -52,6 +52,51 @@ fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorErro
 }
 
 impl Mysql {
+    /// The tracking table's key columns: the base table's own types, text in
+    /// the server's binary no-pad collation, so two keys the base table
+    /// keeps apart never share a tracking row.
+    async fn tracking_key_defs(&self, t: &TableRef, keys: &[&str]) -> Result<String, ConnectorError> {
+        let rows = sqlx::query(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(&t.name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(format!("reading the key columns of {t}")))?;
+        let exact = self.exact_collation().await?;
+        let mut defs = Vec::new();
+        for k in keys {
+            let Some(r) = rows.iter().find(|r| r.get::<String, _>(0) == *k) else {
+                return Err(ConnectorError::Refused {
+                    table: t.clone(),
+                    reason: format!("key column {k:?} is missing"),
+                });
+            };
+            let (ty, charset): (String, Option<String>) = (r.get(1), r.get(2));
+            let collate = match charset.as_deref() {
+                Some("utf8mb4") => {
+                    format!(" CHARACTER SET utf8mb4 COLLATE {}", exact.as_deref().unwrap_or("utf8mb4_bin"))
+                }
+                Some(cs) => format!(" CHARACTER SET {cs} COLLATE {cs}_bin"),
+                None => String::new(),
+            };
+            defs.push(format!("{} {ty}{collate} NOT NULL", D.quote(k)));
+        }
+        Ok(defs.join(", "))
+    }
+
+    /// The server's binary no-pad utf8mb4 collation, if it has one.
+    async fn exact_collation(&self) -> Result<Option<String>, ConnectorError> {
+        sqlx::query_scalar(
+            "SELECT COLLATION_NAME FROM information_schema.COLLATIONS \
+             WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin') ORDER BY COLLATION_NAME DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading the server's collations"))
+    }
+
     /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
     /// Unless `may_wait`, it does not wait for row locks (MariaDB:
     /// `innodb_lock_wait_timeout = 0`; MySQL accepts 1 s at least): InnoDB
@@ -299,39 +344,155 @@ fn mysql_column_type(data_type: &str, column_type: &str) -> Option<ColumnType> {
     })
 }
 
-/// The MySQL type hubsync gives a column (keys need bounded lengths).
-fn mysql_type(c: &Column, is_key: bool) -> String {
-    if let Some(d) = &c.declared_type {
-        // A declared type from a MySQL table is reused as is.
-        let lower = d.to_ascii_lowercase();
-        // Only a MySQL spelling: a one-word name, parameters, and MySQL's own
-        // modifiers (SQLite's "DECIMAL TEXT" names the same kind but is not one).
-        let base = lower.split('(').next().unwrap_or("").trim();
-        let tail = lower.rsplit_once(')').map_or("", |(_, t)| t);
-        let mysql_spelling =
-            !base.contains(' ') && tail.split_whitespace().all(|w| matches!(w, "unsigned" | "signed" | "zerofill"));
-        if mysql_spelling
-            && mysql_column_type(lower.split('(').next().unwrap_or("").trim(), &lower) == Some(c.kind)
-            && !lower.contains("with time zone")
-            && (c.kind != ColumnType::Decimal || lower.starts_with("decimal"))
-        {
-            return d.clone();
-        }
+/// The hubsync type a column's comment names (see [`TYPE_COMMENT`]), when
+/// the column's own type can hold it; else `kind`.
+fn tagged_type(kind: ColumnType, data_type: &str, comment: &str) -> ColumnType {
+    let tagged = comment.strip_prefix(TYPE_COMMENT).and_then(|t| t.trim().parse::<ColumnType>().ok());
+    match (tagged, data_type.to_ascii_lowercase().as_str()) {
+        (Some(ColumnType::TimestampTz), "datetime" | "timestamp") => ColumnType::TimestampTz,
+        (Some(ColumnType::Uuid), "char" | "varchar" | "binary" | "uuid") => ColumnType::Uuid,
+        (Some(ColumnType::Json), "longtext" | "json" | "text" | "mediumtext") => ColumnType::Json,
+        _ => kind,
     }
-    match c.kind {
-        ColumnType::Bool => "BOOLEAN".into(),
-        ColumnType::Int => "BIGINT".into(),
-        ColumnType::Float => "DOUBLE".into(),
-        ColumnType::Decimal => "DECIMAL(65,30)".into(),
-        ColumnType::Text if is_key => "VARCHAR(255)".into(),
-        ColumnType::Text => "LONGTEXT".into(),
-        ColumnType::Bytes if is_key => "VARBINARY(255)".into(),
-        ColumnType::Bytes => "LONGBLOB".into(),
-        ColumnType::Date => "DATE".into(),
-        ColumnType::Time => "TIME(6)".into(),
-        ColumnType::Timestamp | ColumnType::TimestampTz => "DATETIME(6)".into(),
-        ColumnType::Uuid => "CHAR(36)".into(),
-        ColumnType::Json => "JSON".into(),
+}
+
+/// Facets of a MySQL column: as spelled, except that MySQL's times without
+/// a precision keep whole seconds, and `bigint unsigned` (a decimal to
+/// hubsync) has 20 digits.
+fn mysql_facets(kind: ColumnType, data_type: &str, column_type: &str) -> TypeFacets {
+    let mut f = sql::facets(kind, column_type);
+    match (kind, data_type.to_ascii_lowercase().as_str()) {
+        (ColumnType::Time | ColumnType::Timestamp | ColumnType::TimestampTz, _) if f.precision.is_none() => {
+            f.precision = Some(0)
+        }
+        (ColumnType::Decimal, "bigint") => (f.precision, f.scale) = (Some(20), Some(0)),
+        (ColumnType::Uuid | ColumnType::Json, _) => f = TypeFacets::default(),
+        _ => {}
+    }
+    f
+}
+
+/// Whether a collation compares strings exactly (binary, no padding).
+fn is_exact(collation: &str) -> bool {
+    let c = collation.to_ascii_lowercase();
+    c == "binary" || c.ends_with("_nopad_bin") || c.ends_with("_0900_bin")
+}
+
+/// The comment that tells a fresh introspection which hubsync type a
+/// created column holds where MySQL's catalog cannot say it (a DATETIME
+/// holding instants, CHAR(36) holding UUIDs, MariaDB's JSON, which is a
+/// LONGTEXT): `hubsync:timestamptz`.
+const TYPE_COMMENT: &str = "hubsync:";
+
+/// InnoDB's limit on the bytes of one index key (DYNAMIC row format).
+const KEY_BYTES: u32 = 3072;
+
+/// Bytes a row may keep in its page before InnoDB refuses the table (half a
+/// 16 KiB page, less headers); longer columns go off-page.
+const INLINE_BYTES: u32 = 8000;
+
+/// Bytes per character of utf8mb4.
+const CHAR_BYTES: u32 = 4;
+
+/// How hubsync lays out a table it creates on MySQL/MariaDB.
+struct Layout {
+    /// The binary, no-pad utf8mb4 collation of this server
+    /// (`utf8mb4_nopad_bin` on MariaDB, `utf8mb4_0900_bin` on MySQL 8), so
+    /// keys compare exactly as on the hub: case, accents and trailing
+    /// spaces all count.
+    exact: String,
+    /// Characters (text) or bytes (bytes) each unbounded key column gets.
+    key_len: u32,
+    /// Inline bytes still free in the row.
+    inline_left: u32,
+}
+
+impl Layout {
+    fn new(table: &TableSchema, exact: String) -> Layout {
+        // The primary key's bytes: bounded columns as declared, the rest of
+        // the budget shared by the unbounded text and bytes columns.
+        let mut fixed = 0;
+        let mut unbounded = 0;
+        for &k in &table.primary_key {
+            let c = &table.columns[k];
+            let per = if c.kind == ColumnType::Text { CHAR_BYTES } else { 1 };
+            match (c.kind, c.facets.length) {
+                (ColumnType::Text | ColumnType::Bytes, Some(n)) => fixed += n * per,
+                (ColumnType::Text, None) => unbounded += CHAR_BYTES,
+                (ColumnType::Bytes, None) => unbounded += 1,
+                _ => fixed += 16,
+            }
+        }
+        let key_len = KEY_BYTES.saturating_sub(fixed).checked_div(unbounded).map_or(255, |n| n.clamp(1, 768));
+        Layout { exact, key_len, inline_left: INLINE_BYTES }
+    }
+
+    /// The column definition (type, collation, comment) of `c`.
+    fn column(&mut self, c: &Column, in_key: bool, in_index: bool) -> String {
+        let bounded = in_key || in_index;
+        let exact = format!(" CHARACTER SET utf8mb4 COLLATE {}", self.exact);
+        let comment = |kind: ColumnType| format!(" COMMENT '{TYPE_COMMENT}{kind}'");
+        let (ty, inline) = match Spelling::of(c) {
+            Spelling::Declared(d) => {
+                let lower = d.to_ascii_lowercase();
+                let collate = if c.kind == ColumnType::Text && bounded && !lower.contains("collate") {
+                    exact.clone()
+                } else {
+                    String::new()
+                };
+                let tag = if matches!(c.kind, ColumnType::TimestampTz | ColumnType::Uuid | ColumnType::Json) {
+                    comment(c.kind)
+                } else {
+                    String::new()
+                };
+                (format!("{d}{collate}{tag}"), 20)
+            }
+            Spelling::Kind(kind, f) => match kind {
+                ColumnType::Bool => ("BOOLEAN".into(), 1),
+                ColumnType::Int => ("BIGINT".into(), 8),
+                ColumnType::Float => ("DOUBLE".into(), 8),
+                ColumnType::Decimal => {
+                    // MySQL's DECIMAL holds at most 65 digits, 30 after the point.
+                    let (p, s) = match (f.precision, f.scale) {
+                        (Some(p), s) => {
+                            let s = s.unwrap_or(0).min(30);
+                            (p.clamp(s.max(1), 65), s)
+                        }
+                        (None, _) => (65, 30),
+                    };
+                    (format!("DECIMAL({p},{s})"), p / 2 + 2)
+                }
+                ColumnType::Text => {
+                    let n = if in_key { f.length.unwrap_or(self.key_len) } else { f.length.unwrap_or(0) };
+                    let n = if in_index && !in_key && f.length.is_none() { 255 } else { n };
+                    let bytes = n * CHAR_BYTES + 2;
+                    let collate = if bounded { exact.clone() } else { String::new() };
+                    if n > 0 && (bounded || (n <= 16383 && bytes <= self.inline_left.saturating_sub(20))) {
+                        (format!("VARCHAR({n}){collate}"), if bytes > 255 && !bounded { 20 } else { bytes })
+                    } else {
+                        ("LONGTEXT".into(), 20)
+                    }
+                }
+                ColumnType::Bytes => {
+                    let n = if in_key { f.length.unwrap_or(self.key_len) } else { f.length.unwrap_or(0) };
+                    let n = if in_index && !in_key && f.length.is_none() { 255 } else { n };
+                    if n > 0 && (bounded || (n <= 65000 && n + 2 <= self.inline_left.saturating_sub(20))) {
+                        (format!("VARBINARY({n})"), if n > 255 && !bounded { 20 } else { n + 2 })
+                    } else {
+                        ("LONGBLOB".into(), 20)
+                    }
+                }
+                ColumnType::Date => ("DATE".into(), 3),
+                ColumnType::Time => (format!("TIME({})", f.precision.unwrap_or(6)), 6),
+                ColumnType::Timestamp => (format!("DATETIME({})", f.precision.unwrap_or(6)), 8),
+                // MySQL's TIMESTAMP ends in 2038: a DATETIME holding UTC.
+                ColumnType::TimestampTz => (format!("DATETIME({}){}", f.precision.unwrap_or(6), comment(kind)), 8),
+                ColumnType::Uuid => (format!("CHAR(36) CHARACTER SET ascii COLLATE ascii_bin{}", comment(kind)), 36),
+                ColumnType::Json => (format!("JSON{}", comment(kind)), 20),
+            },
+        };
+        self.inline_left = self.inline_left.saturating_sub(inline);
+        ty
     }
 }
 
@@ -406,7 +567,8 @@ impl hubsync_core::Connector for Mysql {
 
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         let cols = sqlx::query(
-            "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_KEY \
+            "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_COMMENT, \
+             c.COLLATION_NAME \
              FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
              ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
              WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_NAME NOT LIKE 'hubsync\\_%' \
@@ -427,16 +589,24 @@ impl hubsync_core::Connector for Mysql {
         for c in cols {
             let (table, name, data_type, column_type, nullable): (String, String, String, String, String) =
                 (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4));
+            let (comment, collation): (String, Option<String>) = (c.get(5), c.get(6));
             if out.last().is_none_or(|t| t.schema.name != table) {
-                out.push(TableInfo { schema: TableSchema::new(table), indexes: Vec::new(), unsupported: Vec::new() });
+                out.push(TableInfo {
+                    schema: TableSchema::new(table),
+                    indexes: Vec::new(),
+                    unsupported: Vec::new(),
+                    foreign_keys: Vec::new(),
+                });
             }
             let t = out.last_mut().expect("pushed above");
-            match mysql_column_type(&data_type, &column_type) {
+            match mysql_column_type(&data_type, &column_type).map(|k| tagged_type(k, &data_type, &comment)) {
                 Some(kind) => t.schema.columns.push(Column {
                     name,
                     kind,
                     nullable: nullable == "YES",
+                    facets: mysql_facets(kind, &data_type, &column_type),
                     declared_type: Some(column_type),
+                    folding: collation.filter(|c| kind == ColumnType::Text && !is_exact(c)),
                 }),
                 None => t.unsupported.push(UnsupportedColumn { column: name, declared_type: column_type }),
             }
@@ -455,6 +625,27 @@ impl hubsync_core::Connector for Mysql {
             match t.indexes.last_mut() {
                 Some(i) if i.name == index => i.columns.push(column),
                 _ => t.indexes.push(IndexInfo { name: index, columns: vec![column], unique: non_unique == 0 }),
+            }
+        }
+        let fks = sqlx::query(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE \
+             WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL \
+             ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading foreign keys"))?;
+        for f in fks {
+            let (table, name, column, parent): (String, String, String, String) =
+                (f.get(0), f.get(1), f.get(2), f.get(3));
+            let Some(t) = out.iter_mut().find(|t| t.schema.name == table) else { continue };
+            match t.foreign_keys.last_mut() {
+                Some(k) if k.name == name => k.columns.push(column),
+                _ => t.foreign_keys.push(ForeignKey {
+                    name,
+                    columns: vec![column],
+                    references: TableRef { namespace: None, name: parent },
+                }),
             }
         }
         for t in &mut out {
@@ -519,11 +710,7 @@ impl hubsync_core::Connector for Mysql {
         let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
         let key_names: Vec<&str> = keys.iter().map(|c| c.name.as_str()).collect();
         let kl = D.list("", key_names.iter().copied());
-        let key_defs = keys
-            .iter()
-            .map(|c| format!("{} {} NOT NULL", D.quote(&c.name), mysql_type(c, true)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let key_defs = self.tracking_key_defs(&t, &key_names).await?;
         let meta = "hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at";
         let now = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)";
         // MySQL DDL commits implicitly; each statement is idempotent instead.
@@ -855,6 +1042,39 @@ impl hubsync_core::Connector for Mysql {
         Ok(())
     }
 
+    async fn scan(
+        &self,
+        table: &TableSchema,
+        after: Option<&ValueRow>,
+        limit: usize,
+    ) -> Result<Vec<KeyState>, ConnectorError> {
+        let t = TableRef::of(table);
+        let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let kl = D.list("b.", key_cols.iter().map(|c| c.name.as_str()));
+        let filter = match after {
+            Some(k) => format!("WHERE ({kl}) > ({})", vec!["?"; k.len()].join(", ")),
+            None => String::new(),
+        };
+        let read = |c: &Column| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)));
+        let sql = format!(
+            "SELECT {}, {} FROM {} b {filter} ORDER BY {kl} LIMIT ?",
+            key_cols.iter().map(|c| read(c)).collect::<Vec<_>>().join(", "),
+            table.columns.iter().map(read).collect::<Vec<_>>().join(", "),
+            D.table(&t)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in after.into_iter().flatten() {
+            q = bind(q, v);
+        }
+        let rows = q.bind(limit as i64).fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let read = common::captured_or_bad(table, 0, false, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
+            out.push(common::key_state(read, None));
+        }
+        Ok(out)
+    }
+
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
         let sql = format!("SELECT CAST(NOT EXISTS (SELECT 1 FROM {}) AS SIGNED)", D.table(table));
         let v: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
@@ -867,16 +1087,32 @@ impl hubsync_core::Connector for Mysql {
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
         common::check_selection(table)?;
-        let cols = table
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let is_key = table.primary_key.contains(&i) || indexes.iter().any(|x| x.columns.contains(&c.name));
-                format!("{} {}{}", D.quote(&c.name), mysql_type(c, is_key), if c.nullable { "" } else { " NOT NULL" })
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let Some(exact) = self.exact_collation().await? else {
+            return Err(ConnectorError::Refused {
+                table: t,
+                reason: "this server has no binary no-pad utf8mb4 collation (utf8mb4_nopad_bin, MariaDB 10.2+; \
+                         utf8mb4_0900_bin, MySQL 8.0.17+), which keys hubsync creates need to compare as on the hub; \
+                         upgrade the server or create the table yourself"
+                    .into(),
+            });
+        };
+        let mut layout = Layout::new(table, exact);
+        // Keys first: they need their bytes whatever else the row holds.
+        let mut order: Vec<usize> = table.primary_key.clone();
+        order.extend((0..table.columns.len()).filter(|i| !table.primary_key.contains(i)));
+        let mut defs = vec![String::new(); table.columns.len()];
+        for i in order {
+            let c = &table.columns[i];
+            let in_key = table.primary_key.contains(&i);
+            let in_index = indexes.iter().any(|x| x.columns.contains(&c.name));
+            defs[i] = format!(
+                "{} {}{}",
+                D.quote(&c.name),
+                layout.column(c, in_key, in_index),
+                if c.nullable { "" } else { " NOT NULL" }
+            );
+        }
+        let cols = defs.join(", ");
         let pk = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
         let stmts = vec![format!(
             "CREATE TABLE IF NOT EXISTS {} ({cols}, PRIMARY KEY ({pk})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",

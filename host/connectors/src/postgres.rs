@@ -16,7 +16,7 @@ use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
     TableRef, TableSchema, UnsupportedColumn, Value,
 };
-use hubsync_core::{KeyState, Row as ValueRow};
+use hubsync_core::{ForeignKey, KeyState, Row as ValueRow};
 use std::str::FromStr;
 
 use hubsync_core::ConnectOptions;
@@ -24,7 +24,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::common::{self, Meta, Run};
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, Spelling};
 
 const D: Dialect = Dialect::DoubleQuote;
 const ENGINE: EngineKind = EngineKind::Postgres;
@@ -207,6 +207,31 @@ fn pg_type(kind: ColumnType) -> &'static str {
         ColumnType::TimestampTz => "timestamptz",
         ColumnType::Uuid => "uuid",
         ColumnType::Json => "jsonb",
+    }
+}
+
+/// The type of `c` in a table hubsync creates: the kind's type with the
+/// source's length, precision and scale.
+fn pg_create_type(c: &Column) -> String {
+    let (kind, f) = match Spelling::of(c) {
+        Spelling::Declared(d) => return d.to_owned(),
+        Spelling::Kind(kind, f) => (kind, f),
+    };
+    let with = |name: &str, n: Option<u32>| match n {
+        Some(n) => format!("{name}({n})"),
+        None => name.to_owned(),
+    };
+    match kind {
+        // PostgreSQL's numeric holds 1000 digits when constrained.
+        ColumnType::Decimal => match (f.precision, f.scale) {
+            (Some(p), s) if p <= 1000 => format!("numeric({p},{})", s.unwrap_or(0).min(p)),
+            _ => "numeric".into(),
+        },
+        ColumnType::Text if f.length.is_some_and(|n| n <= 10_485_760) => with("varchar", f.length),
+        ColumnType::Time => with("time", f.precision),
+        ColumnType::Timestamp => with("timestamp", f.precision),
+        ColumnType::TimestampTz => with("timestamptz", f.precision),
+        other => pg_type(other).to_owned(),
     }
 }
 
@@ -404,13 +429,18 @@ impl hubsync_core::Connector for Postgres {
             if out.last().is_none_or(|t| t.schema.namespace != namespace || t.schema.name != rel) {
                 let mut schema = TableSchema::new(rel.clone());
                 schema.namespace = namespace.clone();
-                out.push(TableInfo { schema, indexes: Vec::new(), unsupported: Vec::new() });
+                out.push(TableInfo { schema, indexes: Vec::new(), unsupported: Vec::new(), foreign_keys: Vec::new() });
             }
             let t = out.last_mut().expect("pushed above");
             match sql::column_type(&declared) {
-                Some(kind) => {
-                    t.schema.columns.push(Column { name, kind, nullable: !notnull, declared_type: Some(declared) })
-                }
+                Some(kind) => t.schema.columns.push(Column {
+                    name,
+                    kind,
+                    nullable: !notnull,
+                    facets: sql::facets(kind, &declared),
+                    declared_type: Some(declared),
+                    folding: None,
+                }),
                 None => t.unsupported.push(UnsupportedColumn { column: name, declared_type: declared }),
             }
         }
@@ -434,6 +464,26 @@ impl hubsync_core::Connector for Postgres {
                 (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
             if let Some(i) = find(&mut out, nsp, &rel) {
                 out[i].indexes.push(IndexInfo { name, columns, unique });
+            }
+        }
+        let fks = sqlx::query(
+            "SELECT n.nspname, c.relname, con.conname, rn.nspname, rc.relname, \
+             array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord) \
+                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) \
+             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
+             WHERE con.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'hubsync') \
+             ORDER BY 1, 2, 3",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading foreign keys"))?;
+        for f in fks {
+            let (nsp, rel, name, rnsp, rrel, columns): (String, String, String, String, String, Vec<String>) =
+                (f.get(0), f.get(1), f.get(2), f.get(3), f.get(4), f.get(5));
+            if let Some(i) = find(&mut out, nsp, &rel) {
+                let references = TableRef { namespace: (rnsp != "public").then_some(rnsp), name: rrel };
+                out[i].foreign_keys.push(ForeignKey { name, columns, references });
             }
         }
         Ok(out)
@@ -812,6 +862,55 @@ impl hubsync_core::Connector for Postgres {
         Ok(())
     }
 
+    async fn scan(
+        &self,
+        table: &TableSchema,
+        after: Option<&ValueRow>,
+        limit: usize,
+    ) -> Result<Vec<KeyState>, ConnectorError> {
+        let t = TableRef::of(table);
+        let key_cols: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let kl = D.list("b.", key_cols.iter().map(|c| c.name.as_str()));
+        let mut arrays = Vec::new();
+        let filter = match after {
+            Some(k) => {
+                let mut params = Vec::new();
+                let mut exprs = Vec::new();
+                for (i, c) in key_cols.iter().enumerate() {
+                    let (array_ty, expr) = write_expr(c.kind, &format!("u.c{i}"));
+                    params.push(format!("${}::{array_ty}", i + 2));
+                    exprs.push(expr);
+                    arrays.push(column_array(&t, c, std::iter::once(k[i].clone()))?);
+                }
+                format!(
+                    "WHERE ({kl}) > (SELECT {} FROM UNNEST({}) AS u({}))",
+                    exprs.join(", "),
+                    params.join(", "),
+                    (0..key_cols.len()).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ")
+                )
+            }
+            None => String::new(),
+        };
+        let read = |c: &Column| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)));
+        let sql = format!(
+            "SELECT {}, {} FROM {} b {filter} ORDER BY {kl} LIMIT $1",
+            key_cols.iter().map(|c| read(c)).collect::<Vec<_>>().join(", "),
+            table.columns.iter().map(read).collect::<Vec<_>>().join(", "),
+            qualified(&t)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(limit as i64);
+        for a in arrays {
+            q = bind_array(q, a);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let read = common::captured_or_bad(table, 0, false, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
+            out.push(common::key_state(read, None));
+        }
+        Ok(out)
+    }
+
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
         let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {})", qualified(table));
         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db(format!("reading {table}")))
@@ -823,7 +922,7 @@ impl hubsync_core::Connector for Postgres {
         let cols = table
             .columns
             .iter()
-            .map(|c| format!("{} {}{}", D.quote(&c.name), pg_type(c.kind), if c.nullable { "" } else { " NOT NULL" }))
+            .map(|c| format!("{} {}{}", D.quote(&c.name), pg_create_type(c), if c.nullable { "" } else { " NOT NULL" }))
             .collect::<Vec<_>>()
             .join(", ");
         let pk = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));

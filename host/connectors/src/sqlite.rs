@@ -17,12 +17,12 @@ use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
     TableRef, TableSchema, UnsupportedColumn, Value,
 };
-use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
+use hubsync_core::{ConnectOptions, ForeignKey, KeyState, Row as ValueRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
 
 use crate::common::{self, Meta, Run};
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, Spelling};
 
 const D: Dialect = Dialect::DoubleQuote;
 const ENGINE: EngineKind = EngineKind::Sqlite;
@@ -163,7 +163,9 @@ impl hubsync_core::Connector for Sqlite {
                             name,
                             kind,
                             nullable: notnull == 0 && pk_pos == 0,
+                            facets: sql::facets(kind, &declared),
                             declared_type: Some(declared),
+                            folding: None,
                         });
                     }
                     None => unsupported.push(UnsupportedColumn { column: name, declared_type: declared }),
@@ -189,7 +191,25 @@ impl hubsync_core::Connector for Sqlite {
                     .map_err(db(format!("reading index {iname}")))?;
                 indexes.push(IndexInfo { name: iname, columns, unique: unique != 0 });
             }
-            out.push(TableInfo { schema, indexes, unsupported });
+            let fks = sqlx::query("SELECT id, \"table\", \"from\" FROM pragma_foreign_key_list(?) ORDER BY id, seq")
+                .bind(&t.name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db(format!("reading the foreign keys of {t}")))?;
+            let mut foreign_keys: Vec<ForeignKey> = Vec::new();
+            for f in fks {
+                let (id, parent, from): (i64, String, String) = (f.get(0), f.get(1), f.get(2));
+                let name = format!("fk{id}");
+                match foreign_keys.last_mut() {
+                    Some(k) if k.name == name => k.columns.push(from),
+                    _ => foreign_keys.push(ForeignKey {
+                        name,
+                        columns: vec![from],
+                        references: TableRef { namespace: None, name: parent },
+                    }),
+                }
+            }
+            out.push(TableInfo { schema, indexes, unsupported, foreign_keys });
         }
         Ok(out)
     }
@@ -560,6 +580,36 @@ impl hubsync_core::Connector for Sqlite {
         tx.commit().await.map_err(db(what))
     }
 
+    async fn scan(
+        &self,
+        table: &TableSchema,
+        after: Option<&ValueRow>,
+        limit: usize,
+    ) -> Result<Vec<KeyState>, ConnectorError> {
+        let t = TableRef::of(table);
+        let kl = D.list("b.", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let filter = match after {
+            Some(k) => format!("WHERE ({kl}) > ({})", vec!["?"; k.len()].join(", ")),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {kl}, {} FROM {} b {filter} ORDER BY {kl} LIMIT ?",
+            D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
+            D.table(&t)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in after.into_iter().flatten() {
+            q = bind(q, v);
+        }
+        let rows = q.bind(limit as i64).fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let read = common::captured_or_bad(table, 0, false, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
+            out.push(common::key_state(read, None));
+        }
+        Ok(out)
+    }
+
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
         let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {})", D.table(table));
         sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(db(format!("reading {table}")))
@@ -602,18 +652,32 @@ fn parse_anchor(a: &Anchor) -> Result<i64, ConnectorError> {
 
 /// The declared type hubsync gives a column in SQLite. Decimals are stored
 /// as text ("DECIMAL TEXT" has TEXT affinity) so no digit or scale is lost.
+/// SQLite enforces no length or precision, but keeps them in the declared
+/// type, so they carry on to the next engine.
 fn sqlite_type(c: &Column) -> String {
-    match c.kind {
+    let (kind, f) = match Spelling::of(c) {
+        Spelling::Declared(d) => return d.to_owned(),
+        Spelling::Kind(kind, f) => (kind, f),
+    };
+    let with = |name: &str, n: Option<u32>| match n {
+        Some(n) => format!("{name}({n})"),
+        None => name.to_owned(),
+    };
+    match kind {
         ColumnType::Bool => "BOOLEAN".into(),
         ColumnType::Int => "INTEGER".into(),
         ColumnType::Float => "REAL".into(),
-        ColumnType::Decimal => "DECIMAL TEXT".into(),
+        ColumnType::Decimal => match (f.precision, f.scale) {
+            (Some(p), s) => format!("DECIMAL TEXT({p},{})", s.unwrap_or(0)),
+            (None, _) => "DECIMAL TEXT".into(),
+        },
+        ColumnType::Text if f.length.is_some() => with("VARCHAR", f.length),
         ColumnType::Text => "TEXT".into(),
-        ColumnType::Bytes => "BLOB".into(),
+        ColumnType::Bytes => with("BLOB", f.length),
         ColumnType::Date => "DATE".into(),
-        ColumnType::Time => "TIME".into(),
-        ColumnType::Timestamp => "TIMESTAMP".into(),
-        ColumnType::TimestampTz => "TIMESTAMPTZ".into(),
+        ColumnType::Time => with("TIME", f.precision),
+        ColumnType::Timestamp => with("TIMESTAMP", f.precision),
+        ColumnType::TimestampTz => with("TIMESTAMPTZ", f.precision),
         ColumnType::Uuid => "UUID".into(),
         ColumnType::Json => "JSON".into(),
     }
@@ -668,7 +732,13 @@ fn decode(t: &TableRef, c: &Column, r: &SqliteRow, i: usize) -> Result<Value, Co
             Value::Decimal(r.try_get_unchecked::<i64, _>(i).map_err(|e| bad(e.to_string()))?.to_string())
         }
         (ColumnType::Decimal, "REAL") => {
-            Value::Decimal(text::format_float(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?))
+            // NUMERIC affinity stored the application's decimal as a double:
+            // its shortest exact digits, written out without an exponent.
+            let f: f64 = r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?;
+            if !f.is_finite() {
+                return Err(bad(format!("{f} is not a decimal")));
+            }
+            Value::Decimal(format!("{f}"))
         }
         (ColumnType::Bytes, "BLOB") => Value::Bytes(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?),
         (ColumnType::Uuid, "BLOB") => {

@@ -108,6 +108,21 @@ pub struct TableInfo {
     pub indexes: Vec<IndexInfo>,
     /// Columns of types hubsync cannot sync.
     pub unsupported: Vec<UnsupportedColumn>,
+    /// Foreign keys of this table (to tables of the same database).
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// A foreign key: rows of the table holding it refer to rows of `references`.
+/// The sync engine orders writes by them (parents' upserts first, children's
+/// deletes first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The constraint's name.
+    pub name: String,
+    /// The referring columns.
+    pub columns: Vec<String>,
+    /// The referenced table (the same table for a self-reference).
+    pub references: TableRef,
 }
 
 /// A position in a table's change stream. Opaque outside its connector;
@@ -358,6 +373,17 @@ pub trait Connector: Send + Sync {
     /// Whether `table` holds no rows (an initial sync into it can skip lookups).
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError>;
 
+    /// A page of the table's current rows in key order (the engine's own
+    /// order): at most `limit` rows with keys after `after`, read without
+    /// locks. `hubsync verify` walks tables with it. States carry no change
+    /// mark; a row that cannot be read comes with `unreadable` set.
+    async fn scan(
+        &self,
+        table: &TableSchema,
+        after: Option<&Row>,
+        limit: usize,
+    ) -> Result<Vec<KeyState>, ConnectorError>;
+
     /// Create `table` (its columns, key and `indexes`) if it does not exist.
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError>;
 }
@@ -417,6 +443,7 @@ mod tests {
                 .column("b", ColumnType::Int),
             indexes: Vec::new(),
             unsupported: vec![UnsupportedColumn { column: "geo".into(), declared_type: "point".into() }],
+            foreign_keys: Vec::new(),
         }
     }
 

@@ -20,8 +20,8 @@ pub use config::{GroupConfig, MemberConfig, PluginConfig, PolicyConfig, SyncDire
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
     Anchor, ApplyOp, BadRow, CapturedChange, ChangeBatch, ChangeMark, ConnectOptions, Connector, ConnectorError,
-    EngineKind, IndexInfo, KeyState, TableInfo, TableRef, UnsupportedColumn, key_id,
+    EngineKind, ForeignKey, IndexInfo, KeyState, TableInfo, TableRef, UnsupportedColumn, key_id,
 };
 pub use plugin::{PluginInfo, PluginRole};
-pub use schema::{Column, ColumnType, Direction, TableSchema};
+pub use schema::{Column, ColumnType, Direction, TableSchema, TypeFacets};
 pub use value::{CastError, Row, Value, canonical_decimal, same_row};

@@ -123,9 +123,51 @@ pub struct Column {
     /// Whether it accepts NULL.
     #[serde(default = "yes")]
     pub nullable: bool,
-    /// The database's own type, e.g. `numeric(12,2)`, when known.
+    /// The database's own type, e.g. `numeric(12,2)`, when known. It is a
+    /// spelling of the engine the schema came from: a table hubsync creates
+    /// elsewhere takes its types from `kind` and `facets`, and uses a
+    /// declared type only when it names the destination's own type (a
+    /// schema map's choice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_type: Option<String>,
+    /// Length, precision and scale as declared, in engine-neutral terms.
+    #[serde(default, skip_serializing_if = "TypeFacets::is_empty")]
+    pub facets: TypeFacets,
+    /// For text: the collation under which the column compares different
+    /// strings equal (case, accents or trailing spaces), when it does; `None`
+    /// when it compares exactly. Key columns that fold on a member but not
+    /// on the hub would merge distinct hub keys into one row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folding: Option<String>,
+}
+
+/// What a declared type says beyond its kind: the limits a created table
+/// keeps on every engine that has them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeFacets {
+    /// Maximum length: characters for text, bytes for bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// Total digits of a decimal; digits of fractional seconds of a time,
+    /// timestamp or timestamptz (absent: microseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// Digits after the point of a decimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    /// A fixed-length text or bytes type (`char(n)`, `binary(n)`): values
+    /// are padded to the length. Created tables use the variable-length type
+    /// holding the padded value, since engines disagree on trailing spaces.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
+}
+
+impl TypeFacets {
+    /// No length, precision or scale.
+    pub fn is_empty(&self) -> bool {
+        *self == TypeFacets::default()
+    }
 }
 
 fn yes() -> bool {
@@ -135,7 +177,14 @@ fn yes() -> bool {
 impl Column {
     /// A nullable column with no declared type.
     pub fn new(name: impl Into<String>, kind: ColumnType) -> Self {
-        Column { name: name.into(), kind, nullable: true, declared_type: None }
+        Column {
+            name: name.into(),
+            kind,
+            nullable: true,
+            declared_type: None,
+            facets: TypeFacets::default(),
+            folding: None,
+        }
     }
 }
 

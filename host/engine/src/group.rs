@@ -51,6 +51,10 @@ pub struct Group {
     pub(crate) config: GroupConfig,
     pub(crate) hub: Box<dyn Connector>,
     pub(crate) members: Vec<Member>,
+    /// Members whose preparation failed (unreachable, a table that cannot
+    /// be created or does not match), with the reason: each sync reports
+    /// them failed and syncs the others.
+    pub(crate) unprepared: Vec<(MemberConfig, String)>,
     pub(crate) tables: Vec<SyncTable>,
 }
 
@@ -78,9 +82,14 @@ impl Group {
     /// Replace every connector with `wrap(connector)`: for fault injection
     /// and instrumentation around the real databases.
     pub fn wrap_connectors(self, wrap: impl Fn(Box<dyn Connector>) -> Box<dyn Connector>) -> Group {
-        let Group { config, hub, members, tables } = self;
+        let Group { config, hub, members, unprepared, tables } = self;
         let members = members.into_iter().map(|m| Member { db: wrap(m.db), ..m }).collect();
-        Group { config, hub: wrap(hub), members, tables }
+        Group { config, hub: wrap(hub), members, unprepared, tables }
+    }
+
+    /// The members that could not be prepared, with the reason.
+    pub fn unprepared(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.unprepared.iter().map(|(m, e)| (m.name.as_str(), e.as_str()))
     }
 
     /// Whether every member holds the same rows as the hub in every synced
@@ -314,45 +323,69 @@ impl Engine {
             tables.push((SyncTable { name: r.to_string(), hub_schema: schema, policy }, info.indexes.clone()));
         }
         let mut members = Vec::new();
+        let mut unprepared = Vec::new();
         for m in &config.members {
-            let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
-            let db = hubsync_connectors::open_with(&m.url, &config.member_connect_options(m))
-                .await
-                .ctx(|| ctx("opening the database"))?;
-            let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
-            let filter = match &m.column_filter {
-                Some(p) => Some(
-                    self.load_plugin(&mut plugins, p, PluginRole::ColumnFilter, &ctx("loading the column filter"))
-                        .await?,
-                ),
-                None => None,
-            };
-            let map = match &m.schema_map {
-                Some(p) => Some(
-                    self.load_plugin(&mut plugins, p, PluginRole::SchemaMap, &ctx("loading the schema map")).await?,
-                ),
-                None => None,
-            };
-            let mut views = Vec::new();
-            for (t, indexes) in &tables {
-                let has_namespaces = db.engine() == EngineKind::Postgres;
-                let view = View::new(&m.name, &t.hub_schema, filter.clone(), map.clone(), has_namespaces).await?;
-                let schema = view.member_schema.clone();
-                let r = TableRef::of(&schema);
-                match find(&infos, &r) {
-                    None => {
-                        info!(group = %g, member = %m.name, table = %r, "creating the table on the member");
-                        db.create_table(&schema, indexes).await.ctx(|| ctx(&format!("creating {r}")))?;
-                    }
-                    Some(existing) => check_compatible(&schema, existing, &ctx(&format!("table {r}")))?,
+            // One member's problem (unreachable, a table it cannot hold)
+            // must not stop the others: it is reported at every sync.
+            match self.prepare_member(config, m, &tables, &mut plugins).await {
+                Ok(member) => members.push(member),
+                Err(e) => {
+                    warn!(group = %g, member = %m.name, error = %e, "member not prepared; syncing the others");
+                    unprepared.push((m.clone(), format!("not prepared, so not synced: {e}")));
                 }
-                db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
-                views.push(view);
             }
-            members.push(Member { config: m.clone(), db, views });
         }
         self.reconcile(config).await?;
-        Ok(Group { config: config.clone(), hub, members, tables: tables.into_iter().map(|(t, _)| t).collect() })
+        Ok(Group {
+            config: config.clone(),
+            hub,
+            members,
+            unprepared,
+            tables: tables.into_iter().map(|(t, _)| t).collect(),
+        })
+    }
+
+    /// Open one member, create or check its tables, provision them.
+    async fn prepare_member(
+        &self,
+        config: &GroupConfig,
+        m: &MemberConfig,
+        tables: &[(SyncTable, Vec<hubsync_core::IndexInfo>)],
+        plugins: &mut HashMap<(String, String), Arc<Plugin>>,
+    ) -> Result<Member, EngineError> {
+        let g = &config.name;
+        let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
+        let db = hubsync_connectors::open_with(&m.url, &config.member_connect_options(m))
+            .await
+            .ctx(|| ctx("opening the database"))?;
+        let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
+        let filter = match &m.column_filter {
+            Some(p) => {
+                Some(self.load_plugin(plugins, p, PluginRole::ColumnFilter, &ctx("loading the column filter")).await?)
+            }
+            None => None,
+        };
+        let map = match &m.schema_map {
+            Some(p) => Some(self.load_plugin(plugins, p, PluginRole::SchemaMap, &ctx("loading the schema map")).await?),
+            None => None,
+        };
+        let mut views = Vec::new();
+        for (t, indexes) in tables {
+            let has_namespaces = db.engine() == EngineKind::Postgres;
+            let view = View::new(&m.name, &t.hub_schema, filter.clone(), map.clone(), has_namespaces).await?;
+            let schema = view.member_schema.clone();
+            let r = TableRef::of(&schema);
+            match find(&infos, &r) {
+                None => {
+                    info!(group = %g, member = %m.name, table = %r, "creating the table on the member");
+                    db.create_table(&schema, indexes).await.ctx(|| ctx(&format!("creating {r}")))?;
+                }
+                Some(existing) => check_compatible(&schema, existing, &ctx(&format!("table {r}")))?,
+            }
+            db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
+            views.push(view);
+        }
+        Ok(Member { config: m.clone(), db, views })
     }
 
     /// Forget the sync state of tables and members no longer in the definition.
@@ -463,17 +496,21 @@ impl Engine {
     /// and do not stop the other tables and members.
     pub async fn sync_group(&self, group: &Group, only: Option<&str>) -> Result<GroupReport, EngineError> {
         if let Some(name) = only
-            && !group.members.iter().any(|m| m.config.name == name)
+            && !group.config.members.iter().any(|m| m.name == name)
         {
             return Err(EngineError::NotFound(format!(
                 "group {} has no member {name:?}; its members are {}",
                 group.config.name,
-                group.members.iter().map(|m| m.config.name.as_str()).collect::<Vec<_>>().join(", ")
+                group.config.members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
         let mut report = GroupReport { group: group.config.name.clone(), ..Default::default() };
-        for m in group.members.iter().filter(|m| only.is_none_or(|n| n == m.config.name)) {
-            report.members.push(self.sync_member(group, m).await?);
+        for mc in group.config.members.iter().filter(|m| only.is_none_or(|n| n == m.name)) {
+            if let Some(m) = group.members.iter().find(|m| m.config.name == mc.name) {
+                report.members.push(self.sync_member(group, m).await?);
+            } else if let Some((_, reason)) = group.unprepared.iter().find(|(m, _)| m.name == mc.name) {
+                report.members.push(self.report_unprepared(group, &mc.name, reason).await?);
+            }
         }
         let retention = Duration::from_secs(u64::from(group.config.retention_days) * 86_400);
         match self.purge_tombstones(group, retention).await {
@@ -500,17 +537,19 @@ impl Engine {
         let g = &group.config;
         let before = now_micros() - older_than.as_micros() as i64;
         let mut purged = 0;
+        // Every member of the definition counts, prepared this time or not:
+        // an unreachable member still needs the deletes it has not read.
         let mut current = Vec::new();
-        for m in &group.members {
-            if self.out_of_date(g, &m.config.name).await?.is_none() {
+        for m in &g.members {
+            if self.out_of_date(g, &m.name).await?.is_none() {
                 current.push(m);
             }
         }
         for (i, t) in group.tables.iter().enumerate() {
             let scope =
-                |m: &Member| Scope { group: g.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
+                |m: &MemberConfig| Scope { group: g.name.clone(), member: m.name.clone(), table: t.name.clone() };
             let mut hub_readers = Vec::new();
-            for m in current.iter().filter(|m| m.config.direction.downloads()) {
+            for m in current.iter().filter(|m| m.direction.downloads()) {
                 hub_readers.push(self.meta.anchor(&scope(m), Side::Hub).await.ctx(|| "reading anchors".into())?);
             }
             // No member reads the hub's deletes: there is nobody to keep them for.
@@ -519,8 +558,9 @@ impl Engine {
                 .purge_tombstones(&t.hub_schema, &hub_readers, before)
                 .await
                 .ctx(|| format!("table {} on the hub: purging old deletes", t.name))?;
-            for m in current.iter().filter(|m| m.config.direction.uploads()) {
-                let read = self.meta.anchor(&scope(m), Side::Member).await.ctx(|| "reading anchors".into())?;
+            let prepared = group.members.iter().filter(|m| current.iter().any(|c| c.name == m.config.name));
+            for m in prepared.filter(|m| m.config.direction.uploads()) {
+                let read = self.meta.anchor(&scope(&m.config), Side::Member).await.ctx(|| "reading anchors".into())?;
                 purged +=
                     m.db.purge_tombstones(&m.views[i].member_schema, &[read], before)
                         .await
@@ -528,6 +568,33 @@ impl Engine {
             }
         }
         Ok(purged)
+    }
+
+    /// Record and report a member that could not be prepared: every table
+    /// failed with the reason.
+    async fn report_unprepared(&self, group: &Group, member: &str, reason: &str) -> Result<MemberReport, EngineError> {
+        let mut report = MemberReport { member: member.to_owned(), tables: Vec::new() };
+        for t in &group.tables {
+            let scope = Scope { group: group.config.name.clone(), member: member.to_owned(), table: t.name.clone() };
+            let record = SessionRecord {
+                scope,
+                started_micros: now_micros(),
+                duration_ms: 0,
+                ok: false,
+                rows_down: 0,
+                rows_up: 0,
+                conflicts: 0,
+                message: Some(reason.to_owned()),
+                warnings: 0,
+            };
+            self.meta.record_session(&record).await.ctx(|| "recording sync history".into())?;
+            report.tables.push(TableReport {
+                table: t.name.clone(),
+                error: Some(reason.to_owned()),
+                ..Default::default()
+            });
+        }
+        Ok(report)
     }
 
     async fn sync_member(&self, group: &Group, m: &Member) -> Result<MemberReport, EngineError> {
@@ -609,6 +676,20 @@ fn check_compatible(hub: &TableSchema, member: &TableInfo, context: &str) -> Res
                 return Err(EngineError::Schema(format!(
                     "{context}: column {:?} is {} on the member but {} on the hub; give both the same type",
                     c.name, m.kind, c.kind
+                )));
+            }
+            Some(m)
+                if hub.primary_key.iter().any(|&k| hub.columns[k].name == c.name)
+                    && m.folding.is_some()
+                    && m.folding != c.folding =>
+            {
+                let collation = m.folding.as_deref().unwrap_or_default();
+                return Err(EngineError::Schema(format!(
+                    "{context}: key column {:?} uses collation {collation} on the member, which treats keys the hub \
+                     keeps apart as one ('abc' and 'ABC', 'e' and 'é', 'a' and 'a '), so distinct hub rows would \
+                     merge into one; give it a binary no-pad collation (MariaDB: ALTER TABLE … MODIFY {:?} … \
+                     COLLATE utf8mb4_nopad_bin; MySQL 8: utf8mb4_0900_bin), or let hubsync create the table",
+                    c.name, c.name
                 )));
             }
             Some(_) => {}

@@ -13,9 +13,11 @@ mod file;
 mod group;
 mod schedule;
 mod session;
+mod verify;
 mod view;
 
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};
 pub use group::{Engine, Group, GroupReport, MemberReport, TableReport, snapshot};
 pub use schedule::watch;
+pub use verify::{Shown, TableVerdict, VerifyOptions};

@@ -66,6 +66,19 @@ impl View {
         if !engine_namespace && map.is_none() {
             member_schema.namespace = None;
         }
+        // A declared type is the hub engine's spelling: the member's table
+        // takes its types from the kind and the facets. Only a type the
+        // schema map chose names the member's own type.
+        for (i, c) in member_schema.columns.iter_mut().enumerate() {
+            let Some(h) = hub_view.columns.get(i) else { continue };
+            if c.declared_type == h.declared_type {
+                c.declared_type = None;
+            }
+            if c.kind == h.kind && c.facets.is_empty() {
+                c.facets = h.facets;
+            }
+            c.folding = None;
+        }
         if member_schema.primary_key.len() != hub_view.primary_key.len() {
             return Err(EngineError::Schema(format!(
                 "member {member}, table {name}: the schema map changes the number of key columns; keys must map one to one"

@@ -5,6 +5,7 @@ mod demo;
 mod plugin_cmd;
 mod scaffold;
 mod sync_cmd;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,31 @@ enum Command {
         /// Forget these quarantined changes (they sync again when their rows change).
         #[arg(long, num_args = 1.., value_name = "ID|all")]
         discard: Vec<String>,
+    },
+    /// Compare members with the hub by key and row (in pages, without locks);
+    /// exit non-zero when they differ. Keys changed since the last sync are not compared.
+    Verify {
+        /// The group file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Only this member.
+        #[arg(long)]
+        member: Option<String>,
+        /// Only this table (as the hub names it).
+        #[arg(long)]
+        table: Option<String>,
+        /// List at most this many differing keys per table (all are counted).
+        #[arg(long, default_value_t = 20)]
+        show: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Send the hub's rows for the differing keys again (the next sync carries them).
+        #[arg(long)]
+        repair: bool,
     },
     /// Forget a member's sync state so its next sync starts from scratch.
     Reinit {
@@ -245,6 +271,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts { config, group, limit } => sync_cmd::conflicts(&config, &group, limit).await,
         Command::Quarantine { config, group, json, retry, discard } => {
             sync_cmd::quarantine(&config, group.as_deref(), json, &retry, &discard).await
+        }
+        Command::Verify { config, group, member, table, show, json, repair } => {
+            let options = hubsync_engine::VerifyOptions { member, table, show, repair };
+            verify_cmd::verify(&config, group.as_deref(), options, json).await
         }
         Command::Reinit { config, group, member } => sync_cmd::reinit(&config, &group, &member).await,
         Command::Plugin(PluginCommand::New { dir, kind }) => {

@@ -12,7 +12,7 @@ pub async fn engine(loaded: &LoadedFile) -> Result<Engine> {
     Ok(Engine::open(&loaded.metadata_url, cache.as_deref()).await?)
 }
 
-fn selected<'a>(loaded: &'a LoadedFile, group: Option<&str>) -> Result<Vec<&'a hubsync_core::GroupConfig>> {
+pub(crate) fn selected<'a>(loaded: &'a LoadedFile, group: Option<&str>) -> Result<Vec<&'a hubsync_core::GroupConfig>> {
     let all: Vec<_> = loaded.file.groups.iter().filter(|g| group.is_none_or(|n| n == g.name)).collect();
     if all.is_empty() {
         match group {

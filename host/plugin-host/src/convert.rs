@@ -126,6 +126,8 @@ pub(crate) fn schema_from_wit(t: wit::TableSchemaResult) -> TableSchema {
                 kind: type_from_wit(c.kind),
                 nullable: c.nullable,
                 declared_type: c.declared_type,
+                facets: Default::default(),
+                folding: None,
             })
             .collect(),
         primary_key: t.primary_key.into_iter().map(|i| i as usize).collect(),

@@ -370,6 +370,9 @@ impl Connector for Flaky {
     async fn is_empty(&self, t: &TableRef) -> Result<bool, ConnectorError> {
         self.guard(self.inner.is_empty(t)).await
     }
+    async fn scan(&self, t: &TableSchema, after: Option<&Row>, limit: usize) -> Result<Vec<KeyState>, ConnectorError> {
+        self.guard(self.inner.scan(t, after, limit)).await
+    }
     async fn create_table(&self, t: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
         self.inner.create_table(t, indexes).await
     }
