@@ -192,6 +192,27 @@ impl Postgres {
     }
 }
 
+/// Statements capturing `TRUNCATE` on the table registered as `id`: row
+/// triggers do not see it, so a statement trigger records every tracked
+/// row as deleted (members then remove them, through the conflict policy
+/// where they changed a row since).
+fn truncate_capture(id: i64, base: &str) -> Vec<String> {
+    let track = format!("hubsync.{}", D.quote(&format!("track_{id}")));
+    let func = format!("hubsync.{}", D.quote(&format!("truncate_{id}")));
+    let trigger = D.quote(&format!("hubsync_truncate_{id}"));
+    let body = format!(
+        "BEGIN UPDATE {track} SET xid = pg_current_xact_id(), seq = nextval('hubsync.seq'), deleted = true, \
+         origin = nullif(current_setting('hubsync.origin', true), ''), changed_at = clock_timestamp() \
+         WHERE NOT deleted; RETURN NULL; END"
+    );
+    let tag = dollar_tag(&body);
+    vec![
+        format!("CREATE OR REPLACE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS {tag}{body}{tag}"),
+        format!("DROP TRIGGER IF EXISTS {trigger} ON {base}"),
+        format!("CREATE TRIGGER {trigger} AFTER TRUNCATE ON {base} FOR EACH STATEMENT EXECUTE FUNCTION {func}()"),
+    ]
+}
+
 /// The PostgreSQL type hubsync gives a column of `kind`.
 fn pg_type(kind: ColumnType) -> &'static str {
     match kind {
@@ -508,7 +529,27 @@ impl hubsync_core::Connector for Postgres {
             .map_err(db("reading the table registry"))?;
         let change = common::reprovision(existing.as_ref().map(|r| r.get::<&str, _>(1)), &columns);
         let id: i64 = match existing {
-            Some(r) if r.get::<String, _>(1) == columns => return Ok(()),
+            Some(r) if r.get::<String, _>(1) == columns => {
+                // Tables provisioned before TRUNCATE was captured get its trigger now.
+                let id: i64 = r.get(0);
+                let has: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::text::regclass AND tgname = $2)",
+                )
+                .bind(qualified(&t))
+                .bind(format!("hubsync_truncate_{id}"))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db(format!("provisioning {t}")))?;
+                if !has {
+                    for s in truncate_capture(id, &qualified(&t)) {
+                        sqlx::query(AssertSqlSafe(s))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db(format!("provisioning {t}")))?;
+                    }
+                }
+                return tx.commit().await.map_err(db(format!("provisioning {t}")));
+            }
             Some(r) => {
                 let id: i64 = r.get(0);
                 sqlx::query("UPDATE hubsync.tables SET columns = $1, format = $2 WHERE id = $3")
@@ -579,6 +620,7 @@ impl hubsync_core::Connector for Postgres {
                 "CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {base} FOR EACH ROW EXECUTE FUNCTION {func}()"
             ),
         ]);
+        stmts.extend(truncate_capture(id, &base));
         if change == common::Reprovision::Columns {
             // Announce tracked rows again so new columns are backfilled.
             stmts.push(format!(
@@ -616,7 +658,15 @@ impl hubsync_core::Connector for Postgres {
                 qualified(t)
             ));
         }
+        if base_exists.is_some() {
+            stmts.push(format!(
+                "DROP TRIGGER IF EXISTS {} ON {}",
+                D.quote(&format!("hubsync_truncate_{}", m.id)),
+                qualified(t)
+            ));
+        }
         stmts.push(format!("DROP FUNCTION IF EXISTS hubsync.{}()", D.quote(&format!("capture_{}", m.id))));
+        stmts.push(format!("DROP FUNCTION IF EXISTS hubsync.{}()", D.quote(&format!("truncate_{}", m.id))));
         stmts.push(format!("DROP TABLE IF EXISTS hubsync.{}", D.quote(&format!("track_{}", m.id))));
         for s in stmts {
             sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("deprovisioning {t}")))?;
