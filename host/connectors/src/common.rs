@@ -32,7 +32,8 @@ pub(crate) fn db_error(engine: EngineKind, operation: impl Into<String>) -> impl
             && rejects_data(engine, d.as_ref())
         {
             let column = column_in(d.message());
-            return ConnectorError::Rejected { engine, operation, cause: d.message().to_owned(), column };
+            let foreign_key = matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation);
+            return ConnectorError::Rejected { engine, operation, cause: d.message().to_owned(), column, foreign_key };
         }
         let cause = match e {
             // The pool's own message hides that the server stopped answering.

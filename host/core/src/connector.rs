@@ -277,6 +277,10 @@ pub enum ConnectorError {
         cause: String,
         /// The column the database named, if it named one.
         column: Option<String>,
+        /// Whether a foreign key refused it: the row it refers to is not
+        /// there yet, or rows referring to it still are. Writing the other
+        /// table first makes it go through.
+        foreign_key: bool,
     },
     /// A write gave way to another transaction holding the rows it needed
     /// (a lock wait hubsync cut short, a deadlock, a serialization failure);

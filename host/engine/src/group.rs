@@ -181,6 +181,9 @@ pub struct TableReport {
     /// Changes quarantined: they could not be read, converted or written
     /// (`hubsync quarantine` lists them); the sync succeeded with warnings.
     pub quarantined: u64,
+    /// Of the writes quarantined in the last pass over the table, those a
+    /// foreign key refused (the sync retries them after the other tables).
+    pub deferred: u64,
     /// Whether changes were held back (PostgreSQL: behind a transaction
     /// still open); the next sync takes them.
     pub pending: bool,
@@ -322,13 +325,20 @@ impl Engine {
             let policy = self.load_plugin(&mut plugins, policy_config, PluginRole::ConflictPolicy, &context).await?;
             tables.push((SyncTable { name: r.to_string(), hub_schema: schema, policy }, info.indexes.clone()));
         }
+        // Foreign keys between synced tables, as (child, parent) indexes,
+        // read on the hub and on every member.
+        let hub_names: Vec<TableRef> = tables.iter().map(|(t, _)| TableRef::of(&t.hub_schema)).collect();
+        let mut edges = fk_edges(&hub_infos, &hub_names);
         let mut members = Vec::new();
         let mut unprepared = Vec::new();
         for m in &config.members {
             // One member's problem (unreachable, a table it cannot hold)
             // must not stop the others: it is reported at every sync.
             match self.prepare_member(config, m, &tables, &mut plugins).await {
-                Ok(member) => members.push(member),
+                Ok((member, member_edges)) => {
+                    edges.extend(member_edges);
+                    members.push(member);
+                }
                 Err(e) => {
                     warn!(group = %g, member = %m.name, error = %e, "member not prepared; syncing the others");
                     unprepared.push((m.clone(), format!("not prepared, so not synced: {e}")));
@@ -336,13 +346,16 @@ impl Engine {
             }
         }
         self.reconcile(config).await?;
-        Ok(Group {
-            config: config.clone(),
-            hub,
-            members,
-            unprepared,
-            tables: tables.into_iter().map(|(t, _)| t).collect(),
-        })
+        // Sync parents before children: their inserts first (their deletes
+        // wait for the children's, see `sync_member`).
+        let order = parents_first(tables.len(), &edges);
+        let mut tables: Vec<Option<SyncTable>> = tables.into_iter().map(|(t, _)| Some(t)).collect();
+        let tables: Vec<SyncTable> = order.iter().filter_map(|&i| tables[i].take()).collect();
+        for m in &mut members {
+            let mut views: Vec<Option<View>> = std::mem::take(&mut m.views).into_iter().map(Some).collect();
+            m.views = order.iter().filter_map(|&i| views[i].take()).collect();
+        }
+        Ok(Group { config: config.clone(), hub, members, unprepared, tables })
     }
 
     /// Open one member, create or check its tables, provision them.
@@ -352,7 +365,7 @@ impl Engine {
         m: &MemberConfig,
         tables: &[(SyncTable, Vec<hubsync_core::IndexInfo>)],
         plugins: &mut HashMap<(String, String), Arc<Plugin>>,
-    ) -> Result<Member, EngineError> {
+    ) -> Result<(Member, Vec<(usize, usize)>), EngineError> {
         let g = &config.name;
         let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
         let db = hubsync_connectors::open_with(&m.url, &config.member_connect_options(m))
@@ -385,7 +398,9 @@ impl Engine {
             db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
             views.push(view);
         }
-        Ok(Member { config: m.clone(), db, views })
+        let names: Vec<TableRef> = views.iter().map(|v| TableRef::of(&v.member_schema)).collect();
+        let edges = fk_edges(&infos, &names);
+        Ok((Member { config: m.clone(), db, views }, edges))
     }
 
     /// Forget the sync state of tables and members no longer in the definition.
@@ -597,6 +612,17 @@ impl Engine {
         Ok(report)
     }
 
+    /// One pass of table `i` for member `m`: download, then upload.
+    async fn run_table(&self, group: &Group, m: &Member, i: usize, r: &mut TableReport) {
+        let t = &group.tables[i];
+        let scope = Scope { group: group.config.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
+        let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope.clone());
+        if let Err(e) = pair.run(r).await {
+            warn!(group = %scope.group, member = %scope.member, table = %scope.table, error = %e, "sync failed");
+            r.error = Some(e.to_string());
+        }
+    }
+
     async fn sync_member(&self, group: &Group, m: &Member) -> Result<MemberReport, EngineError> {
         let started = now_micros();
         let mut report = MemberReport { member: m.config.name.clone(), tables: Vec::new() };
@@ -612,23 +638,79 @@ impl Engine {
                 m.config.name
             )
         });
+        let scope_of = |t: &SyncTable| Scope {
+            group: group.config.name.clone(),
+            member: m.config.name.clone(),
+            table: t.name.clone(),
+        };
+        let mut runs: Vec<(TableReport, i64, Duration)> = Vec::new();
+        // Tables run parents first (see `prepare`).
         for (i, t) in group.tables.iter().enumerate() {
-            let scope =
-                Scope { group: group.config.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
             let clock = Instant::now();
             let table_started = now_micros();
             let mut r = TableReport { table: t.name.clone(), ..Default::default() };
-            let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope.clone());
             if let Some(message) = &refused {
                 r.error = Some(message.clone());
-            } else if let Err(e) = pair.run(&mut r).await {
-                warn!(group = %scope.group, member = %scope.member, table = %scope.table, error = %e, "sync failed");
-                r.error = Some(e.to_string());
+            } else {
+                self.run_table(group, m, i, &mut r).await;
             }
+            runs.push((r, table_started, clock.elapsed()));
+        }
+        // Writes a foreign key refused wait for the other tables' writes
+        // (a child's insert for its parent's, a parent's delete for its
+        // children's): retry them, children first, then parents first, and
+        // so on, while each pass lets more through.
+        let mut deferred: u64 = runs.iter().map(|(r, ..)| r.deferred).sum();
+        let mut pass = 0;
+        let mut pass_started = started;
+        while deferred > 0 && pass < 64 {
+            pass += 1;
+            let order: Vec<usize> =
+                if pass % 2 == 1 { (0..group.tables.len()).rev().collect() } else { (0..group.tables.len()).collect() };
+            let retry_from = pass_started;
+            pass_started = now_micros();
+            let held = self.meta.quarantine(Some(&group.config.name)).await.ctx(|| "reading the quarantine".into())?;
+            for i in order {
+                if runs[i].0.deferred == 0 || runs[i].0.error.is_some() {
+                    continue;
+                }
+                let scope = scope_of(&group.tables[i]);
+                let ids: Vec<i64> = held
+                    .iter()
+                    .filter(|q| q.scope == scope && q.record.at_micros >= retry_from)
+                    .map(|q| q.id)
+                    .collect();
+                self.meta
+                    .retry_quarantined(&group.config.name, Some(&ids))
+                    .await
+                    .ctx(|| "retrying quarantined changes".into())?;
+                let clock = Instant::now();
+                let mut again = TableReport { table: group.tables[i].name.clone(), ..Default::default() };
+                self.run_table(group, m, i, &mut again).await;
+                let r = &mut runs[i].0;
+                r.rows_down += again.rows_down;
+                r.rows_up += again.rows_up;
+                r.conflicts += again.conflicts;
+                r.skipped += again.skipped;
+                r.quarantined = again.quarantined;
+                r.deferred = again.deferred;
+                r.pending |= again.pending;
+                r.error = again.error;
+                runs[i].2 += clock.elapsed();
+            }
+            let now: u64 = runs.iter().map(|(r, ..)| r.deferred).sum();
+            info!(group = %group.config.name, member = %m.config.name, pass, before = deferred, after = now,
+                  "retried writes a foreign key refused");
+            if now >= deferred && pass % 2 == 0 {
+                break;
+            }
+            deferred = now;
+        }
+        for (i, (r, table_started, elapsed)) in runs.into_iter().enumerate() {
             let record = SessionRecord {
-                scope,
+                scope: scope_of(&group.tables[i]),
                 started_micros: table_started,
-                duration_ms: clock.elapsed().as_millis() as i64,
+                duration_ms: elapsed.as_millis() as i64,
                 ok: r.error.is_none(),
                 rows_down: r.rows_down as i64,
                 rows_up: r.rows_up as i64,
@@ -659,6 +741,43 @@ impl Engine {
         }
         Ok(report)
     }
+}
+
+/// The foreign keys among `names` (the synced tables, in group order) as
+/// (child, parent) index pairs; self-references left out.
+fn fk_edges(infos: &[TableInfo], names: &[TableRef]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (child, name) in names.iter().enumerate() {
+        let Some(info) = find(infos, name) else { continue };
+        for fk in &info.foreign_keys {
+            // A reference without a namespace names the child's own schema.
+            let mut target = fk.references.clone();
+            if target.namespace.is_none() {
+                target.namespace.clone_from(&name.namespace);
+            }
+            let parent = names.iter().position(|n| *n == fk.references || *n == target);
+            if let Some(parent) = parent.filter(|&p| p != child) {
+                out.push((child, parent));
+            }
+        }
+    }
+    out
+}
+
+/// An order of `n` tables with every parent before its children, otherwise
+/// keeping the group's order; tables in a cycle keep the group's order.
+fn parents_first(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
+    let mut placed = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        // The first table (in group order) whose parents are all placed;
+        // in a cycle, the first table not placed yet.
+        let ready = (0..n).find(|&i| !placed[i] && edges.iter().all(|&(c, p)| c != i || placed[p] || p == i));
+        let next = ready.unwrap_or_else(|| (0..n).find(|&i| !placed[i]).unwrap_or(0));
+        placed[next] = true;
+        order.push(next);
+    }
+    order
 }
 
 /// Refuse a member table that cannot hold the hub's rows, saying what differs.
@@ -706,4 +825,19 @@ fn check_compatible(hub: &TableSchema, member: &TableInfo, context: &str) -> Res
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parents_first;
+
+    #[test]
+    fn parents_come_first_and_cycles_keep_the_group_order() {
+        // 0 → 2 → 1 (child → parent): 1, 2, 0.
+        assert_eq!(parents_first(3, &[(0, 2), (2, 1)]), [1, 2, 0]);
+        // No keys: the group's order.
+        assert_eq!(parents_first(3, &[]), [0, 1, 2]);
+        // A cycle between 0 and 1, with 2 a child of 0.
+        assert_eq!(parents_first(3, &[(0, 1), (1, 0), (2, 0)]), [0, 1, 2]);
+    }
 }

@@ -648,6 +648,15 @@ impl<'a> Pair<'a> {
                 rejected[n] += 1;
                 let key = op_key(&self.view.hub_view, &ops[i]);
                 let (error, column) = cause_of(&e);
+                if matches!(
+                    &e,
+                    EngineError::Database {
+                        cause: hubsync_core::ConnectorError::Rejected { foreign_key: true, .. },
+                        ..
+                    }
+                ) {
+                    report.deferred += 1;
+                }
                 let value = match (&ops[i], &column) {
                     (ApplyOp::Upsert(row), Some(c)) => {
                         self.view.hub_view.index_of(c).map(|j| row[j].to_text().unwrap_or_else(|| "NULL".into()))

@@ -174,8 +174,12 @@ async fn sync_schema_changes_provision_and_backfill() {
     assert_eq!(m.items().await[&2].qty, Some(2), "the new column is backfilled");
     // A member column of another type is refused with what to do.
     config.tables[0].columns.push("price".into());
-    let err = e.engine.prepare(&config).await.err().expect("incompatible member").to_string();
+    let g = e.engine.prepare(&config).await.expect("the hub and other members still prepare");
+    let (member, err) = g.unprepared().next().expect("incompatible member");
+    assert_eq!(member, "m0");
     assert!(err.contains("price") && err.contains("same type"), "{err}");
+    let report = e.engine.sync_group(&g, None).await.expect("sync");
+    assert!(report.errors().iter().any(|x| x.contains("price")), "reported at every sync: {:?}", report.errors());
 }
 
 #[tokio::test]
