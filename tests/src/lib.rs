@@ -101,6 +101,45 @@ pub fn spawn_hubsync(args: &[&str]) -> Child {
     hubsync_cmd(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn hubsync")
 }
 
+/// Run `hubsync ARGS` to completion, sampling its peak resident memory
+/// (`VmHWM`, KiB) from `/proc` while it runs.
+pub fn hubsync_measured(args: &[&str]) -> (Run, u64) {
+    let clock = Instant::now();
+    let mut child = hubsync_cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn hubsync");
+    let status_file = format!("/proc/{}/status", child.id());
+    // Drain the pipes on threads so a chatty child never blocks.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut s);
+        s
+    });
+    let mut peak = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            peak = peak.max(line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0));
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: out_t.join().expect("stdout thread"),
+        stderr: err_t.join().expect("stderr thread"),
+    };
+    (Run::from(output, clock.elapsed()), peak)
+}
+
 static N: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {

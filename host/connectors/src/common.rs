@@ -488,6 +488,57 @@ pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec
     out
 }
 
+/// Bytes a value takes in memory and on the wire, roughly: text, decimals,
+/// JSON and bytes by length, the rest as a fixed 16.
+pub(crate) fn value_bytes(v: &hubsync_core::Value) -> usize {
+    use hubsync_core::Value as V;
+    match v {
+        V::Text(s) | V::Decimal(s) | V::Json(s) => s.len() + 24,
+        V::Bytes(b) => b.len() + 24,
+        _ => 16,
+    }
+}
+
+/// Bytes of a row (see [`value_bytes`]).
+pub(crate) fn row_bytes(row: &[hubsync_core::Value]) -> usize {
+    row.iter().map(value_bytes).sum::<usize>() + 24
+}
+
+/// Bytes of a captured change: its key and row.
+pub(crate) fn change_bytes(c: &Result<hubsync_core::CapturedChange, hubsync_core::BadRow>) -> usize {
+    match c {
+        Ok(c) => row_bytes(&c.key) + c.row.as_deref().map_or(0, row_bytes),
+        Err(_) => 256,
+    }
+}
+
+/// Consecutive chunks of `rows` for one statement each: at most `max_rows`
+/// rows, `max_params` bound values (`width` per row) and `max_bytes` bytes,
+/// but at least one row per chunk.
+pub(crate) fn statement_chunks<R: AsRef<[hubsync_core::Value]>>(
+    rows: &[R],
+    width: usize,
+    max_rows: usize,
+    max_params: usize,
+    max_bytes: usize,
+) -> Vec<&[R]> {
+    let per = (max_params / width.max(1)).clamp(1, max_rows.max(1));
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, r) in rows.iter().enumerate() {
+        let b = row_bytes(r.as_ref());
+        if i > start && (i - start >= per || bytes + b > max_bytes) {
+            out.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += b;
+    }
+    if start < rows.len() {
+        out.push(&rows[start..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,5 +568,17 @@ mod tests {
             }
             Run::Deletes(_) => panic!("upserts"),
         }
+    }
+
+    #[test]
+    fn statements_stay_within_rows_placeholders_and_bytes() {
+        use hubsync_core::Value;
+        let rows: Vec<Vec<Value>> = (0..10).map(|i| vec![Value::Int(i), Value::Bytes(vec![0; 1000])]).collect();
+        let sizes = |c: Vec<&[Vec<Value>]>| c.iter().map(|c| c.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(statement_chunks(&rows, 2, 4, 1000, usize::MAX)), [4, 4, 2]);
+        assert_eq!(sizes(statement_chunks(&rows, 2, 100, 6, usize::MAX)), [3, 3, 3, 1]);
+        assert_eq!(sizes(statement_chunks(&rows, 2, 100, 1000, 2500)), [2, 2, 2, 2, 2]);
+        // A row larger than the byte limit still goes, alone.
+        assert_eq!(sizes(statement_chunks(&rows, 2, 100, 1000, 10)), [1; 10]);
     }
 }

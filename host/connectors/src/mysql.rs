@@ -21,6 +21,7 @@
 //! Sessions run with `time_zone = '+00:00'`; zone-aware values are stored
 //! as UTC in DATETIME(6) (MySQL's TIMESTAMP ends in 2038).
 
+use futures_util::TryStreamExt;
 use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, ForeignKey, IndexInfo,
     TableInfo, TableRef, TableSchema, TypeFacets, UnsupportedColumn, Value, text,
@@ -45,6 +46,10 @@ const CAPTURE: i64 = 2;
 /// A MySQL or MariaDB database.
 pub struct Mysql {
     pool: MySqlPool,
+    /// Bytes of row data a read batch holds at most.
+    read_bytes: usize,
+    /// The server's `max_allowed_packet`, once read: no statement may be larger.
+    packet_bytes: std::sync::OnceLock<usize>,
 }
 
 fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
@@ -52,6 +57,19 @@ fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorErro
 }
 
 impl Mysql {
+    /// The server's `max_allowed_packet`, read once.
+    async fn packet_bytes(&self) -> Result<usize, ConnectorError> {
+        if let Some(&p) = self.packet_bytes.get() {
+            return Ok(p);
+        }
+        let p: i64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS SIGNED)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading max_allowed_packet"))?;
+        let p = usize::try_from(p).unwrap_or(16 << 20).max(1 << 20);
+        Ok(*self.packet_bytes.get_or_init(|| p))
+    }
+
     /// The tracking table's key columns: the base table's own types, text in
     /// the server's binary no-pad collation, so two keys the base table
     /// keeps apart never share a tracking row.
@@ -120,6 +138,26 @@ impl Mysql {
         // ON DUPLICATE KEY needs an assignment even when every column is a key.
         let update = if non_keys.is_empty() { &keys } else { &non_keys };
         let on_dup = update.iter().map(|c| format!("{0} = VALUES({0})", D.quote(c))).collect::<Vec<_>>().join(", ");
+        let packet = self.packet_bytes().await?;
+        // A row the server cannot take in one packet is refused before it is
+        // sent (the server would drop the connection).
+        if let Some(big) = ops.iter().find_map(|op| match op {
+            ApplyOp::Upsert(r) if common::row_bytes(r) + 1024 > packet => Some(common::row_bytes(r)),
+            _ => None,
+        }) {
+            return Err(ConnectorError::Rejected {
+                engine: ENGINE,
+                operation: what,
+                cause: format!(
+                    "the row is {big} bytes, more than this server's max_allowed_packet ({packet} bytes) allows in \
+                     one statement; raise it on the server (SET GLOBAL max_allowed_packet = {}; and in the \
+                     server's configuration) and retry with `hubsync quarantine --retry`",
+                    (big + (1 << 20)).next_power_of_two()
+                ),
+                column: None,
+                foreign_key: false,
+            });
+        }
         let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
         sqlx::query("SET @hubsync_origin = ?").bind(origin).execute(&mut *conn).await.map_err(db(what.clone()))?;
         if !may_wait {
@@ -135,7 +173,9 @@ impl Mysql {
                     Run::Upserts(r) => (r, cols.len(), true),
                     Run::Deletes(k) => (k, keys.len(), false),
                 };
-                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                // A statement holds at most 65,535 placeholders and
+                // `max_allowed_packet` bytes.
+                for chunk in common::statement_chunks(rows, width, ROWS_PER_STATEMENT, 65_535, packet / 2) {
                     let tuple = format!("({})", vec!["?"; width].join(", "));
                     let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
                     let sql = if kind {
@@ -294,7 +334,7 @@ impl Mysql {
             .connect_with(options)
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
-        Ok(Mysql { pool })
+        Ok(Mysql { pool, read_bytes: o.read_bytes, packet_bytes: std::sync::OnceLock::new() })
     }
 
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
@@ -366,6 +406,11 @@ fn mysql_facets(kind: ColumnType, data_type: &str, column_type: &str) -> TypeFac
             f.precision = Some(0)
         }
         (ColumnType::Decimal, "bigint") => (f.precision, f.scale) = (Some(20), Some(0)),
+        // Unsigned: the next wider signed type holds it.
+        (ColumnType::Int, _) if column_type.to_ascii_lowercase().contains("unsigned") => {
+            f.precision = sql::int_bits(data_type).map(|b| if b == 16 { 32 } else { 64 }).filter(|&b| b < 64)
+        }
+        (ColumnType::Int, _) => f.precision = sql::int_bits(data_type),
         (ColumnType::Uuid | ColumnType::Json, _) => f = TypeFacets::default(),
         _ => {}
     }
@@ -449,7 +494,11 @@ impl Layout {
             }
             Spelling::Kind(kind, f) => match kind {
                 ColumnType::Bool => ("BOOLEAN".into(), 1),
-                ColumnType::Int => ("BIGINT".into(), 8),
+                ColumnType::Int => match f.precision {
+                    Some(16) => ("SMALLINT".into(), 2),
+                    Some(32) => ("INT".into(), 4),
+                    _ => ("BIGINT".into(), 8),
+                },
                 ColumnType::Float => ("DOUBLE".into(), 8),
                 ColumnType::Decimal => {
                     // MySQL's DECIMAL holds at most 65 digits, 30 after the point.
@@ -863,36 +912,38 @@ impl hubsync_core::Connector for Mysql {
             D.table(&t),
         );
         let (numbered, unnumbered_left) = self.sequence(m.id, table, limit).await?;
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after)
-            .bind(limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db(format!("reading changes of {t}")))?;
-        // More to read: a full batch, or as many newly numbered as asked for.
-        let more = rows.len() > limit || numbered >= limit as u64;
-        // Unnumbered changes left behind are held by open transactions.
-        let pending = !more && unnumbered_left;
+        let what = format!("reading changes of {t}");
+        // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit as i64 + 1).fetch(&self.pool);
+        let (mut full, mut bytes) = (false, 0);
         let mut last = after;
-        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let mut changes = Vec::new();
         let mut unreadable = Vec::new();
-        for r in rows.iter().take(limit) {
+        while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
+            if changes.len() + unreadable.len() >= limit || bytes >= self.read_bytes {
+                full = true;
+                break;
+            }
+            let r = &row;
             last = r.get(0);
             let deleted = r.get::<i64, _>(1) != 0;
-            common::keep(
-                common::captured_or_bad(
-                    table,
-                    4,
-                    deleted,
-                    r.get(3),
-                    r.get(2),
-                    |c, i| decode(&t, c, r, i),
-                    |i| raw(r, i),
-                )?,
-                &mut changes,
-                &mut unreadable,
-            );
+            let read = common::captured_or_bad(
+                table,
+                4,
+                deleted,
+                r.get(3),
+                r.get(2),
+                |c, i| decode(&t, c, r, i),
+                |i| raw(r, i),
+            )?;
+            bytes += common::change_bytes(&read);
+            common::keep(read, &mut changes, &mut unreadable);
         }
+        drop(rows);
+        // More to read: a full batch, or as many newly numbered as asked for.
+        let more = full || numbered >= limit as u64;
+        // Unnumbered changes left behind are held by open transactions.
+        let pending = !more && unnumbered_left;
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending })
     }
 

@@ -12,9 +12,10 @@
 //! No echo: `apply` sets the transaction-local setting `hubsync.origin`,
 //! which the trigger records; other sessions never see it.
 
+use futures_util::TryStreamExt;
 use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, TableSchema, UnsupportedColumn, Value,
+    TableRef, TableSchema, TypeFacets, UnsupportedColumn, Value,
 };
 use hubsync_core::{ForeignKey, KeyState, Row as ValueRow};
 use std::str::FromStr;
@@ -32,6 +33,8 @@ const ENGINE: EngineKind = EngineKind::Postgres;
 /// A PostgreSQL database.
 pub struct Postgres {
     pool: PgPool,
+    /// Bytes of row data a read batch holds at most.
+    read_bytes: usize,
 }
 
 fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
@@ -67,7 +70,7 @@ impl Postgres {
             .connect_with(options)
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
-        Ok(Postgres { pool })
+        Ok(Postgres { pool, read_bytes: o.read_bytes })
     }
 
     /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
@@ -101,63 +104,66 @@ impl Postgres {
             .map_err(db(what.clone()))?;
         }
         for run in common::runs(table, ops) {
-            let (cols, rows): (Vec<&Column>, Vec<&[Value]>) = match &run {
+            let (cols, all_rows): (Vec<&Column>, Vec<&[Value]>) = match &run {
                 Run::Upserts(rows) => (table.columns.iter().collect(), rows.clone()),
                 Run::Deletes(keys_) => (keys.clone(), keys_.clone()),
             };
-            let mut params = Vec::new();
-            let mut exprs = Vec::new();
-            let mut arrays = Vec::new();
-            for (n, c) in cols.iter().enumerate() {
-                let (array_ty, expr) = write_expr(c.kind, &format!("u.c{n}"));
-                params.push(format!("${}::{array_ty}", n + 1));
-                exprs.push(expr);
-                arrays.push(column_array(&t, c, rows.iter().map(|r| r[n].clone()))?);
-            }
-            let names: Vec<String> = (0..cols.len()).map(|n| format!("c{n}")).collect();
-            let unnest = format!("UNNEST({}) AS u({})", params.join(", "), names.join(", "));
-            let sql = match run {
-                Run::Upserts(_) => {
-                    let non_keys: Vec<&Column> = table
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !table.primary_key.contains(i))
-                        .map(|(_, c)| c)
-                        .collect();
-                    let action = if non_keys.is_empty() {
-                        "DO NOTHING".to_owned()
-                    } else {
-                        format!(
-                            "DO UPDATE SET {}",
-                            non_keys
-                                .iter()
-                                .map(|c| format!("{0} = excluded.{0}", D.quote(&c.name)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
-                    format!(
-                        "INSERT INTO {base} ({}) SELECT {} FROM {unnest} ON CONFLICT ({}) {action}",
-                        D.list("", table.columns.iter().map(|c| c.name.as_str())),
-                        exprs.join(", "),
-                        D.list("", keys.iter().map(|c| c.name.as_str())),
-                    )
+            // A bind message holds at most 1 GiB: statements of 256 MiB at most.
+            for rows in common::statement_chunks(&all_rows, 1, usize::MAX, usize::MAX, 256 << 20) {
+                let mut params = Vec::new();
+                let mut exprs = Vec::new();
+                let mut arrays = Vec::new();
+                for (n, c) in cols.iter().enumerate() {
+                    let (array_ty, expr) = write_expr(c.kind, &format!("u.c{n}"));
+                    params.push(format!("${}::{array_ty}", n + 1));
+                    exprs.push(expr);
+                    arrays.push(column_array(&t, c, rows.iter().map(|r| r[n].clone()))?);
                 }
-                Run::Deletes(_) => format!(
-                    "DELETE FROM {base} AS b USING {unnest} WHERE {}",
-                    keys.iter()
-                        .zip(&exprs)
-                        .map(|(k, e)| format!("b.{} = {e}", D.quote(&k.name)))
-                        .collect::<Vec<_>>()
-                        .join(" AND ")
-                ),
-            };
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for a in arrays {
-                q = bind_array(q, a);
+                let names: Vec<String> = (0..cols.len()).map(|n| format!("c{n}")).collect();
+                let unnest = format!("UNNEST({}) AS u({})", params.join(", "), names.join(", "));
+                let sql = match &run {
+                    Run::Upserts(_) => {
+                        let non_keys: Vec<&Column> = table
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| !table.primary_key.contains(i))
+                            .map(|(_, c)| c)
+                            .collect();
+                        let action = if non_keys.is_empty() {
+                            "DO NOTHING".to_owned()
+                        } else {
+                            format!(
+                                "DO UPDATE SET {}",
+                                non_keys
+                                    .iter()
+                                    .map(|c| format!("{0} = excluded.{0}", D.quote(&c.name)))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        };
+                        format!(
+                            "INSERT INTO {base} ({}) SELECT {} FROM {unnest} ON CONFLICT ({}) {action}",
+                            D.list("", table.columns.iter().map(|c| c.name.as_str())),
+                            exprs.join(", "),
+                            D.list("", keys.iter().map(|c| c.name.as_str())),
+                        )
+                    }
+                    Run::Deletes(_) => format!(
+                        "DELETE FROM {base} AS b USING {unnest} WHERE {}",
+                        keys.iter()
+                            .zip(&exprs)
+                            .map(|(k, e)| format!("b.{} = {e}", D.quote(&k.name)))
+                            .collect::<Vec<_>>()
+                            .join(" AND ")
+                    ),
+                };
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for a in arrays {
+                    q = bind_array(q, a);
+                }
+                q.execute(&mut *tx).await.map_err(db(what.clone()))?;
             }
-            q.execute(&mut *tx).await.map_err(db(what.clone()))?;
         }
         tx.commit().await.map_err(db(what))
     }
@@ -249,6 +255,11 @@ fn pg_create_type(c: &Column) -> String {
             _ => "numeric".into(),
         },
         ColumnType::Text if f.length.is_some_and(|n| n <= 10_485_760) => with("varchar", f.length),
+        ColumnType::Int => match f.precision {
+            Some(16) => "smallint".into(),
+            Some(32) => "integer".into(),
+            _ => "bigint".into(),
+        },
         ColumnType::Time => with("time", f.precision),
         ColumnType::Timestamp => with("timestamp", f.precision),
         ColumnType::TimestampTz => with("timestamptz", f.precision),
@@ -458,7 +469,14 @@ impl hubsync_core::Connector for Postgres {
                     name,
                     kind,
                     nullable: !notnull,
-                    facets: sql::facets(kind, &declared),
+                    facets: TypeFacets {
+                        precision: if kind == ColumnType::Int {
+                            sql::int_bits(&declared)
+                        } else {
+                            sql::facets(kind, &declared).precision
+                        },
+                        ..sql::facets(kind, &declared)
+                    },
                     declared_type: Some(declared),
                     folding: None,
                 }),
@@ -738,15 +756,35 @@ impl hubsync_core::Connector for Postgres {
             .fetch_one(&mut *tx)
             .await
             .map_err(db(what.clone()))?;
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(&xid)
-            .bind(seq)
-            .bind(&xmin)
-            .bind(limit as i64 + 1)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db(what.clone()))?;
-        let pending = if rows.len() > limit {
+        // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
+        let mut next = since.clone();
+        let mut changes = Vec::new();
+        let mut unreadable = Vec::new();
+        let (mut more, mut bytes) = (false, 0);
+        {
+            let mut rows =
+                sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(limit as i64 + 1).fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
+                if changes.len() + unreadable.len() >= limit || bytes >= self.read_bytes {
+                    more = true;
+                    break;
+                }
+                let r = &row;
+                next = Anchor(format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)));
+                let read = common::captured_or_bad(
+                    table,
+                    5,
+                    r.get(2),
+                    r.get(4),
+                    r.get(3),
+                    |c, i| decode(&t, c, r, i),
+                    |i| raw(r, i),
+                )?;
+                bytes += common::change_bytes(&read);
+                common::keep(read, &mut changes, &mut unreadable);
+            }
+        }
+        let pending = if more {
             false
         } else {
             let probe = format!(
@@ -756,26 +794,6 @@ impl hubsync_core::Connector for Postgres {
             sqlx::query_scalar(AssertSqlSafe(probe)).bind(&xmin).fetch_one(&mut *tx).await.map_err(db(what.clone()))?
         };
         tx.commit().await.map_err(db(what))?;
-        let more = rows.len() > limit;
-        let mut next = since.clone();
-        let mut changes = Vec::with_capacity(rows.len().min(limit));
-        let mut unreadable = Vec::new();
-        for r in rows.iter().take(limit) {
-            next = Anchor(format!("{}:{}", r.get::<String, _>(0), r.get::<i64, _>(1)));
-            common::keep(
-                common::captured_or_bad(
-                    table,
-                    5,
-                    r.get(2),
-                    r.get(4),
-                    r.get(3),
-                    |c, i| decode(&t, c, r, i),
-                    |i| raw(r, i),
-                )?,
-                &mut changes,
-                &mut unreadable,
-            );
-        }
         Ok(ChangeBatch { changes, unreadable, next, more, pending })
     }
 

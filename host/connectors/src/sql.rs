@@ -47,6 +47,18 @@ impl Dialect {
     }
 }
 
+/// The bits of a PostgreSQL or MySQL integer type (`smallint` 16, `int` 32,
+/// `bigint` 64), when fewer than 64. SQLite's integers are all 64-bit.
+pub(crate) fn int_bits(declared: &str) -> Option<u32> {
+    let lower = declared.to_ascii_lowercase();
+    let base = lower.split(['(', ' ']).next().unwrap_or("");
+    match base {
+        "tinyint" | "smallint" | "int2" | "smallserial" => Some(16),
+        "mediumint" | "int" | "integer" | "int4" | "serial" => Some(32),
+        _ => None,
+    }
+}
+
 /// Refuse names hubsync cannot carry (NUL bytes, empty names).
 pub(crate) fn check_ident(table: &TableRef, ident: &str) -> Result<(), ConnectorError> {
     if ident.is_empty() || ident.contains('\0') {

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use hubsync_core::text;
 use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
@@ -30,6 +31,8 @@ const ENGINE: EngineKind = EngineKind::Sqlite;
 /// A SQLite database file.
 pub struct Sqlite {
     pool: SqlitePool,
+    /// Bytes of row data a read batch holds at most.
+    read_bytes: usize,
     /// Whether hubsync's own tables are known to exist, so `apply` (a hot
     /// path) does not re-issue their DDL for every batch.
     meta_ready: AtomicBool,
@@ -69,7 +72,7 @@ impl Sqlite {
             .connect_with(options)
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
-        Ok(Sqlite { pool, meta_ready: AtomicBool::new(false) })
+        Ok(Sqlite { pool, read_bytes: o.read_bytes, meta_ready: AtomicBool::new(false) })
     }
 
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
@@ -387,28 +390,29 @@ impl hubsync_core::Connector for Sqlite {
             Self::tracking(m.id),
             D.table(&t),
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after)
-            .bind(limit as i64 + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db(format!("reading changes of {t}")))?;
-        let more = rows.len() > limit;
-        let mut changes = Vec::with_capacity(rows.len().min(limit));
+        let what = format!("reading changes of {t}");
+        // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit as i64 + 1).fetch(&self.pool);
+        let (mut more, mut bytes) = (false, 0);
+        let mut changes = Vec::new();
         let mut unreadable = Vec::new();
         let mut last = after;
-        for r in rows.iter().take(limit) {
+        while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
+            if changes.len() + unreadable.len() >= limit || bytes >= self.read_bytes {
+                more = true;
+                break;
+            }
+            let r = &row;
             last = r.get(0);
             let deleted: i64 = r.get(1);
             // A key with no base row (deleted since) reads as a delete.
             let row_present =
                 r.try_get_raw(4 + keys.len() + table.primary_key[0]).map(|v| !v.is_null()).unwrap_or(false);
             let gone = deleted != 0 || !row_present;
-            common::keep(
-                common::captured_or_bad(table, 4, gone, r.get(3), r.get(2), |c, i| decode(&t, c, r, i), |i| raw(r, i))?,
-                &mut changes,
-                &mut unreadable,
-            );
+            let read =
+                common::captured_or_bad(table, 4, gone, r.get(3), r.get(2), |c, i| decode(&t, c, r, i), |i| raw(r, i))?;
+            bytes += common::change_bytes(&read);
+            common::keep(read, &mut changes, &mut unreadable);
         }
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }

@@ -47,6 +47,13 @@ pub struct GroupConfig {
     /// 10,000). Memory grows with this, not with table size.
     #[serde(default = "default_batch_rows")]
     pub batch_rows: usize,
+    /// Bytes of row data read per batch at most (default 64 MiB; at least
+    /// 1 MiB): with large rows a batch ends here before `batch_rows`. A
+    /// batch always holds at least one row, so a row larger than this
+    /// (up to what the databases accept) still travels alone. hubsync's
+    /// memory follows this, not row or table size.
+    #[serde(default = "default_batch_bytes")]
+    pub batch_bytes: usize,
     /// Days a delete is remembered for members that have not synced yet
     /// (default 45, as in Data Sync). A member that has not synced for
     /// longer is out of date: it is not synced until `hubsync reinit`.
@@ -70,6 +77,10 @@ fn default_retention_days() -> u32 {
 
 fn default_batch_rows() -> usize {
     10_000
+}
+
+fn default_batch_bytes() -> usize {
+    64 << 20
 }
 
 /// A member database of a group.
@@ -170,19 +181,24 @@ impl Default for PolicyConfig {
     }
 }
 
-fn connect_options(connect: Option<u64>, statement: Option<u64>) -> crate::ConnectOptions {
+fn connect_options(connect: Option<u64>, statement: Option<u64>, batch_bytes: usize) -> crate::ConnectOptions {
     crate::ConnectOptions {
         connect_timeout: connect
             .map(std::time::Duration::from_secs)
             .unwrap_or(crate::ConnectOptions::DEFAULT_CONNECT_TIMEOUT),
         statement_timeout: statement.map(std::time::Duration::from_secs),
+        // A read holds a batch while projections, lookups, plans, the
+        // drivers' buffers and the allocator's slack hold several more
+        // copies of its rows (measured: about 6; BENCHMARKS.md): an eighth
+        // keeps the whole within `batch_bytes` plus a constant.
+        read_bytes: (batch_bytes / 8).max(1),
     }
 }
 
 impl GroupConfig {
     /// How to connect to the hub.
     pub fn hub_connect_options(&self) -> crate::ConnectOptions {
-        connect_options(self.connect_timeout_seconds, self.statement_timeout_seconds)
+        connect_options(self.connect_timeout_seconds, self.statement_timeout_seconds, self.batch_bytes)
     }
 
     /// How to connect to `member`: its own timeouts, else the group's.
@@ -190,6 +206,7 @@ impl GroupConfig {
         connect_options(
             member.connect_timeout_seconds.or(self.connect_timeout_seconds),
             member.statement_timeout_seconds.or(self.statement_timeout_seconds),
+            self.batch_bytes,
         )
     }
 }
@@ -241,6 +258,9 @@ impl GroupConfig {
         }
         if !(1..=1_000_000).contains(&self.batch_rows) {
             out.push(format!("group {g:?}: batch_rows must be between 1 and 1000000"));
+        }
+        if self.batch_bytes < 1 << 20 {
+            out.push(format!("group {g:?}: batch_bytes must be at least 1048576 (1 MiB)"));
         }
         let timeouts = [("", self.connect_timeout_seconds, self.statement_timeout_seconds)].into_iter().chain(
             self.members.iter().map(|m| (m.name.as_str(), m.connect_timeout_seconds, m.statement_timeout_seconds)),
@@ -313,6 +333,7 @@ mod tests {
             conflict_policy: PolicyConfig::default(),
             interval_seconds: Some(5),
             batch_rows: 10_000,
+            batch_bytes: 64 << 20,
             retention_days: 45,
             connect_timeout_seconds: None,
             statement_timeout_seconds: None,

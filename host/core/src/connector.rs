@@ -41,6 +41,9 @@ pub struct ConnectOptions {
     /// SQLite: the longest wait for another writer's lock); `None` keeps
     /// the server's own limit.
     pub statement_timeout: Option<Duration>,
+    /// Bytes of decoded row data one `read_changes` batch holds at most
+    /// (past its first row, which is always read).
+    pub read_bytes: usize,
 }
 
 impl ConnectOptions {
@@ -50,7 +53,7 @@ impl ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT, statement_timeout: None }
+        ConnectOptions { connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT, statement_timeout: None, read_bytes: 16 << 20 }
     }
 }
 

@@ -150,7 +150,8 @@ pub struct TypeFacets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u32>,
     /// Total digits of a decimal; digits of fractional seconds of a time,
-    /// timestamp or timestamptz (absent: microseconds).
+    /// timestamp or timestamptz (absent: microseconds); bits of an integer
+    /// (16, 32; absent: 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<u32>,
     /// Digits after the point of a decimal.

@@ -179,6 +179,7 @@ async fn main() {
         conflict_policy: PolicyConfig::default(),
         interval_seconds: None,
         batch_rows: 20_000,
+        batch_bytes: 64 << 20,
         retention_days: 45,
         connect_timeout_seconds: None,
         statement_timeout_seconds: None,

@@ -19,8 +19,32 @@ use crate::error::Context;
 use crate::group::{Group, Member, SyncTable};
 use crate::{Engine, EngineError};
 
-/// Rows per page of a walk.
+/// Rows per page of a walk, at most.
 const PAGE_ROWS: usize = 1000;
+
+/// Bytes of rows per page, about: pages start small and grow to this.
+const PAGE_BYTES: usize = 16 << 20;
+
+/// The rows of the next page, from the bytes of the last one.
+fn next_page(rows: usize, bytes: usize) -> usize {
+    if rows == 0 {
+        return 16;
+    }
+    (PAGE_BYTES / (bytes / rows).max(1)).clamp(1, PAGE_ROWS)
+}
+
+/// Bytes of a page of states, roughly.
+fn page_bytes(page: &[KeyState]) -> usize {
+    page.iter().map(|s| s.row.as_ref().map_or(64, |r| r.iter().map(value_size).sum::<usize>() + 24)).sum()
+}
+
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len() + 24,
+        Value::Bytes(b) => b.len() + 24,
+        _ => 16,
+    }
+}
 
 /// What to verify and whether to repair.
 #[derive(Debug, Clone, Default)]
@@ -178,12 +202,14 @@ impl Engine {
 
         // Pass 1: the hub's rows the member should hold.
         let mut after: Option<Row> = None;
+        let mut size = next_page(0, 0);
         loop {
             let page = hub_db
-                .scan(&t.hub_schema, after.as_ref(), PAGE_ROWS)
+                .scan(&t.hub_schema, after.as_ref(), size)
                 .await
                 .ctx(|| format!("reading {} on the hub", t.name))?;
-            let full = page.len() == PAGE_ROWS;
+            let full = page.len() == size;
+            size = next_page(page.len(), page_bytes(&page));
             after = page.iter().rev().find(|s| s.unreadable.is_none()).map(|s| s.key.clone()).or(after);
             v.unreadable += page.iter().filter(|s| s.unreadable.is_some()).count() as u64;
             let rows: Vec<Row> = page.into_iter().filter_map(|s| s.row).collect();
@@ -227,12 +253,14 @@ impl Engine {
         // Pass 2: the member's rows the hub does not have (or, for a member
         // that only uploads, has otherwise).
         let mut after: Option<Row> = None;
+        let mut size = next_page(0, 0);
         loop {
             let page = member_db
-                .scan(&view.member_schema, after.as_ref(), PAGE_ROWS)
+                .scan(&view.member_schema, after.as_ref(), size)
                 .await
                 .ctx(|| format!("reading {} on member {}", t.name, m.config.name))?;
-            let full = page.len() == PAGE_ROWS;
+            let full = page.len() == size;
+            size = next_page(page.len(), page_bytes(&page));
             after = page.iter().rev().find(|s| s.unreadable.is_none()).map(|s| s.key.clone()).or(after);
             v.member_rows += page.len() as u64;
             let page = view.member_states(page.into_iter().filter(|s| s.unreadable.is_none()).collect()).await?;

@@ -236,6 +236,7 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
         conflict_policy: PolicyConfig { plugin: policy.into(), config },
         interval_seconds: None,
         batch_rows: 7,
+        batch_bytes: 64 << 20,
         retention_days: 45,
         connect_timeout_seconds: None,
         statement_timeout_seconds: None,
