@@ -422,7 +422,8 @@ impl hubsync_core::Connector for Postgres {
 
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         let cols = sqlx::query(
-            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull \
+            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+             (SELECT co.collname::text FROM pg_collation co WHERE co.oid = a.attcollation AND NOT co.collisdeterministic) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
              WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'hubsync') \
@@ -457,6 +458,9 @@ impl hubsync_core::Connector for Postgres {
         for c in cols {
             let (nsp, rel, name, declared, notnull): (String, String, String, String, bool) =
                 (c.get(0), c.get(1), c.get(2), c.get(3), c.get(4));
+            // citext and nondeterministic collations compare different strings equal.
+            let folding: Option<String> =
+                c.get::<Option<String>, _>(5).or_else(|| (declared == "citext").then(|| "citext".to_owned()));
             let namespace = (nsp != "public").then_some(nsp);
             if out.last().is_none_or(|t| t.schema.namespace != namespace || t.schema.name != rel) {
                 let mut schema = TableSchema::new(rel.clone());
@@ -478,7 +482,7 @@ impl hubsync_core::Connector for Postgres {
                         ..sql::facets(kind, &declared)
                     },
                     declared_type: Some(declared),
-                    folding: None,
+                    folding: folding.filter(|_| kind == ColumnType::Text),
                 }),
                 None => t.unsupported.push(UnsupportedColumn { column: name, declared_type: declared }),
             }

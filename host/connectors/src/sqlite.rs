@@ -185,6 +185,23 @@ impl hubsync_core::Connector for Sqlite {
             for i in idx {
                 let (iname, unique, origin): (String, i64, String) = (i.get(0), i.get(1), i.get(2));
                 if origin == "pk" {
+                    // Key columns compared under NOCASE or RTRIM fold
+                    // distinct values together.
+                    let colls = sqlx::query("SELECT name, coll FROM pragma_index_xinfo(?) WHERE key = 1")
+                        .bind(&iname)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db(format!("reading index {iname}")))?;
+                    for c in colls {
+                        let (name, coll): (Option<String>, Option<String>) = (c.get(0), c.get(1));
+                        if let (Some(name), Some(coll)) = (name, coll)
+                            && !coll.eq_ignore_ascii_case("binary")
+                            && let Some(col) = schema.columns.iter_mut().find(|x| x.name == name)
+                            && col.kind == ColumnType::Text
+                        {
+                            col.folding = Some(coll);
+                        }
+                    }
                     continue;
                 }
                 let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_index_info(?) ORDER BY seqno")

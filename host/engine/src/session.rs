@@ -432,6 +432,40 @@ impl<'a> Pair<'a> {
                 let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
                 self.lookup(dest, &dest_anchor, &keys).await?
             };
+            // A destination answering a key with a row stored under another
+            // key compares keys loosely (case, accents, trailing spaces):
+            // writing would merge two source rows into one. Quarantined.
+            let pk = &self.view.hub_view.primary_key;
+            let mut folded: HashMap<String, Row> = HashMap::new();
+            for (id, s) in &states {
+                if let Some(r) = &s.row {
+                    let stored: Row = pk.iter().map(|&i| r[i].clone()).collect();
+                    if key_id(&stored) != *id {
+                        folded.insert(id.clone(), stored);
+                    }
+                }
+            }
+            if !folded.is_empty() {
+                let mut kept = Vec::with_capacity(work.len());
+                for c in work {
+                    match folded.get(&key_id(&c.key)) {
+                        Some(stored) => {
+                            let error = format!(
+                                "{} holds this row under the key {stored:?}, which it treats as equal to {:?}: its key \
+                                 compares case, accents or trailing spaces loosely, so two distinct keys would become \
+                                 one row; give the key column an exact (binary, no-pad) collation",
+                                self.side_name(dest),
+                                c.key
+                            );
+                            let stage = format!("writing it to {}", self.side_name(dest));
+                            let bad = BadRow { key: Some(c.key.clone()), column: None, value: None, error };
+                            plan.commit.quarantine.push(self.quarantine_record(source, Some(&c.key), stage, bad));
+                        }
+                        None => kept.push(c),
+                    }
+                }
+                work = kept;
+            }
             let looked_up_ms = clock.elapsed().as_millis();
             self.plan(source, &work, &states, bulk, &mut plan).await?;
             let planned_ms = clock.elapsed().as_millis();

@@ -272,3 +272,30 @@ async fn a_table_leaving_the_sync_schema_loses_its_tracking_unless_another_group
     assert_eq!(tracked(&other, "notes").await, 0);
     assert_eq!(tracked(&hub, "notes").await, 1);
 }
+
+#[tokio::test]
+async fn a_member_key_that_starts_folding_after_preparation_quarantines_instead_of_merging() {
+    let (hub, m) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await);
+    hub.exec("CREATE TABLE tags (name TEXT PRIMARY KEY, n INTEGER)").await;
+    hub.exec("INSERT INTO tags VALUES ('abc', 1)").await;
+    let e = engine().await;
+    let mut config = group("g", &hub, &[&m], "builtin:hub-wins", json!({}));
+    config.tables[0].name = "tags".into();
+    let g = e.engine.prepare(&config).await.expect("prepare");
+    let r = e.engine.sync_group(&g, None).await.expect("sync");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    // Behind the prepared group's back, the member's key starts ignoring case.
+    m.exec("ALTER TABLE tags RENAME TO old_tags").await;
+    m.exec("CREATE TABLE tags (name TEXT COLLATE NOCASE PRIMARY KEY, n INTEGER)").await;
+    m.exec("INSERT INTO tags SELECT * FROM old_tags").await;
+    hub.exec("INSERT INTO tags VALUES ('ABC', 2)").await;
+    let r = e.engine.sync_group(&g, None).await.expect("sync");
+    assert_eq!(r.members[0].tables[0].quarantined, 1, "{r:?}");
+    assert_eq!(m.scalar("SELECT n FROM tags WHERE name = 'abc'").await, 1, "the member's row is not overwritten");
+    let held = e.engine.meta().quarantine(Some("g")).await.expect("quarantine");
+    assert!(held[0].record.error.contains("treats as equal"), "{:?}", held[0].record.error);
+    // A fresh preparation refuses the table, naming its collation.
+    let g = e.engine.prepare(&config).await.expect("prepare");
+    let (_, why) = g.unprepared().next().expect("refused");
+    assert!(why.contains("NOCASE"), "{why}");
+}
