@@ -44,6 +44,7 @@ pub async fn introspect(url: &str, as_json: bool) -> Result<()> {
                     "primary_key": t.schema.primary_key.iter().map(|&i| &t.schema.columns[i].name).collect::<Vec<_>>(),
                     "indexes": t.indexes.iter().map(|i| json!({"name": i.name, "columns": i.columns, "unique": i.unique})).collect::<Vec<_>>(),
                     "unsupported": t.unsupported.iter().map(|u| json!({"column": u.column, "declared_type": u.declared_type})).collect::<Vec<_>>(),
+                    "foreign_keys": t.foreign_keys.iter().map(|f| json!({"name": f.name, "columns": f.columns, "references": f.references.to_string()})).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -57,13 +58,22 @@ pub async fn introspect(url: &str, as_json: bool) -> Result<()> {
         for (i, c) in t.schema.columns.iter().enumerate() {
             let mark = if t.schema.primary_key.contains(&i) { " key" } else { "" };
             let null = if c.nullable { "" } else { " not null" };
-            println!("  {:<24} {:<12} {}{null}{mark}", c.name, c.kind.name(), c.declared_type.as_deref().unwrap_or(""));
+            let folds = c.folding.as_deref().map(|f| format!(" (compares loosely: {f})")).unwrap_or_default();
+            println!(
+                "  {:<24} {:<12} {}{null}{mark}{folds}",
+                c.name,
+                c.kind.name(),
+                c.declared_type.as_deref().unwrap_or("")
+            );
         }
         for u in &t.unsupported {
             println!("  {:<24} {:<12} {}  (not syncable: leave it out)", u.column, "-", u.declared_type);
         }
         for i in &t.indexes {
             println!("  index {}{} ({})", i.name, if i.unique { " unique" } else { "" }, i.columns.join(", "));
+        }
+        for f in &t.foreign_keys {
+            println!("  foreign key {} ({}) references {}", f.name, f.columns.join(", "), f.references);
         }
     }
     Ok(())
