@@ -140,6 +140,29 @@ pub fn hubsync_measured(args: &[&str]) -> (Run, u64) {
     (Run::from(output, clock.elapsed()), peak)
 }
 
+/// `hubsync sync --config FILE` run again (each a new process) while it
+/// reports changes held back behind a transaction still open elsewhere on
+/// a PostgreSQL server (other tests share it), up to two minutes. The runs'
+/// outputs are joined; `ok` is whether every run succeeded; the peak is the
+/// largest of the runs' peak resident memory (KiB).
+pub fn sync_settled(file: &str) -> (Run, u64) {
+    let held_back = |out: &str| out.contains("wait behind an open transaction");
+    let clock = Instant::now();
+    let (mut all, mut peak) = hubsync_measured(&["sync", "--config", file]);
+    let mut held = held_back(&all.stdout);
+    while held && clock.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(300));
+        let (next, p) = hubsync_measured(&["sync", "--config", file]);
+        peak = peak.max(p);
+        all.ok &= next.ok;
+        held = held_back(&next.stdout);
+        all.stdout.push_str(&next.stdout);
+        all.stderr.push_str(&next.stderr);
+    }
+    all.elapsed = clock.elapsed();
+    (all, peak)
+}
+
 static N: AtomicU32 = AtomicU32::new(0);
 
 fn unique_name() -> String {

@@ -4,7 +4,7 @@
 //! from the order tables are listed in; self-references included. The
 //! members' schemas are the full-fidelity ones an application made itself.
 
-use hubsync_tests::{Db, Engine, Workspace, hubsync};
+use hubsync_tests::{Db, Engine, Workspace, hubsync, sync_settled};
 
 const ENGINES: [Engine; 3] = [Engine::Sqlite, Engine::Postgres, Engine::Mariadb];
 
@@ -37,7 +37,7 @@ fn pair(source: Engine, dest: Engine) {
         hub.url, member.url
     ));
     let sync = |what: &str| {
-        let out = hubsync(&["sync", "--config", &file]);
+        let out = sync_settled(&file).0;
         assert!(out.ok, "{label}: {what}:\n{}\n{}", out.stdout, out.stderr);
         assert!(!out.stdout.contains("quarantined"), "{label}: {what}: nothing left in quarantine:\n{}", out.stdout);
     };

@@ -6,7 +6,7 @@
 //! itself. Also here: one member's problem does not stop the others, and an
 //! existing member table whose key collation folds is refused.
 
-use hubsync_tests::{Db, Engine, Workspace, hubsync};
+use hubsync_tests::{Db, Engine, Workspace, hubsync, sync_settled};
 
 const ENGINES: [Engine; 3] = [Engine::Sqlite, Engine::Postgres, Engine::Mariadb];
 
@@ -64,7 +64,7 @@ fn pair(source: Engine, dest: Engine) {
          INSERT INTO t VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', 3), (4, 'four', 4), (5, 'five', 5);",
     );
     let file = ws.group_file(&group(&hub, &[("m", &member)], "t"));
-    hubsync(&["sync", "--config", &file]).expect_ok(&label);
+    sync_settled(&file).0.expect_ok(&label);
     let (ok, _) = verify_json(&file, &[]);
     assert!(ok, "{label}: equal after the sync");
 
@@ -90,7 +90,7 @@ fn pair(source: Engine, dest: Engine) {
     // A plain sync does not see what was never captured; repair sends the hub's rows again.
     let (ok, v) = verify_json(&file, &["--repair"]);
     assert!(!ok && v[0]["repaired"].as_u64() == Some(3), "{label}: {v}");
-    hubsync(&["sync", "--config", &file]).expect_ok(&label);
+    sync_settled(&file).0.expect_ok(&label);
     let (ok, v) = verify_json(&file, &[]);
     assert!(ok, "{label}: repaired: {v}");
     assert_eq!(member.scalar("SELECT note FROM t WHERE id = 2;"), "two", "{label}");
@@ -101,7 +101,7 @@ fn pair(source: Engine, dest: Engine) {
         member.exec("TRUNCATE TABLE t;");
         let (ok, v) = verify_json(&file, &["--repair"]);
         assert!(!ok && v[0]["missing"].as_u64() == Some(5), "{label}: truncated member: {v}");
-        hubsync(&["sync", "--config", &file]).expect_ok(&label);
+        sync_settled(&file).0.expect_ok(&label);
         assert!(verify_json(&file, &[]).0, "{label}: repaired after TRUNCATE");
     }
 }
@@ -121,9 +121,9 @@ fn a_truncate_on_a_postgres_hub_reaches_every_member() {
         (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Mariadb), Workspace::new());
     hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');");
     let file = ws.group_file(&group(&hub, &[("lite", &lite), ("maria", &maria)], "t"));
-    hubsync(&["sync", "--config", &file]).expect_ok("first sync");
+    sync_settled(&file).0.expect_ok("first sync");
     hub.exec("TRUNCATE t; INSERT INTO t VALUES (4, 'd');");
-    let out = hubsync(&["sync", "--config", &file]);
+    let out = sync_settled(&file).0;
     out.expect_ok("sync after TRUNCATE");
     for m in [&lite, &maria] {
         assert_eq!(m.query("SELECT id, note FROM t;"), [["4", "d"]], "{:?}", m.engine);
@@ -142,7 +142,7 @@ fn one_member_that_cannot_be_prepared_does_not_stop_the_others() {
     // The application made the member's table itself, in MariaDB's default collation.
     maria.exec("CREATE TABLE tags (name varchar(20) NOT NULL PRIMARY KEY, n int) DEFAULT CHARSET=utf8mb4;");
     let file = ws.group_file(&group(&hub, &[("maria", &maria), ("lite", &lite)], "tags"));
-    let out = hubsync(&["sync", "--config", &file]);
+    let out = sync_settled(&file).0;
     assert!(!out.ok, "the member that cannot hold the keys fails the run:\n{}", out.stdout);
     assert!(
         out.stdout.contains("collation")
@@ -159,7 +159,7 @@ fn one_member_that_cannot_be_prepared_does_not_stop_the_others() {
 
     // The fix the message names works.
     maria.exec("ALTER TABLE tags MODIFY name varchar(20) COLLATE utf8mb4_nopad_bin NOT NULL;");
-    hubsync(&["sync", "--config", &file]).expect_ok("after the fix");
+    sync_settled(&file).0.expect_ok("after the fix");
     assert_eq!(maria.scalar("SELECT count(*) FROM tags;"), "6", "six keys, six rows");
     assert!(verify_json(&file, &[]).0);
 }

@@ -488,15 +488,16 @@ pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec
     out
 }
 
-/// Bytes a value takes in memory and on the wire, roughly: text, decimals,
-/// JSON and bytes by length, the rest as a fixed 16.
+/// Bytes a value takes in memory: the value itself, and the text or bytes
+/// it owns.
 pub(crate) fn value_bytes(v: &hubsync_core::Value) -> usize {
     use hubsync_core::Value as V;
-    match v {
-        V::Text(s) | V::Decimal(s) | V::Json(s) => s.len() + 24,
-        V::Bytes(b) => b.len() + 24,
-        _ => 16,
-    }
+    std::mem::size_of::<V>()
+        + match v {
+            V::Text(s) | V::Decimal(s) | V::Json(s) => s.len(),
+            V::Bytes(b) => b.len(),
+            _ => 0,
+        }
 }
 
 /// Bytes of a row (see [`value_bytes`]).
@@ -577,7 +578,7 @@ mod tests {
         let sizes = |c: Vec<&[Vec<Value>]>| c.iter().map(|c| c.len()).collect::<Vec<_>>();
         assert_eq!(sizes(statement_chunks(&rows, 2, 4, 1000, usize::MAX)), [4, 4, 2]);
         assert_eq!(sizes(statement_chunks(&rows, 2, 100, 6, usize::MAX)), [3, 3, 3, 1]);
-        assert_eq!(sizes(statement_chunks(&rows, 2, 100, 1000, 2500)), [2, 2, 2, 2, 2]);
+        assert_eq!(sizes(statement_chunks(&rows, 2, 100, 1000, 2300)), [2, 2, 2, 2, 2]);
         // A row larger than the byte limit still goes, alone.
         assert_eq!(sizes(statement_chunks(&rows, 2, 100, 1000, 10)), [1; 10]);
     }

@@ -22,15 +22,13 @@ use crate::{Engine, EngineError};
 /// Rows per page of a walk, at most.
 const PAGE_ROWS: usize = 1000;
 
-/// Bytes of rows per page, about: pages start small and grow to this.
-const PAGE_BYTES: usize = 16 << 20;
-
-/// The rows of the next page, from the bytes of the last one.
-fn next_page(rows: usize, bytes: usize) -> usize {
+/// The rows of the next page, from the bytes of the last one: pages start
+/// small and grow to `budget` bytes.
+fn next_page(rows: usize, bytes: usize, budget: usize) -> usize {
     if rows == 0 {
-        return 16;
+        return 4;
     }
-    (PAGE_BYTES / (bytes / rows).max(1)).clamp(1, PAGE_ROWS)
+    (budget / (bytes / rows).max(1)).clamp(1, PAGE_ROWS)
 }
 
 /// Bytes of a page of states, roughly.
@@ -39,11 +37,12 @@ fn page_bytes(page: &[KeyState]) -> usize {
 }
 
 fn value_size(v: &Value) -> usize {
-    match v {
-        Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len() + 24,
-        Value::Bytes(b) => b.len() + 24,
-        _ => 16,
-    }
+    std::mem::size_of::<Value>()
+        + match v {
+            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            _ => 0,
+        }
 }
 
 /// What to verify and whether to repair.
@@ -190,6 +189,9 @@ impl Engine {
         let hub_mark = format!("{g}/{}", m.config.name);
         let member_mark = format!("{g}/hub");
         let downloads = m.config.direction.downloads();
+        // A page, the other side's rows for its keys and the drivers' copies
+        // of both: a sixteenth of the group's batch_bytes each.
+        let budget = (group.config.batch_bytes / 16).max(1 << 16);
         let hub_db = group.hub.as_ref();
         let member_db = m.db.as_ref();
         let view_key = |r: &Row| -> Row { view.hub_view.primary_key.iter().map(|&k| r[k].clone()).collect() };
@@ -202,14 +204,14 @@ impl Engine {
 
         // Pass 1: the hub's rows the member should hold.
         let mut after: Option<Row> = None;
-        let mut size = next_page(0, 0);
+        let mut size = next_page(0, 0, budget);
         loop {
             let page = hub_db
                 .scan(&t.hub_schema, after.as_ref(), size)
                 .await
                 .ctx(|| format!("reading {} on the hub", t.name))?;
             let full = page.len() == size;
-            size = next_page(page.len(), page_bytes(&page));
+            size = next_page(page.len(), page_bytes(&page), budget);
             after = page.iter().rev().find(|s| s.unreadable.is_none()).map(|s| s.key.clone()).or(after);
             v.unreadable += page.iter().filter(|s| s.unreadable.is_some()).count() as u64;
             let rows: Vec<Row> = page.into_iter().filter_map(|s| s.row).collect();
@@ -253,14 +255,14 @@ impl Engine {
         // Pass 2: the member's rows the hub does not have (or, for a member
         // that only uploads, has otherwise).
         let mut after: Option<Row> = None;
-        let mut size = next_page(0, 0);
+        let mut size = next_page(0, 0, budget);
         loop {
             let page = member_db
                 .scan(&view.member_schema, after.as_ref(), size)
                 .await
                 .ctx(|| format!("reading {} on member {}", t.name, m.config.name))?;
             let full = page.len() == size;
-            size = next_page(page.len(), page_bytes(&page));
+            size = next_page(page.len(), page_bytes(&page), budget);
             after = page.iter().rev().find(|s| s.unreadable.is_none()).map(|s| s.key.clone()).or(after);
             v.member_rows += page.len() as u64;
             let page = view.member_states(page.into_iter().filter(|s| s.unreadable.is_none()).collect()).await?;

@@ -121,7 +121,15 @@ impl View {
             .into_iter()
             .zip(pass)
             .map(|(mut c, passes)| {
-                c.row = if passes { c.row.map(|r| self.project(&r)) } else { None };
+                // Every column kept: the row as it is, not a copy.
+                let all = self.keep.len() == self.hub_schema.columns.len();
+                c.row = if !passes {
+                    None
+                } else if all {
+                    c.row
+                } else {
+                    c.row.map(|r| self.project(&r))
+                };
                 c
             })
             .collect())
