@@ -488,6 +488,32 @@ pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec
     out
 }
 
+/// Average row bytes per tracked table (by registry id) seen in the last
+/// read, so the next read asks the database for about as many rows as fit
+/// in the batch's bytes: a read that stops early still makes the driver
+/// receive (and drop) every row the statement asked for.
+#[derive(Default)]
+pub(crate) struct RowSizes(std::sync::Mutex<std::collections::HashMap<i64, usize>>);
+
+impl RowSizes {
+    /// Rows to ask for in the next read of table `id`: `limit`, or fewer
+    /// when its rows are large; a table not read yet starts with a few.
+    pub(crate) fn cap(&self, id: i64, limit: usize, budget: usize) -> usize {
+        let seen = self.0.lock().map(|m| m.get(&id).copied()).unwrap_or(None);
+        match seen {
+            Some(avg) => (budget / avg.max(1)).clamp(1, limit.max(1)),
+            None => limit.clamp(1, 16),
+        }
+    }
+
+    /// Record a read of `rows` rows holding `bytes`.
+    pub(crate) fn record(&self, id: i64, rows: usize, bytes: usize) {
+        if let (true, Ok(mut m)) = (rows > 0, self.0.lock()) {
+            m.insert(id, bytes / rows);
+        }
+    }
+}
+
 /// Bytes a value takes in memory: the value itself, and the text or bytes
 /// it owns.
 pub(crate) fn value_bytes(v: &hubsync_core::Value) -> usize {

@@ -48,6 +48,8 @@ pub struct Mysql {
     pool: MySqlPool,
     /// Bytes of row data a read batch holds at most.
     read_bytes: usize,
+    /// Row sizes seen per table, to size reads.
+    sizes: common::RowSizes,
     /// The server's `max_allowed_packet`, once read: no statement may be larger.
     packet_bytes: std::sync::OnceLock<usize>,
 }
@@ -334,7 +336,12 @@ impl Mysql {
             .connect_with(options)
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
-        Ok(Mysql { pool, read_bytes: o.read_bytes, packet_bytes: std::sync::OnceLock::new() })
+        Ok(Mysql {
+            pool,
+            read_bytes: o.read_bytes,
+            sizes: Default::default(),
+            packet_bytes: std::sync::OnceLock::new(),
+        })
     }
 
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
@@ -914,13 +921,14 @@ impl hubsync_core::Connector for Mysql {
         let (numbered, unnumbered_left) = self.sequence(m.id, table, limit).await?;
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit as i64 + 1).fetch(&self.pool);
+        let cap = self.sizes.cap(m.id, limit, self.read_bytes);
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(cap as i64 + 1).fetch(&self.pool);
         let (mut full, mut bytes) = (false, 0);
         let mut last = after;
         let mut changes = Vec::new();
         let mut unreadable = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-            if changes.len() + unreadable.len() >= limit || bytes >= self.read_bytes {
+            if changes.len() + unreadable.len() >= cap || bytes >= self.read_bytes {
                 full = true;
                 break;
             }
@@ -940,6 +948,7 @@ impl hubsync_core::Connector for Mysql {
             common::keep(read, &mut changes, &mut unreadable);
         }
         drop(rows);
+        self.sizes.record(m.id, changes.len() + unreadable.len(), bytes);
         // More to read: a full batch, or as many newly numbered as asked for.
         let more = full || numbered >= limit as u64;
         // Unnumbered changes left behind are held by open transactions.

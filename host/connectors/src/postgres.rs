@@ -35,6 +35,8 @@ pub struct Postgres {
     pool: PgPool,
     /// Bytes of row data a read batch holds at most.
     read_bytes: usize,
+    /// Row sizes seen per table, to size reads.
+    sizes: common::RowSizes,
 }
 
 fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
@@ -70,7 +72,7 @@ impl Postgres {
             .connect_with(options)
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
-        Ok(Postgres { pool, read_bytes: o.read_bytes })
+        Ok(Postgres { pool, read_bytes: o.read_bytes, sizes: Default::default() })
     }
 
     /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
@@ -765,11 +767,12 @@ impl hubsync_core::Connector for Postgres {
         let mut changes = Vec::new();
         let mut unreadable = Vec::new();
         let (mut more, mut bytes) = (false, 0);
+        let cap = self.sizes.cap(m.id, limit, self.read_bytes);
         {
             let mut rows =
-                sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(limit as i64 + 1).fetch(&mut *tx);
+                sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(cap as i64 + 1).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-                if changes.len() + unreadable.len() >= limit || bytes >= self.read_bytes {
+                if changes.len() + unreadable.len() >= cap || bytes >= self.read_bytes {
                     more = true;
                     break;
                 }
@@ -788,6 +791,7 @@ impl hubsync_core::Connector for Postgres {
                 common::keep(read, &mut changes, &mut unreadable);
             }
         }
+        self.sizes.record(m.id, changes.len() + unreadable.len(), bytes);
         let pending = if more {
             false
         } else {

@@ -33,6 +33,8 @@ pub struct Sqlite {
     pool: SqlitePool,
     /// Bytes of row data a read batch holds at most.
     read_bytes: usize,
+    /// Row sizes seen per table, to size reads.
+    sizes: common::RowSizes,
     /// Whether hubsync's own tables are known to exist, so `apply` (a hot
     /// path) does not re-issue their DDL for every batch.
     meta_ready: AtomicBool,
@@ -72,7 +74,7 @@ impl Sqlite {
             .connect_with(options)
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
-        Ok(Sqlite { pool, read_bytes: o.read_bytes, meta_ready: AtomicBool::new(false) })
+        Ok(Sqlite { pool, read_bytes: o.read_bytes, sizes: Default::default(), meta_ready: AtomicBool::new(false) })
     }
 
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
@@ -409,13 +411,14 @@ impl hubsync_core::Connector for Sqlite {
         );
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit as i64 + 1).fetch(&self.pool);
+        let cap = self.sizes.cap(m.id, limit, self.read_bytes);
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(cap as i64 + 1).fetch(&self.pool);
         let (mut more, mut bytes) = (false, 0);
         let mut changes = Vec::new();
         let mut unreadable = Vec::new();
         let mut last = after;
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-            if changes.len() + unreadable.len() >= limit || bytes >= self.read_bytes {
+            if changes.len() + unreadable.len() >= cap || bytes >= self.read_bytes {
                 more = true;
                 break;
             }
@@ -431,6 +434,8 @@ impl hubsync_core::Connector for Sqlite {
             bytes += common::change_bytes(&read);
             common::keep(read, &mut changes, &mut unreadable);
         }
+        drop(rows);
+        self.sizes.record(m.id, changes.len() + unreadable.len(), bytes);
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }
 
