@@ -47,6 +47,43 @@ const CASES: &[Case] = &[
         key: false,
     },
     Case {
+        name: "c_i32",
+        decl: ["INT", "integer", "int"],
+        values: &[same("-2147483648"), same("2147483647")],
+        key: false,
+    },
+    Case {
+        name: "c_ubig",
+        decl: ["DECIMAL(20,0)", "numeric(20,0)", "bigint unsigned"],
+        values: &[same("'42'"), same("'18446744073709551615'")],
+        key: false,
+    },
+    Case {
+        name: "c_clob",
+        decl: ["CLOB", "text", "mediumtext"],
+        values: &[same("'clob'"), same("'line one\nline two'")],
+        key: false,
+    },
+    Case {
+        name: "c_varbin",
+        decl: ["BLOB", "bytea", "varbinary(16)"],
+        values: &[
+            ["X'0102'", "'\\x0102'::bytea", "X'0102'"],
+            [
+                "X'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF'",
+                "'\\xffffffffffffffffffffffffffffffff'::bytea",
+                "X'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF'",
+            ],
+        ],
+        key: false,
+    },
+    Case {
+        name: "c_dt",
+        decl: ["DATETIME", "timestamp(0)", "datetime"],
+        values: &[same("'2024-01-01 10:11:12'"), same("'1999-12-31 23:59:59'")],
+        key: false,
+    },
+    Case {
         name: "c_bool",
         decl: ["BOOLEAN", "boolean", "tinyint(1)"],
         values: &[["1", "true", "1"], ["0", "false", "0"]],
