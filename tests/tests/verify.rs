@@ -163,3 +163,41 @@ fn one_member_that_cannot_be_prepared_does_not_stop_the_others() {
     assert_eq!(maria.scalar("SELECT count(*) FROM tags;"), "6", "six keys, six rows");
     assert!(verify_json(&file, &[]).0);
 }
+
+#[test]
+fn verify_covers_members_that_only_upload_and_members_behind_a_schema_map() {
+    let (hub, up, mapped, ws) =
+        (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Mariadb), Workspace::new());
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, note varchar(40)); INSERT INTO t VALUES (1, 'one'), (2, 'two');");
+    let file = ws.group_file(&format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\n\n\
+         [[group.member]]\nname = \"up\"\nurl = \"{}\"\ndirection = \"to-hub\"\n\n\
+         [[group.member]]\nname = \"mapped\"\nurl = \"{}\"\n\
+         schema_map = {{ plugin = \"builtin:schema-map\", config = {{ tables = {{ t = {{ name = \"t_m\", columns = {{ note = {{ name = \"remark\" }} }} }} }} }} }}\n\n\
+         [[group.table]]\nname = \"t\"\n",
+        hub.url, up.url, mapped.url
+    ));
+    sync_settled(&file).0.expect_ok("first sync");
+    up.exec("INSERT INTO t VALUES (10, 'from up');");
+    sync_settled(&file).0.expect_ok("upload");
+    assert_eq!(mapped.scalar("SELECT remark FROM t_m WHERE id = 10;"), "from up");
+    assert!(verify_json(&file, &[]).0, "all converged");
+
+    // Behind hubsync's back: the uploading member edits its row, the mapped one loses one.
+    behind_hubsyncs_back(&up, "UPDATE t SET note = 'edited on up' WHERE id = 10;\n");
+    mapped.exec("SET @hubsync_origin = 'g/hub'; DELETE FROM t_m WHERE id = 1;");
+    let (ok, v) = verify_json(&file, &[]);
+    assert!(!ok, "{v}");
+    let of = |m: &str| v.as_array().expect("array").iter().find(|x| x["member"] == m).expect("member").clone();
+    assert_eq!(of("up")["differ"].as_u64(), Some(1), "{v}");
+    assert_eq!(of("mapped")["missing"].as_u64(), Some(1), "{v}");
+    assert_eq!(of("mapped")["differences"][0]["hub"]["note"], "one", "in the hub's terms: {v}");
+
+    // The uploading member's row goes up again; the hub's row goes down again.
+    verify_json(&file, &["--repair"]);
+    sync_settled(&file).0.expect_ok("repairing sync");
+    assert_eq!(hub.scalar("SELECT note FROM t WHERE id = 10;"), "edited on up");
+    assert_eq!(mapped.scalar("SELECT remark FROM t_m WHERE id = 1;"), "one");
+    let (ok, v) = verify_json(&file, &[]);
+    assert!(ok, "{v}");
+}
