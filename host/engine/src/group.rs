@@ -393,7 +393,7 @@ impl Engine {
                     info!(group = %g, member = %m.name, table = %r, "creating the table on the member");
                     db.create_table(&schema, indexes).await.ctx(|| ctx(&format!("creating {r}")))?;
                 }
-                Some(existing) => check_compatible(&schema, existing, &ctx(&format!("table {r}")))?,
+                Some(existing) => check_compatible(&schema, existing, db.engine(), &ctx(&format!("table {r}")))?,
             }
             db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
             views.push(view);
@@ -781,7 +781,12 @@ fn parents_first(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
 }
 
 /// Refuse a member table that cannot hold the hub's rows, saying what differs.
-fn check_compatible(hub: &TableSchema, member: &TableInfo, context: &str) -> Result<(), EngineError> {
+fn check_compatible(
+    hub: &TableSchema,
+    member: &TableInfo,
+    engine: EngineKind,
+    context: &str,
+) -> Result<(), EngineError> {
     for c in &hub.columns {
         match member.schema.columns.iter().find(|m| m.name == c.name) {
             None => {
@@ -803,12 +808,26 @@ fn check_compatible(hub: &TableSchema, member: &TableInfo, context: &str) -> Res
                     && m.folding != c.folding =>
             {
                 let collation = m.folding.as_deref().unwrap_or_default();
+                let fix = match engine {
+                    EngineKind::Mysql => format!(
+                        "give it a binary no-pad collation (MariaDB: ALTER TABLE {0} MODIFY {1:?} … COLLATE \
+                         utf8mb4_nopad_bin; MySQL 8: utf8mb4_0900_bin)",
+                        member.schema.name, c.name
+                    ),
+                    EngineKind::Sqlite => {
+                        "declare it without COLLATE NOCASE or RTRIM (SQLite cannot change a column's collation: \
+                         recreate the table)"
+                            .to_owned()
+                    }
+                    _ => {
+                        "give it a deterministic collation and a type that compares case (text, not citext)".to_owned()
+                    }
+                };
                 return Err(EngineError::Schema(format!(
                     "{context}: key column {:?} uses collation {collation} on the member, which treats keys the hub \
                      keeps apart as one ('abc' and 'ABC', 'e' and 'é', 'a' and 'a '), so distinct hub rows would \
-                     merge into one; give it a binary no-pad collation (MariaDB: ALTER TABLE … MODIFY {:?} … \
-                     COLLATE utf8mb4_nopad_bin; MySQL 8: utf8mb4_0900_bin), or let hubsync create the table",
-                    c.name, c.name
+                     merge into one; {fix}, or drop the table and let hubsync create it",
+                    c.name
                 )));
             }
             Some(_) => {}
