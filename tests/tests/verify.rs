@@ -201,3 +201,37 @@ fn verify_covers_members_that_only_upload_and_members_behind_a_schema_map() {
     let (ok, v) = verify_json(&file, &[]);
     assert!(ok, "{v}");
 }
+
+#[test]
+fn under_watch_a_member_that_could_not_be_opened_joins_when_it_can() {
+    let (hub, lite, ws) = (Db::new(Engine::Sqlite), Db::new(Engine::Sqlite), Workspace::new());
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'a');");
+    // The late member's directory does not exist yet: it cannot be opened.
+    let later = ws.dir().join("later");
+    let file = ws.group_file(&format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\ninterval_seconds = 1\n\n\
+         [[group.member]]\nname = \"lite\"\nurl = \"{}\"\n\n\
+         [[group.member]]\nname = \"late\"\nurl = \"sqlite://{}/late.db?mode=rwc\"\n\n\
+         [[group.table]]\nname = \"t\"\n",
+        hub.url,
+        lite.url,
+        later.display()
+    ));
+    let mut watch = hubsync_tests::spawn_hubsync(&["sync", "--config", &file, "--watch"]);
+    let count = |path: &std::path::Path| {
+        std::process::Command::new("sqlite3")
+            .arg(path)
+            .arg("SELECT count(*) FROM t;")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let wait = std::time::Duration::from_secs(60);
+    assert!(hubsync_tests::wait_for(wait, || count(lite.path()).as_deref() == Some("1")), "the other member syncs");
+    std::fs::create_dir(&later).expect("mkdir");
+    let joined = hubsync_tests::wait_for(wait, || count(&later.join("late.db")).as_deref() == Some("1"));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(joined, "the member joined once it could be opened");
+}

@@ -11,7 +11,9 @@ use crate::{Engine, Group, GroupReport};
 /// `stop` turns true, calling `on_report` after each sync. A group's
 /// members sync one after another, so one member never has two syncs at
 /// once; a sync that overruns the interval delays the next one rather
-/// than overlapping it. Groups run concurrently.
+/// than overlapping it. Groups run concurrently. A group with members that
+/// could not be prepared is prepared again before each of its syncs, so a
+/// member that was unreachable joins when it comes back.
 pub async fn watch(
     engine: &Engine,
     groups: &[Group],
@@ -25,6 +27,9 @@ pub async fn watch(
         tasks.push(async move {
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The group prepared again, while some member could not be
+            // prepared (unreachable at start, say): it joins once it can.
+            let mut fresh: Option<Group> = None;
             loop {
                 tokio::select! {
                     _ = ticker.tick() => {}
@@ -33,7 +38,13 @@ pub async fn watch(
                 if *stop.borrow() {
                     return;
                 }
-                match engine.sync_group(group, None).await {
+                if fresh.as_ref().unwrap_or(group).unprepared().next().is_some() {
+                    match engine.prepare(&group.config).await {
+                        Ok(g) => fresh = Some(g),
+                        Err(e) => warn!(group = %group.config.name, error = %e, "preparing the group again failed"),
+                    }
+                }
+                match engine.sync_group(fresh.as_ref().unwrap_or(group), None).await {
                     Ok(report) => on_report(&report),
                     Err(e) => warn!(group = %group.config.name, error = %e, "sync failed"),
                 }
