@@ -488,6 +488,23 @@ pub(crate) fn runs<'a>(t: &TableSchema, ops: &'a [hubsync_core::ApplyOp]) -> Vec
     out
 }
 
+/// The key states of a page of [`Connector::scan`](hubsync_core::Connector::scan):
+/// each row's key cells first, then its columns; a row that cannot be
+/// decoded comes back with `unreadable` set.
+pub(crate) fn scanned<R>(
+    table: &TableSchema,
+    rows: &[R],
+    decode: impl Fn(&R, &hubsync_core::Column, usize) -> Result<hubsync_core::Value, ConnectorError>,
+    raw: impl Fn(&R, usize) -> Option<String>,
+) -> Result<Vec<hubsync_core::KeyState>, ConnectorError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let read = captured_or_bad(table, 0, false, 0, None, |c, i| decode(r, c, i), |i| raw(r, i))?;
+        out.push(key_state(read, None));
+    }
+    Ok(out)
+}
+
 /// Average row bytes per tracked table (by registry id) seen in the last
 /// read, so the next read asks the database for about as many rows as fit
 /// in the batch's bytes: a read that stops early still makes the driver

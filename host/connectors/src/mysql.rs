@@ -1127,12 +1127,7 @@ impl hubsync_core::Connector for Mysql {
             q = bind(q, v);
         }
         let rows = q.bind(limit as i64).fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let read = common::captured_or_bad(table, 0, false, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
-            out.push(common::key_state(read, None));
-        }
-        Ok(out)
+        common::scanned(table, &rows, |r, c, i| decode(&t, c, r, i), raw)
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {

@@ -246,10 +246,7 @@ fn pg_create_type(c: &Column) -> String {
         Spelling::Declared(d) => return d.to_owned(),
         Spelling::Kind(kind, f) => (kind, f),
     };
-    let with = |name: &str, n: Option<u32>| match n {
-        Some(n) => format!("{name}({n})"),
-        None => name.to_owned(),
-    };
+    let with = sql::sized;
     match kind {
         // PostgreSQL's numeric holds 1000 digits when constrained.
         ColumnType::Decimal => match (f.precision, f.scale) {
@@ -979,12 +976,7 @@ impl hubsync_core::Connector for Postgres {
             q = bind_array(q, a);
         }
         let rows = q.fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let read = common::captured_or_bad(table, 0, false, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
-            out.push(common::key_state(read, None));
-        }
-        Ok(out)
+        common::scanned(table, &rows, |r, c, i| decode(&t, c, r, i), raw)
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {

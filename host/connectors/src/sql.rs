@@ -140,6 +140,14 @@ pub(crate) fn facets(kind: ColumnType, declared: &str) -> TypeFacets {
     f
 }
 
+/// `name(n)`, or `name` when there is no `n`.
+pub(crate) fn sized(name: &str, n: Option<u32>) -> String {
+    match n {
+        Some(n) => format!("{name}({n})"),
+        None => name.to_owned(),
+    }
+}
+
 /// What a created column's type is made of, for engines to spell: the
 /// declared type when it names the destination's own type (a schema map's
 /// choice), else hubsync's kind and the source's facets.

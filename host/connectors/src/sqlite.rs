@@ -628,12 +628,7 @@ impl hubsync_core::Connector for Sqlite {
             q = bind(q, v);
         }
         let rows = q.bind(limit as i64).fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let read = common::captured_or_bad(table, 0, false, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
-            out.push(common::key_state(read, None));
-        }
-        Ok(out)
+        common::scanned(table, &rows, |r, c, i| decode(&t, c, r, i), raw)
     }
 
     async fn is_empty(&self, table: &TableRef) -> Result<bool, ConnectorError> {
@@ -685,10 +680,7 @@ fn sqlite_type(c: &Column) -> String {
         Spelling::Declared(d) => return d.to_owned(),
         Spelling::Kind(kind, f) => (kind, f),
     };
-    let with = |name: &str, n: Option<u32>| match n {
-        Some(n) => format!("{name}({n})"),
-        None => name.to_owned(),
-    };
+    let with = sql::sized;
     match kind {
         ColumnType::Bool => "BOOLEAN".into(),
         ColumnType::Int => "INTEGER".into(),
