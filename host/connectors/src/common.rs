@@ -380,15 +380,41 @@ pub(crate) fn captured_or_bad(
     }
 }
 
-/// Put one read of [`captured_or_bad`] where it belongs in a batch.
-pub(crate) fn keep(
-    read: Result<hubsync_core::CapturedChange, hubsync_core::BadRow>,
-    changes: &mut Vec<hubsync_core::CapturedChange>,
-    unreadable: &mut Vec<hubsync_core::BadRow>,
-) {
-    match read {
-        Ok(c) => changes.push(c),
-        Err(bad) => unreadable.push(bad),
+/// A read batch being filled, streamed row by row: it is full at `cap`
+/// rows or, past its first row, at `budget` bytes of decoded data.
+pub(crate) struct Filling {
+    cap: usize,
+    budget: usize,
+    bytes: usize,
+    /// The changes read.
+    pub(crate) changes: Vec<hubsync_core::CapturedChange>,
+    /// The rows that could not be decoded.
+    pub(crate) unreadable: Vec<hubsync_core::BadRow>,
+}
+
+impl Filling {
+    /// The rows to ask the database for, beyond the one that says there are more.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Whether the batch takes no more rows (another one waiting means `more`).
+    pub(crate) fn full(&self) -> bool {
+        self.changes.len() + self.unreadable.len() >= self.cap || self.bytes >= self.budget
+    }
+
+    /// Put one read of [`captured_or_bad`] where it belongs in the batch.
+    pub(crate) fn push(&mut self, read: Result<hubsync_core::CapturedChange, hubsync_core::BadRow>) {
+        match read {
+            Ok(c) => {
+                self.bytes += row_bytes(&c.key) + c.row.as_deref().map_or(0, row_bytes);
+                self.changes.push(c);
+            }
+            Err(bad) => {
+                self.bytes += 256;
+                self.unreadable.push(bad);
+            }
+        }
     }
 }
 
@@ -513,47 +539,30 @@ pub(crate) fn scanned<R>(
 pub(crate) struct RowSizes(std::sync::Mutex<std::collections::HashMap<i64, usize>>);
 
 impl RowSizes {
-    /// Rows to ask for in the next read of table `id`: `limit`, or fewer
-    /// when its rows are large; a table not read yet starts with a few.
-    pub(crate) fn cap(&self, id: i64, limit: usize, budget: usize) -> usize {
+    /// A batch for the next read of table `id`, capped at `limit` rows, or
+    /// fewer when its rows are large (a table not read yet starts with a
+    /// few); ask the database for `cap() + 1` rows.
+    pub(crate) fn start(&self, id: i64, limit: usize, budget: usize) -> Filling {
         let seen = self.0.lock().map(|m| m.get(&id).copied()).unwrap_or(None);
-        match seen {
+        let cap = match seen {
             Some(avg) => (budget / avg.max(1)).clamp(1, limit.max(1)),
             None => limit.clamp(1, 16),
-        }
+        };
+        Filling { cap, budget, bytes: 0, changes: Vec::new(), unreadable: Vec::new() }
     }
 
-    /// Record a read of `rows` rows holding `bytes`.
-    pub(crate) fn record(&self, id: i64, rows: usize, bytes: usize) {
+    /// Remember the row size of a finished batch of table `id`.
+    pub(crate) fn finish(&self, id: i64, batch: &Filling) {
+        let rows = batch.changes.len() + batch.unreadable.len();
         if let (true, Ok(mut m)) = (rows > 0, self.0.lock()) {
-            m.insert(id, bytes / rows);
+            m.insert(id, batch.bytes / rows);
         }
     }
 }
 
-/// Bytes a value takes in memory: the value itself, and the text or bytes
-/// it owns.
-pub(crate) fn value_bytes(v: &hubsync_core::Value) -> usize {
-    use hubsync_core::Value as V;
-    std::mem::size_of::<V>()
-        + match v {
-            V::Text(s) | V::Decimal(s) | V::Json(s) => s.len(),
-            V::Bytes(b) => b.len(),
-            _ => 0,
-        }
-}
-
-/// Bytes of a row (see [`value_bytes`]).
+/// Bytes of a row in memory (see [`hubsync_core::Value::memory_bytes`]).
 pub(crate) fn row_bytes(row: &[hubsync_core::Value]) -> usize {
-    row.iter().map(value_bytes).sum::<usize>() + 24
-}
-
-/// Bytes of a captured change: its key and row.
-pub(crate) fn change_bytes(c: &Result<hubsync_core::CapturedChange, hubsync_core::BadRow>) -> usize {
-    match c {
-        Ok(c) => row_bytes(&c.key) + c.row.as_deref().map_or(0, row_bytes),
-        Err(_) => 256,
-    }
+    row.iter().map(hubsync_core::Value::memory_bytes).sum::<usize>() + 24
 }
 
 /// Consecutive chunks of `rows` for one statement each: at most `max_rows`

@@ -52,6 +52,8 @@ pub struct Mysql {
     sizes: common::RowSizes,
     /// The server's `max_allowed_packet`, once read: no statement may be larger.
     packet_bytes: std::sync::OnceLock<usize>,
+    /// The server's binary no-pad utf8mb4 collation (if any), once read.
+    exact: std::sync::OnceLock<Option<String>>,
 }
 
 fn db(operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
@@ -106,15 +108,19 @@ impl Mysql {
         Ok(defs.join(", "))
     }
 
-    /// The server's binary no-pad utf8mb4 collation, if it has one.
+    /// The server's binary no-pad utf8mb4 collation, if it has one (read once).
     async fn exact_collation(&self) -> Result<Option<String>, ConnectorError> {
-        sqlx::query_scalar(
+        if let Some(e) = self.exact.get() {
+            return Ok(e.clone());
+        }
+        let e: Option<String> = sqlx::query_scalar(
             "SELECT COLLATION_NAME FROM information_schema.COLLATIONS \
              WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin') ORDER BY COLLATION_NAME DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(db("reading the server's collations"))
+        .map_err(db("reading the server's collations"))?;
+        Ok(self.exact.get_or_init(|| e).clone())
     }
 
     /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
@@ -341,6 +347,7 @@ impl Mysql {
             read_bytes: o.read_bytes,
             sizes: Default::default(),
             packet_bytes: std::sync::OnceLock::new(),
+            exact: std::sync::OnceLock::new(),
         })
     }
 
@@ -417,7 +424,6 @@ fn mysql_facets(kind: ColumnType, data_type: &str, column_type: &str) -> TypeFac
         (ColumnType::Int, _) if column_type.to_ascii_lowercase().contains("unsigned") => {
             f.precision = sql::int_bits(data_type).map(|b| if b == 16 { 32 } else { 64 }).filter(|&b| b < 64)
         }
-        (ColumnType::Int, _) => f.precision = sql::int_bits(data_type),
         (ColumnType::Uuid | ColumnType::Json, _) => f = TypeFacets::default(),
         _ => {}
     }
@@ -921,14 +927,12 @@ impl hubsync_core::Connector for Mysql {
         let (numbered, unnumbered_left) = self.sequence(m.id, table, limit).await?;
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
-        let cap = self.sizes.cap(m.id, limit, self.read_bytes);
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(cap as i64 + 1).fetch(&self.pool);
-        let (mut full, mut bytes) = (false, 0);
+        let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1).fetch(&self.pool);
+        let mut full = false;
         let mut last = after;
-        let mut changes = Vec::new();
-        let mut unreadable = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-            if changes.len() + unreadable.len() >= cap || bytes >= self.read_bytes {
+            if batch.full() {
                 full = true;
                 break;
             }
@@ -944,11 +948,11 @@ impl hubsync_core::Connector for Mysql {
                 |c, i| decode(&t, c, r, i),
                 |i| raw(r, i),
             )?;
-            bytes += common::change_bytes(&read);
-            common::keep(read, &mut changes, &mut unreadable);
+            batch.push(read);
         }
         drop(rows);
-        self.sizes.record(m.id, changes.len() + unreadable.len(), bytes);
+        self.sizes.finish(m.id, &batch);
+        let (changes, unreadable) = (batch.changes, batch.unreadable);
         // More to read: a full batch, or as many newly numbered as asked for.
         let more = full || numbered >= limit as u64;
         // Unnumbered changes left behind are held by open transactions.

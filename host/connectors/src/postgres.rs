@@ -15,7 +15,7 @@
 use futures_util::TryStreamExt;
 use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
-    TableRef, TableSchema, TypeFacets, UnsupportedColumn, Value,
+    TableRef, TableSchema, UnsupportedColumn, Value,
 };
 use hubsync_core::{ForeignKey, KeyState, Row as ValueRow};
 use std::str::FromStr;
@@ -472,14 +472,7 @@ impl hubsync_core::Connector for Postgres {
                     name,
                     kind,
                     nullable: !notnull,
-                    facets: TypeFacets {
-                        precision: if kind == ColumnType::Int {
-                            sql::int_bits(&declared)
-                        } else {
-                            sql::facets(kind, &declared).precision
-                        },
-                        ..sql::facets(kind, &declared)
-                    },
+                    facets: sql::facets(kind, &declared),
                     declared_type: Some(declared),
                     folding: folding.filter(|_| kind == ColumnType::Text),
                 }),
@@ -761,15 +754,13 @@ impl hubsync_core::Connector for Postgres {
             .map_err(db(what.clone()))?;
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
         let mut next = since.clone();
-        let mut changes = Vec::new();
-        let mut unreadable = Vec::new();
-        let (mut more, mut bytes) = (false, 0);
-        let cap = self.sizes.cap(m.id, limit, self.read_bytes);
+        let mut more = false;
+        let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
         {
-            let mut rows =
-                sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(cap as i64 + 1).fetch(&mut *tx);
+            let ask = batch.cap() as i64 + 1;
+            let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(ask).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-                if changes.len() + unreadable.len() >= cap || bytes >= self.read_bytes {
+                if batch.full() {
                     more = true;
                     break;
                 }
@@ -784,11 +775,10 @@ impl hubsync_core::Connector for Postgres {
                     |c, i| decode(&t, c, r, i),
                     |i| raw(r, i),
                 )?;
-                bytes += common::change_bytes(&read);
-                common::keep(read, &mut changes, &mut unreadable);
+                batch.push(read);
             }
         }
-        self.sizes.record(m.id, changes.len() + unreadable.len(), bytes);
+        self.sizes.finish(m.id, &batch);
         let pending = if more {
             false
         } else {
@@ -799,7 +789,7 @@ impl hubsync_core::Connector for Postgres {
             sqlx::query_scalar(AssertSqlSafe(probe)).bind(&xmin).fetch_one(&mut *tx).await.map_err(db(what.clone()))?
         };
         tx.commit().await.map_err(db(what))?;
-        Ok(ChangeBatch { changes, unreadable, next, more, pending })
+        Ok(ChangeBatch { changes: batch.changes, unreadable: batch.unreadable, next, more, pending })
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {

@@ -135,6 +135,7 @@ pub(crate) fn facets(kind: ColumnType, declared: &str) -> TypeFacets {
         ColumnType::Time | ColumnType::Timestamp | ColumnType::TimestampTz => {
             f.precision = numbers.first().copied().map(|p| p.min(6));
         }
+        ColumnType::Int => f.precision = int_bits(base),
         _ => {}
     }
     f
@@ -206,6 +207,7 @@ mod tests {
         assert_eq!(facets(ColumnType::Text, "char").length, Some(1));
         assert_eq!(facets(ColumnType::Text, "bpchar").length, None);
         assert_eq!(facets(ColumnType::TimestampTz, "timestamp(3) with time zone").precision, Some(3));
-        assert_eq!(facets(ColumnType::Int, "int(11)"), TypeFacets::default());
+        assert_eq!(facets(ColumnType::Int, "int(11)").precision, Some(32));
+        assert_eq!(facets(ColumnType::Int, "bigint"), TypeFacets::default());
     }
 }

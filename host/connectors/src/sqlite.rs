@@ -161,6 +161,10 @@ impl hubsync_core::Connector for Sqlite {
                     (c.get(0), c.get(1), c.get(2), c.get(3));
                 match sql::column_type(&declared) {
                     Some(kind) => {
+                        let mut facets = sql::facets(kind, &declared);
+                        if kind == ColumnType::Int {
+                            facets.precision = None; // every SQLite integer is 64-bit, whatever its name
+                        }
                         if pk_pos > 0 {
                             pk.push((pk_pos, name.clone()));
                         }
@@ -168,7 +172,7 @@ impl hubsync_core::Connector for Sqlite {
                             name,
                             kind,
                             nullable: notnull == 0 && pk_pos == 0,
-                            facets: sql::facets(kind, &declared),
+                            facets,
                             declared_type: Some(declared),
                             folding: None,
                         });
@@ -411,14 +415,12 @@ impl hubsync_core::Connector for Sqlite {
         );
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
-        let cap = self.sizes.cap(m.id, limit, self.read_bytes);
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(cap as i64 + 1).fetch(&self.pool);
-        let (mut more, mut bytes) = (false, 0);
-        let mut changes = Vec::new();
-        let mut unreadable = Vec::new();
+        let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1).fetch(&self.pool);
+        let mut more = false;
         let mut last = after;
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-            if changes.len() + unreadable.len() >= cap || bytes >= self.read_bytes {
+            if batch.full() {
                 more = true;
                 break;
             }
@@ -431,11 +433,11 @@ impl hubsync_core::Connector for Sqlite {
             let gone = deleted != 0 || !row_present;
             let read =
                 common::captured_or_bad(table, 4, gone, r.get(3), r.get(2), |c, i| decode(&t, c, r, i), |i| raw(r, i))?;
-            bytes += common::change_bytes(&read);
-            common::keep(read, &mut changes, &mut unreadable);
+            batch.push(read);
         }
         drop(rows);
-        self.sizes.record(m.id, changes.len() + unreadable.len(), bytes);
+        self.sizes.finish(m.id, &batch);
+        let (changes, unreadable) = (batch.changes, batch.unreadable);
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }
 

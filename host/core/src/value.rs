@@ -72,6 +72,17 @@ pub fn same_row(a: Option<&[Value]>, b: Option<&[Value]>) -> bool {
 }
 
 impl Value {
+    /// Bytes this value takes in memory: the value itself and the text or
+    /// bytes it owns. Batches and pages are sized with it.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+                _ => 0,
+            }
+    }
+
     /// Equality as sync sees it: decimals by value, everything else exactly.
     pub fn same(&self, other: &Value) -> bool {
         match (self, other) {

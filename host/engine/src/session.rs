@@ -116,6 +116,16 @@ fn cause_of(e: &EngineError) -> (String, Option<String>) {
     }
 }
 
+/// The origin hubsync writes on the hub for `member` of group `g`.
+pub(crate) fn hub_mark(g: &str, member: &str) -> String {
+    format!("{g}/{member}")
+}
+
+/// The origin hubsync writes on the members of group `g`.
+pub(crate) fn member_mark(g: &str) -> String {
+    format!("{g}/hub")
+}
+
 impl<'a> Pair<'a> {
     pub(crate) fn new(
         engine: &'a Engine,
@@ -132,8 +142,8 @@ impl<'a> Pair<'a> {
             member,
             table,
             view,
-            hub_mark: format!("{g}/{}", member.config.name),
-            member_mark: format!("{g}/hub"),
+            hub_mark: hub_mark(g, &member.config.name),
+            member_mark: member_mark(g),
             scope,
             batch_rows: group.config.batch_rows,
         }

@@ -9,7 +9,7 @@
 //! a row the member holds and the hub never had is deleted on the member
 //! as a hub write would delete it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use hubsync_connectors::meta::{Scope, Side};
 use hubsync_core::cases::row_to_json;
@@ -31,18 +31,15 @@ fn next_page(rows: usize, bytes: usize, budget: usize) -> usize {
     (budget / (bytes / rows).max(1)).clamp(1, PAGE_ROWS)
 }
 
-/// Bytes of a page of states, roughly.
-fn page_bytes(page: &[KeyState]) -> usize {
-    page.iter().map(|s| s.row.as_ref().map_or(64, |r| r.iter().map(value_size).sum::<usize>() + 24)).sum()
+/// Whether a key changed after the reader's anchor by someone other than
+/// hubsync for this pair (`ours`): on its way, so not compared.
+fn pending(s: &KeyState, ours: &str) -> bool {
+    s.change.as_ref().is_some_and(|c| c.origin.as_deref() != Some(ours))
 }
 
-fn value_size(v: &Value) -> usize {
-    std::mem::size_of::<Value>()
-        + match v {
-            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
-            Value::Bytes(b) => b.len(),
-            _ => 0,
-        }
+/// Bytes of a page of states, roughly.
+fn page_bytes(page: &[KeyState]) -> usize {
+    page.iter().map(|s| s.row.as_ref().map_or(64, |r| r.iter().map(Value::memory_bytes).sum::<usize>() + 24)).sum()
 }
 
 /// What to verify and whether to repair.
@@ -186,8 +183,8 @@ impl Engine {
         let scope = Scope { group: g.clone(), member: m.config.name.clone(), table: t.name.clone() };
         let hub_anchor = self.meta.anchor(&scope, Side::Hub).await.ctx(|| "reading anchors".into())?;
         let member_anchor = self.meta.anchor(&scope, Side::Member).await.ctx(|| "reading anchors".into())?;
-        let hub_mark = format!("{g}/{}", m.config.name);
-        let member_mark = format!("{g}/hub");
+        let hub_mark = crate::session::hub_mark(g, &m.config.name);
+        let member_mark = crate::session::member_mark(g);
         let downloads = m.config.direction.downloads();
         // A page, the other side's rows for its keys and the drivers' copies
         // of both: a sixteenth of the group's batch_bytes each.
@@ -195,8 +192,6 @@ impl Engine {
         let hub_db = group.hub.as_ref();
         let member_db = m.db.as_ref();
         let view_key = |r: &Row| -> Row { view.hub_view.primary_key.iter().map(|&k| r[k].clone()).collect() };
-        // Pending: changed after the reader's anchor, by someone other than hubsync for this pair.
-        let pending = |s: &KeyState, ours: &str| s.change.as_ref().is_some_and(|c| c.origin.as_deref() != Some(ours));
         let mut differences: Vec<Difference> = Vec::new();
         let mut reannounce: Vec<Row> = Vec::new();
         let mut delete_on_member: Vec<Row> = Vec::new();
@@ -298,7 +293,7 @@ impl Engine {
                     .await
                     .ctx(|| format!("reading {} on member {}", t.name, m.config.name))?;
                 let states = view.member_states(states).await?;
-                let changed: Vec<String> =
+                let changed: HashSet<String> =
                     states.iter().filter(|s| pending(s, &member_mark)).map(|s| key_id(&s.key)).collect();
                 for d in odd {
                     if changed.contains(&key_id(&d.key)) {
@@ -380,11 +375,7 @@ impl Engine {
         let keys: Vec<Row> = odd.iter().map(|d| d.key.clone()).collect();
         let states =
             hub_db.lookup(&t.hub_schema, hub_anchor, &keys).await.ctx(|| format!("reading {} on the hub", t.name))?;
-        let changed: Vec<String> = states
-            .iter()
-            .filter(|s| s.change.as_ref().is_some_and(|c| c.origin.as_deref() != Some(hub_mark)))
-            .map(|s| key_id(&s.key))
-            .collect();
+        let changed: HashSet<String> = states.iter().filter(|s| pending(s, hub_mark)).map(|s| key_id(&s.key)).collect();
         for d in odd {
             if changed.contains(&key_id(&d.key)) {
                 v.pending += 1;

@@ -117,12 +117,12 @@ impl View {
         } else {
             vec![true; changes.len()]
         };
+        // Every column kept: rows as they are, not copies.
+        let all = self.keep.len() == self.hub_schema.columns.len();
         Ok(changes
             .into_iter()
             .zip(pass)
             .map(|(mut c, passes)| {
-                // Every column kept: the row as it is, not a copy.
-                let all = self.keep.len() == self.hub_schema.columns.len();
                 c.row = if !passes {
                     None
                 } else if all {
