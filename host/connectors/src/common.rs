@@ -143,6 +143,8 @@ fn lost_a_lock(engine: EngineKind, d: &dyn sqlx::error::DatabaseError) -> bool {
         }
         // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
         EngineKind::Sqlite => code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+        // SQL Server errors come through tiberius (mssql::conn), never sqlx.
+        EngineKind::Mssql => false,
     }
 }
 
@@ -226,6 +228,7 @@ fn rejects_data(engine: EngineKind, d: &dyn sqlx::error::DatabaseError) -> bool 
         }
         // SQLITE_CONSTRAINT (19) and SQLITE_MISMATCH (20), with their extended codes.
         EngineKind::Sqlite => code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 19 | 20)),
+        EngineKind::Mssql => false,
     }
 }
 

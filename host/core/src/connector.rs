@@ -18,6 +18,18 @@ pub enum EngineKind {
     Postgres,
     /// MySQL or MariaDB.
     Mysql,
+    /// Microsoft SQL Server or Azure SQL Database (and Babelfish for
+    /// PostgreSQL, which speaks their protocol and dialect).
+    Mssql,
+}
+
+impl EngineKind {
+    /// Whether tables live in named SQL schemas (`sales.orders`) that
+    /// hubsync keeps: PostgreSQL and SQL Server. MySQL's "schemas" are
+    /// databases and SQLite has none.
+    pub fn has_namespaces(self) -> bool {
+        matches!(self, EngineKind::Postgres | EngineKind::Mssql)
+    }
 }
 
 impl fmt::Display for EngineKind {
@@ -26,6 +38,7 @@ impl fmt::Display for EngineKind {
             EngineKind::Sqlite => "SQLite",
             EngineKind::Postgres => "PostgreSQL",
             EngineKind::Mysql => "MySQL/MariaDB",
+            EngineKind::Mssql => "SQL Server",
         })
     }
 }

@@ -384,7 +384,7 @@ impl Engine {
         };
         let mut views = Vec::new();
         for (t, indexes) in tables {
-            let has_namespaces = db.engine() == EngineKind::Postgres;
+            let has_namespaces = db.engine().has_namespaces();
             let view = View::new(&m.name, &t.hub_schema, filter.clone(), map.clone(), has_namespaces).await?;
             let schema = view.member_schema.clone();
             let r = TableRef::of(&schema);
@@ -486,7 +486,7 @@ impl Engine {
             }
             let result = async {
                 let db = hubsync_connectors::open(&url).await?;
-                let r = if db.engine() == EngineKind::Postgres {
+                let r = if db.engine().has_namespaces() {
                     r.clone()
                 } else {
                     TableRef { namespace: None, ..r.clone() }

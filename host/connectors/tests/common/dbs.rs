@@ -218,3 +218,164 @@ impl super::TestDb for MysqlDb {
         .expect("list objects")
     }
 }
+
+/// The SQL Server tests use: `HUBSYNC_TEST_MSSQL`, or the local Babelfish
+/// (`../shared/tools/babelfish`, login `hubsync`).
+pub fn mssql_base_url() -> String {
+    std::env::var("HUBSYNC_TEST_MSSQL").unwrap_or_else(|_| {
+        "mssql://hubsync:Hubsync-Test-1@127.0.0.1:1433/hubsync_test?trust_server_certificate=true".into()
+    })
+}
+
+/// `url` with its database replaced by `db`.
+pub fn mssql_url_for(url: &str, db: &str) -> String {
+    let (main, query) = url.split_once('?').map_or((url, None), |(m, q)| (m, Some(q)));
+    let base = match main.rfind('/') {
+        Some(i) if i > main.find("://").map_or(0, |s| s + 2) => &main[..i],
+        _ => main,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// A raw client on `url`, as an application would connect.
+pub async fn mssql_raw(url: &str) -> tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>> {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let rest = url.strip_prefix("mssql://").expect("mssql:// url");
+    let (main, _) = rest.split_once('?').unwrap_or((rest, ""));
+    let (auth, db) = main.split_once('/').unwrap_or((main, ""));
+    let (userinfo, hostport) = auth.rsplit_once('@').expect("user@host");
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "1433"));
+    let mut config = tiberius::Config::new();
+    config.host(host);
+    config.port(port.parse().expect("port"));
+    config.authentication(tiberius::AuthMethod::sql_server(user, password));
+    if !db.is_empty() {
+        config.database(db);
+    }
+    config.trust_cert();
+    let tcp = tokio::net::TcpStream::connect(config.get_addr()).await.expect("reach SQL Server");
+    tcp.set_nodelay(true).expect("nodelay");
+    tiberius::Client::connect(config, tcp.compat_write()).await.expect("log in to SQL Server")
+}
+
+/// Whether live SQL Server tests can run; when they cannot, says so loudly
+/// (and fails instead when `HUBSYNC_REQUIRE_MSSQL` is set, as in CI).
+pub async fn mssql_available() -> bool {
+    let explicit = std::env::var("HUBSYNC_TEST_MSSQL").is_ok();
+    let url = mssql_base_url();
+    let hostport = url.split_once('@').map(|(_, r)| r).unwrap_or("").split(['/', '?']).next().unwrap_or("");
+    let hostport = if hostport.contains(':') { hostport.to_owned() } else { format!("{hostport}:1433") };
+    let up = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), tokio::net::TcpStream::connect(&hostport)).await,
+        Ok(Ok(_))
+    );
+    if !up {
+        if explicit || std::env::var_os("HUBSYNC_REQUIRE_MSSQL").is_some() {
+            panic!("SQL Server at {hostport} is required (HUBSYNC_TEST_MSSQL / HUBSYNC_REQUIRE_MSSQL) but does not answer");
+        }
+        eprintln!(
+            "\n*** SKIPPED: no SQL Server at {hostport}: the live SQL Server test did not run. Start Babelfish \
+             (../shared/tools/babelfish/start.sh) or set HUBSYNC_TEST_MSSQL. ***\n"
+        );
+    }
+    up
+}
+
+pub struct MssqlDb {
+    name: String,
+    pub url: String,
+    pub connector: hubsync_connectors::Mssql,
+}
+
+impl MssqlDb {
+    /// A fresh database, or `None` (said loudly) when no server runs.
+    pub async fn connect() -> Option<MssqlDb> {
+        if !mssql_available().await {
+            return None;
+        }
+        let name = unique_name();
+        // Babelfish refuses concurrent CREATE DATABASE ("tuple concurrently
+        // updated"): one at a time per process, retried across processes.
+        static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one = CREATING.lock().await;
+        let mut admin = mssql_raw(&mssql_base_url()).await;
+        for attempt in 0.. {
+            let sql = format!("IF DB_ID('{name}') IS NOT NULL DROP DATABASE {name}; CREATE DATABASE {name}");
+            match async { admin.simple_query(sql).await?.into_results().await }.await {
+                Ok(_) => break,
+                Err(e) if attempt < 20 && e.to_string().contains("concurrently") => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("create database {name}: {e}"),
+            }
+        }
+        let url = mssql_url_for(&mssql_base_url(), &name);
+        let connector = hubsync_connectors::Mssql::open(&url).await.expect("open");
+        Some(MssqlDb { name, url, connector })
+    }
+
+    /// Run one batch as an outside client.
+    pub async fn batch(&self, sql: &str) -> Vec<Vec<tiberius::Row>> {
+        let mut c = mssql_raw(&self.url).await;
+        c.simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_results()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+impl Drop for MssqlDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let mut admin = mssql_raw(&mssql_base_url()).await;
+                if let Ok(s) = admin.simple_query(format!("DROP DATABASE IF EXISTS {name}")).await {
+                    let _ = s.into_results().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[async_trait::async_trait]
+impl super::TestDb for MssqlDb {
+    fn connector(&self) -> &dyn Connector {
+        &self.connector
+    }
+
+    async fn exec(&self, sql: &str) {
+        self.batch(sql).await;
+    }
+
+    fn ty(&self, kind: ColumnType) -> &'static str {
+        match kind {
+            ColumnType::Int => "bigint",
+            ColumnType::Decimal => "decimal(12,2)",
+            _ => "nvarchar(100)",
+        }
+    }
+
+    fn q(&self, ident: &str) -> String {
+        format!("[{}]", ident.replace(']', "]]"))
+    }
+
+    async fn objects(&self) -> Vec<String> {
+        let rows = self
+            .batch(
+                "SELECT CAST(o.type AS nvarchar(10)) + ' ' + CAST(s.name AS nvarchar(128)) + '.' + CAST(o.name AS nvarchar(128)) \
+                 FROM sys.objects o JOIN sys.schemas s ON s.schema_id = o.schema_id WHERE o.is_ms_shipped = 0 \
+                 UNION ALL SELECT 'schema ' + CAST(name AS nvarchar(128)) FROM sys.schemas ORDER BY 1",
+            )
+            .await;
+        rows.into_iter().flatten().map(|r| r.get::<&str, _>(0).unwrap_or_default().to_owned()).collect()
+    }
+}
