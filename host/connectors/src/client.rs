@@ -34,7 +34,18 @@ pub async fn execute(url: &str, script: &str) -> Result<(), ConnectorError> {
                 .await
                 .map_err(crate::common::db_error(EngineKind::Mysql, "running SQL"))?;
         }
+        #[cfg(feature = "mssql")]
+        _ if crate::is_ado(url) || matches!(scheme, "mssql" | "sqlserver") => {
+            crate::mssql::client_batch(url, &script.0).await?;
+        }
         _ => return Err(ConnectorError::BadUrl(format!("{} is not a database URL hubsync knows", crate::redact(url)))),
     }
     Ok(())
+}
+
+/// Run `sql` on the SQL Server at `url` as an application would and return
+/// the rows of its first result, each cell as text (`None` for NULL).
+#[cfg(feature = "mssql")]
+pub async fn mssql_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, ConnectorError> {
+    crate::mssql::client_query(url, sql).await
 }

@@ -819,7 +819,12 @@ fn check_compatible(
                          recreate the table)"
                             .to_owned()
                     }
-                    _ => {
+                    EngineKind::Mssql => format!(
+                        "give it a binary collation (ALTER TABLE {0} ALTER COLUMN [{1}] … COLLATE \
+                         Latin1_General_100_BIN2 NOT NULL, after dropping the primary key)",
+                        member.schema.name, c.name
+                    ),
+                    EngineKind::Postgres => {
                         "give it a deterministic collation and a type that compares case (text, not citext)".to_owned()
                     }
                 };

@@ -82,3 +82,18 @@ async fn interruptions_on_postgresql_and_mariadb_members_recover_too() {
         }
     }
 }
+
+#[tokio::test]
+async fn interruptions_on_a_sql_server_member_recover_too() {
+    if !common::mssql_available() {
+        return;
+    }
+    let (want, calls) = scenario(Kind::Mssql, None).await;
+    // Every fifth call, both ways: each run creates three databases.
+    for n in (0..calls).step_by(5) {
+        for fault in [Fault::Before, Fault::After] {
+            let (got, _) = scenario(Kind::Mssql, Some((n, fault))).await;
+            assert_eq!(got, want, "SQL Server: failing call {n} {fault:?} changed the outcome");
+        }
+    }
+}

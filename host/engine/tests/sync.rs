@@ -71,6 +71,27 @@ async fn mariadb_hub_with_sqlite_and_postgres_members() {
     initial_then_incremental(Kind::Mysql, Kind::Sqlite, Kind::Postgres).await;
 }
 
+#[tokio::test]
+async fn sql_server_hub_with_postgres_and_sqlite_members() {
+    if common::mssql_available() {
+        initial_then_incremental(Kind::Mssql, Kind::Postgres, Kind::Sqlite).await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_hub_with_sql_server_and_mariadb_members() {
+    if common::mssql_available() {
+        initial_then_incremental(Kind::Sqlite, Kind::Mssql, Kind::Mysql).await;
+    }
+}
+
+#[tokio::test]
+async fn mariadb_hub_with_an_existing_sql_server_table() {
+    if common::mssql_available() {
+        initial_then_incremental(Kind::Mysql, Kind::Sqlite, Kind::Mssql).await;
+    }
+}
+
 /// One conflict on key 1 (hub sets qty 10, member sets qty 20 and name "m"),
 /// settled by `policy`; returns the converged row and the recorded decision.
 async fn settle(policy: &str, config: serde_json::Value) -> (Option<common::Item>, String) {

@@ -88,6 +88,25 @@ fn parse_anchor(a: &Anchor) -> Result<(i64, i64), ConnectorError> {
     Ok((v.parse().map_err(|_| bad())?, s.parse().map_err(|_| bad())?))
 }
 
+/// Run a batch on a connection of its own, as an application would.
+pub(crate) async fn client_batch(url: &str, sql: &str) -> Result<(), ConnectorError> {
+    let (_, mut c) = Pool::open(url, &ConnectOptions::default(), 1).await?;
+    batch(&mut c, sql, "running SQL").await
+}
+
+/// The first result of `sql`, as text, on a connection of its own.
+pub(crate) async fn client_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, ConnectorError> {
+    let (_, mut c) = Pool::open(url, &ConnectOptions::default(), 1).await?;
+    let found = c
+        .simple_query(sql)
+        .await
+        .map_err(error("running SQL"))?
+        .into_first_result()
+        .await
+        .map_err(error("running SQL"))?;
+    Ok(found.iter().map(|r| r.cells().map(|(_, d)| types::text_of(d)).collect()).collect())
+}
+
 /// The registry entry of a table.
 struct Entry {
     id: i64,

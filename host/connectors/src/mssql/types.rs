@@ -331,6 +331,25 @@ pub(crate) fn decode(t: &TableRef, name: &str, kind: ColumnType, cell: &ColumnDa
     })
 }
 
+/// A cell as plain text (`None` for NULL), for clients.
+pub(crate) fn text_of(cell: &ColumnData<'_>) -> Option<String> {
+    use ColumnData as C;
+    match cell {
+        C::U8(v) => v.map(|v| v.to_string()),
+        C::I16(v) => v.map(|v| v.to_string()),
+        C::I32(v) => v.map(|v| v.to_string()),
+        C::I64(v) => v.map(|v| v.to_string()),
+        C::F32(v) => v.map(|v| v.to_string()),
+        C::F64(v) => v.map(|v| v.to_string()),
+        C::Bit(v) => v.map(|v| if v { "1" } else { "0" }.to_owned()),
+        C::String(v) => v.as_ref().map(|s| s.to_string()),
+        C::Numeric(v) => v.map(numeric_text),
+        C::Guid(v) => v.map(|g| g.to_string()),
+        C::Binary(v) => v.as_ref().map(|b| text::format_hex(b)),
+        other => Some(format!("{other:?}")),
+    }
+}
+
 /// A cell as text, for reports.
 pub(crate) fn raw(cell: &ColumnData<'_>) -> String {
     format!("{cell:?}")

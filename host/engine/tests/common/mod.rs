@@ -30,19 +30,63 @@ fn mysql_server() -> String {
     std::env::var("HUBSYNC_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
 }
 
+fn mssql_server() -> String {
+    std::env::var("HUBSYNC_TEST_MSSQL").unwrap_or_else(|_| {
+        "mssql://hubsync:Hubsync-Test-1@127.0.0.1:1433/hubsync_test?trust_server_certificate=true".into()
+    })
+}
+
+/// `url` (an `mssql://` URL) naming database `db` instead.
+fn mssql_url_for(url: &str, db: &str) -> String {
+    let (main, query) = url.split_once('?').map_or((url, None), |(m, q)| (m, Some(q)));
+    let base = main.rfind('/').filter(|&i| i > "mssql://".len()).map_or(main, |i| &main[..i]);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// Whether the SQL Server tests can run; says loudly when they cannot
+/// (and fails when `HUBSYNC_TEST_MSSQL` or `HUBSYNC_REQUIRE_MSSQL` asks for one).
+pub fn mssql_available() -> bool {
+    let url = mssql_server();
+    let hostport = url.split_once('@').map(|(_, r)| r).unwrap_or("").split(['/', '?']).next().unwrap_or("").to_owned();
+    let hostport = if hostport.contains(':') { hostport } else { format!("{hostport}:1433") };
+    let up = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok());
+    if !up {
+        if std::env::var_os("HUBSYNC_TEST_MSSQL").is_some() || std::env::var_os("HUBSYNC_REQUIRE_MSSQL").is_some() {
+            panic!("SQL Server at {hostport} is required (HUBSYNC_TEST_MSSQL / HUBSYNC_REQUIRE_MSSQL) but does not answer");
+        }
+        eprintln!(
+            "\n*** SKIPPED: no SQL Server at {hostport}: the SQL Server part of this test did not run. Start \
+             Babelfish (../shared/tools/babelfish/start.sh) or set HUBSYNC_TEST_MSSQL. ***\n"
+        );
+    }
+    up
+}
+
 /// Which engine a test database runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
     Postgres,
     Mysql,
+    /// SQL Server (Babelfish here); check [`mssql_available`] first.
+    Mssql,
 }
 
 enum Raw {
     Sqlite(sqlx::SqlitePool),
     Pg(sqlx::PgPool),
     My(sqlx::MySqlPool),
+    Ms(String),
 }
+
+/// Babelfish refuses concurrent CREATE DATABASE: one at a time per process.
+static MSSQL_CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A fresh database and a plain client to it.
 pub struct Db {
@@ -87,6 +131,21 @@ impl Db {
                 let raw = sqlx::MySqlPool::connect(&url).await.expect("raw client");
                 Db { kind, url, name, _dir: None, raw: Raw::My(raw) }
             }
+            Kind::Mssql => {
+                let _one = MSSQL_CREATING.lock().await;
+                let sql = format!("IF DB_ID('{name}') IS NOT NULL DROP DATABASE {name}; CREATE DATABASE {name}");
+                for attempt in 0.. {
+                    match hubsync_connectors::client::execute(&mssql_server(), &sql).await {
+                        Ok(()) => break,
+                        Err(e) if attempt < 20 && e.to_string().contains("concurrently") => {
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                        }
+                        Err(e) => panic!("create database {name}: {e}"),
+                    }
+                }
+                let url = mssql_url_for(&mssql_server(), &name);
+                Db { kind, url: url.clone(), name, _dir: None, raw: Raw::Ms(url) }
+            }
         }
     }
 
@@ -101,7 +160,15 @@ impl Db {
             Raw::Sqlite(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
             Raw::Pg(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
             Raw::My(p) => p.execute(AssertSqlSafe(sql.to_owned())).await.map(|_| ()),
+            Raw::Ms(url) => {
+                hubsync_connectors::client::execute(url, sql).await.map_err(|e| sqlx::Error::Protocol(e.to_string()))
+            }
         }
+    }
+
+    /// The first result of `sql` on SQL Server, as text.
+    async fn ms_rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+        hubsync_connectors::client::mssql_query(url, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// One integer from a query.
@@ -110,6 +177,11 @@ impl Db {
             Raw::Sqlite(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(p).await,
             Raw::Pg(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(p).await,
             Raw::My(p) => sqlx::query_scalar(AssertSqlSafe(sql.to_owned())).fetch_one(p).await,
+            Raw::Ms(url) => {
+                let rows = Self::ms_rows(url, sql).await;
+                let cell = rows.first().and_then(|r| r.first()).cloned().flatten().unwrap_or_default();
+                Ok(cell.parse().unwrap_or_else(|_| panic!("{sql}: {cell:?} is not an integer")))
+            }
         };
         r.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
@@ -121,6 +193,10 @@ impl Db {
             Kind::Mysql => format!(
                 "INSERT INTO items (id, name, qty, price) VALUES {values} \
                  ON DUPLICATE KEY UPDATE name = VALUES(name), qty = VALUES(qty), price = VALUES(price)"
+            ),
+            Kind::Mssql => format!(
+                "UPDATE items SET name = '{name}', qty = {qty}, price = '{price}' WHERE id = {id}; \
+                 IF @@ROWCOUNT = 0 INSERT INTO items (id, name, qty, price) VALUES {values}"
             ),
             _ => format!(
                 "INSERT INTO items (id, name, qty, price) VALUES {values} \
@@ -137,6 +213,7 @@ impl Db {
             Kind::Mysql => {
                 "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(64), qty BIGINT, price DECIMAL(12,2))"
             }
+            Kind::Mssql => "CREATE TABLE items (id bigint PRIMARY KEY, name nvarchar(64), qty bigint, price decimal(12,2))",
         })
         .await;
     }
@@ -148,6 +225,7 @@ impl Db {
             Kind::Mysql => "SELECT id, name, qty, CAST(price AS CHAR) FROM items",
             Kind::Postgres => "SELECT id, name, qty, price::text FROM items",
             Kind::Sqlite => "SELECT id, name, qty, CAST(price AS TEXT) FROM items",
+            Kind::Mssql => "SELECT id, name, qty, CAST(price AS nvarchar(40)) FROM items",
         };
         let rows: Vec<RawItem> = match &self.raw {
             Raw::Sqlite(p) => sqlx::query(sql)
@@ -170,6 +248,14 @@ impl Db {
                 .expect("read")
                 .iter()
                 .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect(),
+            Raw::Ms(url) => Self::ms_rows(url, sql)
+                .await
+                .into_iter()
+                .map(|r| {
+                    let int = |c: &Option<String>| c.as_ref().map(|v| v.parse::<i64>().expect("integer"));
+                    (int(&r[0]).unwrap_or_default(), r[1].clone(), int(&r[2]), r[3].clone())
+                })
                 .collect(),
         };
         rows.into_iter()
@@ -205,6 +291,9 @@ impl Drop for Db {
                         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                         let _ = admin.execute(AssertSqlSafe(sql)).await;
                     }
+                } else if kind == Kind::Mssql {
+                    let _ = hubsync_connectors::client::execute(&mssql_server(), &format!("DROP DATABASE IF EXISTS {name}"))
+                        .await;
                 } else if let Ok(admin) = sqlx::MySqlPool::connect(&mysql_server()).await {
                     let _ = admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await;
                 }
