@@ -469,8 +469,9 @@ pub fn sqlite_floor() -> &'static Path {
 pub fn python_with_drivers() -> &'static Path {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
-        let has =
-            |py: &Path| Command::new(py).args(["-c", "import psycopg, pymysql, pymssql"]).status().is_ok_and(|s| s.success());
+        let has = |py: &Path| {
+            Command::new(py).args(["-c", "import psycopg, pymysql, pymssql"]).status().is_ok_and(|s| s.success())
+        };
         let system = PathBuf::from("python3");
         if has(&system) {
             return system;

@@ -25,9 +25,12 @@ fn sql_server_hub_with_postgres_and_sqlite_members_converges_across_processes() 
     if !mssql_available() {
         return;
     }
-    let (hub, pg, lite, ws) = (Db::new(Engine::Mssql), Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Workspace::new());
+    let (hub, pg, lite, ws) =
+        (Db::new(Engine::Mssql), Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Workspace::new());
     hub.exec(ITEMS);
-    hub.exec("INSERT INTO items VALUES (1, N'héllo ''quoted'' \"x\"', 1, 1.50), (2, 'two', 2, 2.25), (3, 'three', 3, NULL)");
+    hub.exec(
+        "INSERT INTO items VALUES (1, N'héllo ''quoted'' \"x\"', 1, 1.50), (2, 'two', 2, 2.25), (3, 'three', 3, NULL)",
+    );
     // The SQLite member holds a row of its own already.
     lite.exec(&format!("{ITEMS} INSERT INTO items VALUES (50, 'lite only', 5, 5.05);"));
     let file = ws.group_file(&format!(

@@ -133,7 +133,10 @@ pub(crate) fn redact_ado(s: &str) -> String {
 /// Whether `s` is an ADO.NET connection string (`Server=…;…`), which opens SQL Server.
 pub fn is_ado(s: &str) -> bool {
     let Some((key, _)) = s.split_once('=') else { return false };
-    matches!(key.trim().to_ascii_lowercase().as_str(), "server" | "data source" | "address" | "addr" | "network address")
+    matches!(
+        key.trim().to_ascii_lowercase().as_str(),
+        "server" | "data source" | "address" | "addr" | "network address"
+    )
 }
 
 /// The URL (or SQL Server connection string) with any password replaced

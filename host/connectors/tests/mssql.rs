@@ -73,8 +73,7 @@ async fn set_wise_trigger_captures_big_statements_and_key_changes() {
     assert_eq!(changes.len(), 10_000);
     db.batch("UPDATE orders SET id = id + 100000 WHERE id <= 3").await;
     let (changes, _) = common::read_all(c, &t, &anchor).await;
-    let mut got: Vec<(i64, bool)> =
-        changes.iter().map(|ch| (common::int_key(&ch.key), ch.row.is_none())).collect();
+    let mut got: Vec<(i64, bool)> = changes.iter().map(|ch| (common::int_key(&ch.key), ch.row.is_none())).collect();
     got.sort();
     assert_eq!(got, [(1, true), (2, true), (3, true), (100001, false), (100002, false), (100003, false)]);
 }
@@ -88,7 +87,12 @@ async fn same_name_in_two_schemas_is_kept_apart() {
     db.batch("CREATE TABLE dbo.items (id bigint PRIMARY KEY, v nvarchar(10)); CREATE TABLE sales.items (id bigint PRIMARY KEY, v nvarchar(10))").await;
     let infos = c.introspect().await.expect("introspect");
     let find = |ns: Option<&str>| {
-        infos.iter().find(|i| i.schema.name == "items" && i.schema.namespace.as_deref() == ns).expect("table").schema.clone()
+        infos
+            .iter()
+            .find(|i| i.schema.name == "items" && i.schema.namespace.as_deref() == ns)
+            .expect("table")
+            .schema
+            .clone()
     };
     let (plain, sales) = (find(None), find(Some("sales")));
     c.provision(&plain).await.expect("provision dbo.items");
@@ -102,4 +106,75 @@ async fn same_name_in_two_schemas_is_kept_apart() {
     db.batch("INSERT INTO dbo.items VALUES (3, 'still')").await;
     let (a, _) = common::read_all(c, &plain, &Anchor::start()).await;
     assert_eq!(a.len(), 2, "dbo.items is still tracked");
+}
+
+/// SQL Server's own types read as hubsync's (money exact, datetimeoffset
+/// in UTC, datetime as SQL Server shows it, xml as text), written back
+/// unchanged; 100-ns digits are refused, not rounded; IDENTITY keys are
+/// written with their values.
+#[tokio::test]
+async fn sql_server_types_and_identity_keys() {
+    let Some(db) = Db::connect().await else { return };
+    let c: &dyn Connector = &db.connector;
+    db.batch(
+        "CREATE TABLE t (id int IDENTITY(1,1) PRIMARY KEY, m money, sm smallmoney, dto datetimeoffset(6), \
+         dt datetime, sdt smalldatetime, x xml, g uniqueidentifier, b varbinary(10), tiny tinyint, r real, \
+         n nchar(3), d2 datetime2(7), tm time(7))",
+    )
+    .await;
+    db.batch(
+        "INSERT INTO t (m, sm, dto, dt, sdt, x, g, b, tiny, r, n, d2, tm) VALUES \
+         (922337203685477.5807, -214748.3648, '2020-01-01 12:00:00.123456 +02:00', '2020-01-01 10:00:00.003', \
+          '2020-01-01 10:01:00', '<a>1</a>', '6F9619FF-8B86-D011-B42D-00C04FC964FF', 0x00FF10, 255, 1.5, N'ab', \
+          '2020-01-01 00:00:00.1234560', '23:59:59.999999')",
+    )
+    .await;
+    let info = c.introspect().await.expect("introspect");
+    let t = info.iter().find(|i| i.schema.name == "t").expect("t").schema.clone();
+    c.provision(&t).await.expect("provision");
+    let (changes, _) = common::read_all(c, &t, &Anchor::start()).await;
+    let row = changes[0].row.clone().expect("row");
+    let by = |n: &str| row[t.index_of(n).expect("column")].clone();
+    assert_eq!(by("m"), Value::Decimal("922337203685477.5807".into()));
+    assert_eq!(by("sm"), Value::Decimal("-214748.3648".into()));
+    // 12:00 at +02:00 is 10:00 UTC.
+    let utc = hubsync_core::text::parse_timestamp("2020-01-01 10:00:00.123456").expect("ts");
+    assert_eq!(by("dto"), Value::TimestampTz(utc));
+    assert_eq!(by("x"), Value::Text("<a>1</a>".into()));
+    assert_eq!(by("g"), Value::Uuid(0x6F9619FF_8B86_D011_B42D_00C04FC964FF));
+    assert_eq!(by("b"), Value::Bytes(vec![0, 255, 16]));
+    assert_eq!(by("tiny"), Value::Int(255));
+    assert_eq!(by("n"), Value::Text("ab ".into()));
+    assert_eq!(by("tm"), Value::Time(86_399_999_999));
+    // Written back with a new identity value, then read again unchanged.
+    let mut copy = row.clone();
+    copy[0] = Value::Int(42);
+    c.apply(&t, &[hubsync_core::ApplyOp::Upsert(copy.clone())], "peer").await.expect("apply with an identity key");
+    let found = c.lookup(&t, &Anchor::start(), &[vec![Value::Int(42)]]).await.expect("lookup");
+    let got = found[0].row.clone().expect("written");
+    for (i, col) in t.columns.iter().enumerate() {
+        assert!(got[i].same(&copy[i]), "column {}: {:?} became {:?}", col.name, copy[i], got[i]);
+    }
+    // A datetime2(7) value with 100-ns digits is reported, not rounded.
+    if !db.connector.is_babelfish() {
+        db.batch("UPDATE t SET d2 = '2020-01-01 00:00:00.1234567' WHERE id = 1").await;
+        let (changes, _) = common::read_all(c, &t, &Anchor::start()).await;
+        assert!(changes.iter().all(|ch| common::int_key(&ch.key) != 1), "the 100-ns row is not read as a change");
+    }
+}
+
+/// TLS on and off, and an ADO.NET connection string, all connect; a wrong
+/// password is refused saying why without showing it.
+#[tokio::test]
+async fn connection_options_and_errors() {
+    let Some(db) = Db::connect().await else { return };
+    let off = db.url.replace("trust_server_certificate=true", "encrypt=off");
+    hubsync_connectors::open(&off).await.expect("unencrypted");
+    hubsync_connectors::open(&db.url).await.expect("encrypted, certificate trusted");
+    let strict = db.url.replace("?trust_server_certificate=true", "");
+    let e = hubsync_connectors::open(&strict).await.err().expect("an untrusted self-signed certificate is refused");
+    assert!(e.to_string().contains("TLS") || e.to_string().contains("certificate"), "{e}");
+    let wrong = db.url.replace("Hubsync-Test-1", "not-the-password");
+    let e = hubsync_connectors::open(&wrong).await.err().expect("wrong password").to_string();
+    assert!(!e.contains("not-the-password") && e.contains("login"), "{e}");
 }

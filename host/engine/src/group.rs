@@ -486,11 +486,8 @@ impl Engine {
             }
             let result = async {
                 let db = hubsync_connectors::open(&url).await?;
-                let r = if db.engine().has_namespaces() {
-                    r.clone()
-                } else {
-                    TableRef { namespace: None, ..r.clone() }
-                };
+                let r =
+                    if db.engine().has_namespaces() { r.clone() } else { TableRef { namespace: None, ..r.clone() } };
                 db.deprovision(&r).await
             }
             .await;

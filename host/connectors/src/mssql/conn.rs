@@ -270,8 +270,29 @@ fn classify(operation: String, e: tiberius::error::Error) -> ConnectorError {
     let rejects = matches!(
         code,
         // unique key, unique index, constraint, NULL, truncation, overflow, conversion, JSON
-        2627 | 2601 | 547 | 515 | 8152 | 2628 | 8115 | 220 | 232 | 244 | 248 | 8114 | 245 | 241 | 242 | 293
-            | 295 | 296 | 298 | 517 | 8023 | 13609 | 9420 | 9455
+        2627 | 2601
+            | 547
+            | 515
+            | 8152
+            | 2628
+            | 8115
+            | 220
+            | 232
+            | 244
+            | 248
+            | 8114
+            | 245
+            | 241
+            | 242
+            | 293
+            | 295
+            | 296
+            | 298
+            | 517
+            | 8023
+            | 13609
+            | 9420
+            | 9455
     ) || [
         "violates",
         "duplicate key",
@@ -305,8 +326,8 @@ mod tests {
 
     #[test]
     fn urls_and_connection_strings_parse_and_hide_passwords() {
-        let c = config("mssql://sa:p%40ss@db.example:1444/sales?encrypt=off&trust_server_certificate=true")
-            .expect("url");
+        let c =
+            config("mssql://sa:p%40ss@db.example:1444/sales?encrypt=off&trust_server_certificate=true").expect("url");
         assert_eq!(c.get_addr(), "db.example:1444");
         assert!(config("mssql://sa:x@h/db?colour=blue").expect_err("unknown option").to_string().contains("colour"));
         assert!(config("mssql://h/db").expect_err("no user").to_string().contains("USER:PASSWORD"));

@@ -158,7 +158,8 @@ impl Mssql {
             .iter()
             .map(|r| {
                 let schema = text(r, 0).unwrap_or_default();
-                let t = TableRef { namespace: (schema != "dbo").then_some(schema), name: text(r, 1).unwrap_or_default() };
+                let t =
+                    TableRef { namespace: (schema != "dbo").then_some(schema), name: text(r, 1).unwrap_or_default() };
                 let c = DbCol {
                     name: text(r, 2).unwrap_or_default(),
                     declared: text(r, 3).unwrap_or_default(),
@@ -170,6 +171,7 @@ impl Mssql {
                     identity: int(r, 9) != 0,
                     computed: int(r, 10) != 0,
                     collation: text(r, 11),
+                    tag: text(r, 12),
                 };
                 (t, c)
             })
@@ -310,7 +312,9 @@ impl hubsync_core::Connector for Mssql {
             let info = out.last_mut().expect("pushed above");
             match col.kind() {
                 Some(kind) => info.schema.columns.push(col.column(kind)),
-                None => info.unsupported.push(UnsupportedColumn { column: col.name.clone(), declared_type: col.unsupported_type() }),
+                None => info
+                    .unsupported
+                    .push(UnsupportedColumn { column: col.name.clone(), declared_type: col.unsupported_type() }),
             }
         }
         let find = |out: &[TableInfo], schema: Option<String>, name: Option<String>| {
@@ -383,8 +387,7 @@ impl hubsync_core::Connector for Mssql {
             // One provisioning at a time per database, so ids and objects never race.
             exec(c, "EXEC sp_getapplock @Resource = N'hubsync.provision', @LockMode = N'Exclusive'", &[], &what)
                 .await?;
-            let found =
-                rows(c, tsql::REGISTERED, &[&tsql::schema_of(&t), &t.name.as_str()], &what).await?;
+            let found = rows(c, tsql::REGISTERED, &[&tsql::schema_of(&t), &t.name.as_str()], &what).await?;
             let existing = found.first().map(|r| Entry { id: int(r, 0), columns: text(r, 1).unwrap_or_default() });
             let change = common::reprovision(existing.as_ref().map(|e| e.columns.as_str()), &columns);
             let id = match &existing {
@@ -689,7 +692,13 @@ impl hubsync_core::Connector for Mssql {
         let what = format!("creating {t}");
         let mut lease = self.pool.get().await?;
         let c = lease.conn();
-        for s in tsql::create_table(&t, &columns, &keys, &carried) {
+        let json: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|c| c.kind == ColumnType::Json && c.declared_type.is_none())
+            .map(|c| c.name.as_str())
+            .collect();
+        for s in tsql::create_table(&t, &columns, &keys, &carried, &json) {
             batch(c, &s, &what).await?;
         }
         if let Ok(mut m) = self.catalog.lock() {

@@ -22,6 +22,7 @@ fn col(name: &str, base: &str, max_length: i32, precision: i32, scale: i32) -> D
         identity: false,
         computed: false,
         collation: matches!(base, "varchar" | "nvarchar").then(|| "Latin1_General_100_BIN2".into()),
+        tag: None,
     }
 }
 
@@ -66,7 +67,10 @@ fn render(f: Flavor) -> String {
         out.push('\n');
     };
     put("ensure_meta", tsql::ensure_meta());
-    put("registry", vec![tsql::HAS_REGISTRY.into(), tsql::REGISTERED.into(), tsql::REGISTER.into(), tsql::REREGISTER.into()]);
+    put(
+        "registry",
+        vec![tsql::HAS_REGISTRY.into(), tsql::REGISTERED.into(), tsql::REGISTER.into(), tsql::REREGISTER.into()],
+    );
     for (name, s) in [("sample", sample()), ("simple", simple())] {
         put(&format!("{name}: provision (new)"), tsql::provision(f, &s, 7, false, false));
         put(&format!("{name}: provision (key changed)"), tsql::provision(f, &s, 7, true, false));
@@ -88,6 +92,7 @@ fn render(f: Flavor) -> String {
             &["[region] nvarchar(200) COLLATE Latin1_General_100_BIN2 NOT NULL".into(), "[n] bigint NULL".into()],
             &["region"],
             &[("by n".into(), false, vec!["n".into()]), ("u".into(), true, vec!["n".into(), "region".into()])],
+            &["doc"],
         ),
     );
     put("deprovision_all", {

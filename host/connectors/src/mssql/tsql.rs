@@ -130,9 +130,7 @@ impl Flavor {
     fn bound(self) -> &'static str {
         match self {
             Flavor::SqlServer => "DECLARE @bound binary(8) = MIN_ACTIVE_ROWVERSION();",
-            Flavor::Babelfish => {
-                "DECLARE @bound bigint = CAST(txid_snapshot_xmin(txid_current_snapshot()) AS bigint);"
-            }
+            Flavor::Babelfish => "DECLARE @bound bigint = CAST(txid_snapshot_xmin(txid_current_snapshot()) AS bigint);",
         }
     }
 
@@ -289,9 +287,8 @@ pub(crate) fn provision(f: Flavor, s: &Shape, id: i64, rebuild: bool, reannounce
     ));
     out.push(format!("DROP TRIGGER IF EXISTS {}", trigger(&s.table, id)));
     let at = "DATEDIFF_BIG(microsecond, '19700101', SYSUTCDATETIME())";
-    let not_in = |from: &str, other: &str| {
-        format!("NOT EXISTS (SELECT 1 FROM {other} x WHERE {})", s.key_join("x", from))
-    };
+    let not_in =
+        |from: &str, other: &str| format!("NOT EXISTS (SELECT 1 FROM {other} x WHERE {})", s.key_join("x", from));
     let body = [
         "SET NOCOUNT ON;".to_owned(),
         "IF NOT EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM deleted) RETURN;".to_owned(),
@@ -513,21 +510,19 @@ pub(crate) fn is_empty(t: &TableRef) -> String {
 
 /// Create a table (and its schema) with `columns` (`[name] type [NOT] NULL`)
 /// and key `keys`, and the `indexes` (name, unique, columns), each only
-/// when missing.
+/// when missing; the `json` columns get hubsync's tag, so introspection
+/// reads them back as JSON.
 pub(crate) fn create_table(
     t: &TableRef,
     columns: &[String],
     keys: &[&str],
     indexes: &[(String, bool, Vec<String>)],
+    json: &[&str],
 ) -> Vec<String> {
     let base = qualified(t);
     let mut out = Vec::new();
     if let Some(ns) = &t.namespace {
-        out.push(format!(
-            "IF SCHEMA_ID({}) IS NULL EXEC({})",
-            lit(ns),
-            lit(&format!("CREATE SCHEMA {}", quote(ns)))
-        ));
+        out.push(format!("IF SCHEMA_ID({}) IS NULL EXEC({})", lit(ns), lit(&format!("CREATE SCHEMA {}", quote(ns)))));
     }
     out.push(format!(
         "IF OBJECT_ID({}, N'U') IS NULL CREATE TABLE {base} ({}, PRIMARY KEY ({}))",
@@ -535,6 +530,20 @@ pub(crate) fn create_table(
         columns.join(", "),
         list("", keys.iter().copied())
     ));
+    for c in json {
+        out.push(format!(
+            "IF NOT EXISTS (SELECT 1 FROM sys.extended_properties WHERE class = 1 AND major_id = OBJECT_ID({}) \
+             AND minor_id = COLUMNPROPERTY(OBJECT_ID({}), {}, 'ColumnId') AND name = N'hubsync') \
+             EXEC sp_addextendedproperty @name = N'hubsync', @value = N'json', @level0type = N'SCHEMA', \
+             @level0name = {}, @level1type = N'TABLE', @level1name = {}, @level2type = N'COLUMN', @level2name = {}",
+            lit(&base),
+            lit(&base),
+            lit(c),
+            lit(schema_of(t)),
+            lit(&t.name),
+            lit(c)
+        ));
+    }
     for (name, unique, cols) in indexes {
         out.push(format!(
             "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID({}) AND name = {}) \
@@ -551,11 +560,14 @@ pub(crate) fn create_table(
 
 /// Every column of every user table: schema, table, column, type, base
 /// type, max_length, precision, scale, nullable, identity, computed,
-/// collation (`nvarchar` casts: Babelfish reports some as `sql_variant`).
+/// collation, hubsync's tag (`nvarchar` casts: Babelfish reports some as
+/// `sql_variant`).
 pub(crate) const COLUMNS: &str = "SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), \
      CAST(c.name AS nvarchar(128)), CAST(ty.name AS nvarchar(128)), CAST(COALESCE(bt.name, ty.name) AS nvarchar(128)), \
      CAST(c.max_length AS int), CAST(c.precision AS int), CAST(c.scale AS int), CAST(c.is_nullable AS int), \
-     CAST(c.is_identity AS int), CAST(c.is_computed AS int), CAST(c.collation_name AS nvarchar(128)) \
+     CAST(c.is_identity AS int), CAST(c.is_computed AS int), CAST(c.collation_name AS nvarchar(128)), \
+     (SELECT TOP 1 CAST(ep.value AS nvarchar(40)) FROM sys.extended_properties ep WHERE ep.class = 1 \
+      AND ep.major_id = c.object_id AND ep.minor_id = c.column_id AND ep.name = N'hubsync') \
      FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id \
      JOIN sys.columns c ON c.object_id = t.object_id \
      JOIN sys.types ty ON ty.user_type_id = c.user_type_id \

@@ -38,6 +38,9 @@ pub(crate) struct DbCol {
     pub(crate) computed: bool,
     /// Its collation, for text.
     pub(crate) collation: Option<String>,
+    /// hubsync's tag on the column (extended property `hubsync`): `json`
+    /// marks a JSON column hubsync created as `nvarchar(max)`.
+    pub(crate) tag: Option<String>,
 }
 
 impl DbCol {
@@ -65,6 +68,7 @@ impl DbCol {
             "tinyint" | "smallint" | "int" | "bigint" => ColumnType::Int,
             "decimal" | "numeric" | "money" | "smallmoney" => ColumnType::Decimal,
             "float" | "real" => ColumnType::Float,
+            "nvarchar" if self.tag.as_deref() == Some("json") => ColumnType::Json,
             "char" | "varchar" | "text" | "nchar" | "nvarchar" | "ntext" | "sysname" | "xml" => ColumnType::Text,
             "binary" | "varbinary" | "image" => ColumnType::Bytes,
             "date" => ColumnType::Date,
@@ -84,7 +88,7 @@ impl DbCol {
     /// Length, precision and scale in hubsync's terms.
     pub(crate) fn facets(&self, kind: ColumnType) -> TypeFacets {
         let mut f = TypeFacets::default();
-        let chars = |n: i32, wide: bool| (n >= 0).then(|| if wide { n / 2 } else { n } as u32);
+        let chars = |n: i32, wide: bool| (n >= 0).then_some(if wide { n / 2 } else { n } as u32);
         match (kind, self.base.as_str()) {
             (ColumnType::Text, "char" | "varchar") => f.length = chars(self.max_length, false),
             (ColumnType::Text, "nchar" | "nvarchar") => f.length = chars(self.max_length, true),
@@ -188,12 +192,15 @@ pub(crate) fn create_type(c: &Column, key_share: Option<u32>) -> String {
             (Some(p), s) if p <= 38 => format!("decimal({p},{})", s.unwrap_or(0).min(p)),
             _ => "decimal(38,10)".into(),
         },
+        // nvarchar(n) holds n UTF-16 code units: a character outside the
+        // Basic Multilingual Plane (an emoji) takes two, so n characters
+        // need 2n.
         ColumnType::Text => match (key_share, f.length) {
             (Some(share), n) => {
-                let n = n.unwrap_or(u32::MAX).min(share / 2).max(1);
+                let n = n.map_or(u32::MAX, |n| n.saturating_mul(2)).min(share / 2).max(1);
                 format!("nvarchar({n}) COLLATE {KEY_COLLATION}")
             }
-            (None, Some(n)) if n <= 4000 => sized("nvarchar", Some(n)),
+            (None, Some(n)) if n <= 2000 => sized("nvarchar", Some(2 * n)),
             _ => "nvarchar(max)".into(),
         },
         ColumnType::Bytes => match (key_share, f.length) {
@@ -212,7 +219,12 @@ pub(crate) fn create_type(c: &Column, key_share: Option<u32>) -> String {
 
 /// A value as the JSON text an `OPENJSON … WITH` clause of `col` reads.
 /// With `hex_text`, text goes as the hex of its UTF-8 (see `ColSql::text`).
-pub(crate) fn encode(t: &TableRef, col: &DbCol, v: &Value, hex_text: bool) -> Result<serde_json::Value, ConnectorError> {
+pub(crate) fn encode(
+    t: &TableRef,
+    col: &DbCol,
+    v: &Value,
+    hex_text: bool,
+) -> Result<serde_json::Value, ConnectorError> {
     let bad = |reason: String| ConnectorError::BadValue { table: t.clone(), column: col.name.clone(), reason };
     let s = match v {
         Value::Null => return Ok(serde_json::Value::Null),
@@ -293,7 +305,12 @@ fn datetime2(d: tiberius::time::DateTime2) -> Result<i64, String> {
 }
 
 /// A cell as the value of a column of `kind`.
-pub(crate) fn decode(t: &TableRef, name: &str, kind: ColumnType, cell: &ColumnData<'_>) -> Result<Value, ConnectorError> {
+pub(crate) fn decode(
+    t: &TableRef,
+    name: &str,
+    kind: ColumnType,
+    cell: &ColumnData<'_>,
+) -> Result<Value, ConnectorError> {
     let bad = |reason: String| ConnectorError::BadValue { table: t.clone(), column: name.to_owned(), reason };
     macro_rules! some {
         ($v:expr) => {
@@ -371,13 +388,17 @@ mod tests {
             identity: false,
             computed: false,
             collation: None,
+            tag: None,
         }
     }
 
     #[test]
     fn catalog_types_map_to_kinds_and_facets() {
         let nv = col("nvarchar", 40, 0, 0);
-        assert_eq!((nv.kind(), nv.type_text(), nv.facets(ColumnType::Text).length), (Some(ColumnType::Text), "nvarchar(20)".into(), Some(20)));
+        assert_eq!(
+            (nv.kind(), nv.type_text(), nv.facets(ColumnType::Text).length),
+            (Some(ColumnType::Text), "nvarchar(20)".into(), Some(20))
+        );
         assert_eq!(col("varbinary", -1, 0, 0).type_text(), "varbinary(max)");
         let m = col("money", 8, 19, 4);
         assert_eq!((m.facets(ColumnType::Decimal).precision, m.facets(ColumnType::Decimal).scale), (Some(19), Some(4)));

@@ -275,16 +275,18 @@ pub async fn mssql_available() -> bool {
     );
     if !up {
         if explicit || std::env::var_os("HUBSYNC_REQUIRE_MSSQL").is_some() {
-            panic!("SQL Server at {hostport} is required (HUBSYNC_TEST_MSSQL / HUBSYNC_REQUIRE_MSSQL) but does not answer");
+            panic!(
+                "SQL Server at {hostport} is required (HUBSYNC_TEST_MSSQL / HUBSYNC_REQUIRE_MSSQL) but does not answer"
+            );
         }
         // Written to stderr directly: test output capture does not hold it back.
         let _ = std::io::Write::write_fmt(
             &mut std::io::stderr(),
             format_args!(
-            "\n*** SKIPPED: no SQL Server at {hostport}: the live SQL Server test did not run. Start Babelfish \
+                "\n*** SKIPPED: no SQL Server at {hostport}: the live SQL Server test did not run. Start Babelfish \
              (../shared/tools/babelfish/start.sh) or set HUBSYNC_TEST_MSSQL. ***\n"
-        ),
-    );
+            ),
+        );
     }
     up
 }

@@ -58,16 +58,18 @@ pub fn mssql_available() -> bool {
         .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok());
     if !up {
         if std::env::var_os("HUBSYNC_TEST_MSSQL").is_some() || std::env::var_os("HUBSYNC_REQUIRE_MSSQL").is_some() {
-            panic!("SQL Server at {hostport} is required (HUBSYNC_TEST_MSSQL / HUBSYNC_REQUIRE_MSSQL) but does not answer");
+            panic!(
+                "SQL Server at {hostport} is required (HUBSYNC_TEST_MSSQL / HUBSYNC_REQUIRE_MSSQL) but does not answer"
+            );
         }
         // Written to stderr directly: test output capture does not hold it back.
         let _ = std::io::Write::write_fmt(
             &mut std::io::stderr(),
             format_args!(
-            "\n*** SKIPPED: no SQL Server at {hostport}: the SQL Server part of this test did not run. Start \
+                "\n*** SKIPPED: no SQL Server at {hostport}: the SQL Server part of this test did not run. Start \
              Babelfish (../shared/tools/babelfish/start.sh) or set HUBSYNC_TEST_MSSQL. ***\n"
-        ),
-    );
+            ),
+        );
     }
     up
 }
@@ -217,7 +219,9 @@ impl Db {
             Kind::Mysql => {
                 "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(64), qty BIGINT, price DECIMAL(12,2))"
             }
-            Kind::Mssql => "CREATE TABLE items (id bigint PRIMARY KEY, name nvarchar(64), qty bigint, price decimal(12,2))",
+            Kind::Mssql => {
+                "CREATE TABLE items (id bigint PRIMARY KEY, name nvarchar(64), qty bigint, price decimal(12,2))"
+            }
         })
         .await;
     }
@@ -296,8 +300,11 @@ impl Drop for Db {
                         let _ = admin.execute(AssertSqlSafe(sql)).await;
                     }
                 } else if kind == Kind::Mssql {
-                    let _ = hubsync_connectors::client::execute(&mssql_server(), &format!("DROP DATABASE IF EXISTS {name}"))
-                        .await;
+                    let _ = hubsync_connectors::client::execute(
+                        &mssql_server(),
+                        &format!("DROP DATABASE IF EXISTS {name}"),
+                    )
+                    .await;
                 } else if let Ok(admin) = sqlx::MySqlPool::connect(&mysql_server()).await {
                     let _ = admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await;
                 }

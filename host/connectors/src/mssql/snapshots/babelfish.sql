@@ -241,6 +241,8 @@ IF SCHEMA_ID(N'sales') IS NULL EXEC(N'CREATE SCHEMA [sales]')
 ;
 IF OBJECT_ID(N'[sales].[order lines]]]', N'U') IS NULL CREATE TABLE [sales].[order lines]]] ([region] nvarchar(200) COLLATE Latin1_General_100_BIN2 NOT NULL, [n] bigint NULL, PRIMARY KEY ([region]))
 ;
+IF NOT EXISTS (SELECT 1 FROM sys.extended_properties WHERE class = 1 AND major_id = OBJECT_ID(N'[sales].[order lines]]]') AND minor_id = COLUMNPROPERTY(OBJECT_ID(N'[sales].[order lines]]]'), N'doc', 'ColumnId') AND name = N'hubsync') EXEC sp_addextendedproperty @name = N'hubsync', @value = N'json', @level0type = N'SCHEMA', @level0name = N'sales', @level1type = N'TABLE', @level1name = N'order lines]', @level2type = N'COLUMN', @level2name = N'doc'
+;
 IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(N'[sales].[order lines]]]') AND name = N'by n') CREATE INDEX [by n] ON [sales].[order lines]]] ([n])
 ;
 IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(N'[sales].[order lines]]]') AND name = N'u') CREATE UNIQUE INDEX [u] ON [sales].[order lines]]] ([n], [region])
@@ -257,7 +259,7 @@ IF SCHEMA_ID(N'hubsync') IS NOT NULL DROP SCHEMA [hubsync]
 ;
 
 -- introspection
-SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(c.name AS nvarchar(128)), CAST(ty.name AS nvarchar(128)), CAST(COALESCE(bt.name, ty.name) AS nvarchar(128)), CAST(c.max_length AS int), CAST(c.precision AS int), CAST(c.scale AS int), CAST(c.is_nullable AS int), CAST(c.is_identity AS int), CAST(c.is_computed AS int), CAST(c.collation_name AS nvarchar(128)) FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id JOIN sys.columns c ON c.object_id = t.object_id JOIN sys.types ty ON ty.user_type_id = c.user_type_id LEFT JOIN sys.types bt ON bt.user_type_id = ty.system_type_id AND ty.is_user_defined = 1 WHERE s.name <> N'hubsync' AND t.is_ms_shipped = 0 ORDER BY 1, 2, c.column_id
+SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(c.name AS nvarchar(128)), CAST(ty.name AS nvarchar(128)), CAST(COALESCE(bt.name, ty.name) AS nvarchar(128)), CAST(c.max_length AS int), CAST(c.precision AS int), CAST(c.scale AS int), CAST(c.is_nullable AS int), CAST(c.is_identity AS int), CAST(c.is_computed AS int), CAST(c.collation_name AS nvarchar(128)), (SELECT TOP 1 CAST(ep.value AS nvarchar(40)) FROM sys.extended_properties ep WHERE ep.class = 1 AND ep.major_id = c.object_id AND ep.minor_id = c.column_id AND ep.name = N'hubsync') FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id JOIN sys.columns c ON c.object_id = t.object_id JOIN sys.types ty ON ty.user_type_id = c.user_type_id LEFT JOIN sys.types bt ON bt.user_type_id = ty.system_type_id AND ty.is_user_defined = 1 WHERE s.name <> N'hubsync' AND t.is_ms_shipped = 0 ORDER BY 1, 2, c.column_id
 ;
 SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(i.name AS nvarchar(128)), CAST(i.is_primary_key AS int), CAST(i.is_unique AS int), CAST(c.name AS nvarchar(128)) FROM sys.indexes i JOIN sys.tables t ON t.object_id = i.object_id JOIN sys.schemas s ON s.schema_id = t.schema_id JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id WHERE s.name <> N'hubsync' AND i.type > 0 AND i.has_filter = 0 AND ic.is_included_column = 0 ORDER BY 1, 2, 3, ic.key_ordinal
 ;
