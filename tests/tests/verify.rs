@@ -46,6 +46,7 @@ fn behind_hubsyncs_back(db: &Db, sql: &str) {
         }
         // Marked as hubsync's own write from the hub: recorded, never sent back.
         Engine::Mariadb => db.exec(&format!("SET @hubsync_origin = 'g/hub';\n{sql}")),
+        Engine::Mssql => db.exec(&format!("EXEC sp_set_session_context N'hubsync.origin', N'g/hub';\n{sql}")),
     }
 }
 
@@ -96,8 +97,8 @@ fn pair(source: Engine, dest: Engine) {
     assert_eq!(member.scalar("SELECT note FROM t WHERE id = 2;"), "two", "{label}");
     assert_eq!(member.scalar("SELECT count(*) FROM t;"), "5", "{label}");
 
-    if dest == Engine::Mariadb {
-        // TRUNCATE fires no trigger on MySQL/MariaDB.
+    if matches!(dest, Engine::Mariadb | Engine::Mssql) {
+        // TRUNCATE fires no trigger on MySQL/MariaDB and SQL Server.
         member.exec("TRUNCATE TABLE t;");
         let (ok, v) = verify_json(&file, &["--repair"]);
         assert!(!ok && v[0]["missing"].as_u64() == Some(5), "{label}: truncated member: {v}");
@@ -113,6 +114,18 @@ fn verify_finds_and_repairs_changes_made_behind_hubsyncs_back_on_every_pair() {
             pair(source, dest);
         }
     }
+}
+
+#[test]
+fn verify_finds_and_repairs_on_every_pair_with_sql_server() {
+    if !hubsync_tests::mssql_available() {
+        return;
+    }
+    for other in ENGINES {
+        pair(Engine::Mssql, other);
+        pair(other, Engine::Mssql);
+    }
+    pair(Engine::Mssql, Engine::Mssql);
 }
 
 #[test]

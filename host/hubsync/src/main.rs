@@ -241,8 +241,11 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
+            // tiberius logs every server error (hubsync reports them itself,
+            // with what to do) and a warning on each connection that trusts
+            // a certificate as the URL asked: quiet unless HUBSYNC_LOG says.
             tracing_subscriber::EnvFilter::try_from_env("HUBSYNC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tiberius=off")),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

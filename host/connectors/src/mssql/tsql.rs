@@ -72,6 +72,10 @@ pub(crate) struct ColSql {
     pub(crate) read_as: Option<String>,
     /// An `IDENTITY` column: written with `IDENTITY_INSERT`, never updated.
     pub(crate) identity: bool,
+    /// A text column's collation: values compared with it carry it
+    /// explicitly (JSON text has the database's default collation, and
+    /// Babelfish cannot compare text of no collation at all).
+    pub(crate) collation: Option<String>,
 }
 
 /// A table as statements see it: its selected columns and key.
@@ -187,12 +191,19 @@ impl Shape {
     /// The JSON value `alias.c{i}` as the column's value.
     fn value(&self, f: Flavor, c: &ColSql, alias: &str, i: usize) -> String {
         let v = format!("{alias}.c{i}");
-        if c.binary {
+        let v = if c.binary {
             f.unhex(&v)
         } else if c.text && f.hex_text() {
             format!("CAST(convert_from(decode(CAST({v} AS varchar(max)), 'hex'), 'UTF8') AS nvarchar(max))")
         } else {
             v
+        };
+        // Collation names are words; anything else is left out rather than spliced in.
+        match &c.collation {
+            Some(coll) if c.text && coll.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') => {
+                format!("{v} COLLATE {coll}")
+            }
+            _ => v,
         }
     }
 

@@ -168,6 +168,7 @@ impl DbCol {
             text: matches!(b, "char" | "varchar" | "text" | "nchar" | "nvarchar" | "ntext" | "sysname" | "xml"),
             read_as: read_as.map(str::to_owned),
             identity: self.identity,
+            collation: self.collation.clone(),
         }
     }
 }

@@ -87,23 +87,23 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] WHERE ver >= @bound) 
 ;
 
 -- sample: upsert
-UPDATE b SET [price] = j.c3, [placed] = j.c4, [at] = j.c5, [note] = j.c6 FROM [sales].[order lines]]] b JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j ON b.[region] = j.c0 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)
+UPDATE b SET [price] = j.c3, [placed] = j.c4, [at] = j.c5, [note] = j.c6 COLLATE Latin1_General_100_BIN2 FROM [sales].[order lines]]] b JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j ON b.[region] = j.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)
 ;
-SET IDENTITY_INSERT [sales].[order lines]]] ON; INSERT INTO [sales].[order lines]]] ([region], [tag], [line no], [price], [placed], [at], [note]) SELECT j.c0, CONVERT(varbinary(max), j.c1, 2), j.c2, j.c3, j.c4, j.c5, j.c6 FROM OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j WHERE NOT EXISTS (SELECT 1 FROM [sales].[order lines]]] b WHERE b.[region] = j.c0 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)); SET IDENTITY_INSERT [sales].[order lines]]] OFF
+SET IDENTITY_INSERT [sales].[order lines]]] ON; INSERT INTO [sales].[order lines]]] ([region], [tag], [line no], [price], [placed], [at], [note]) SELECT j.c0 COLLATE Latin1_General_100_BIN2, CONVERT(varbinary(max), j.c1, 2), j.c2, j.c3, j.c4, j.c5, j.c6 COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j WHERE NOT EXISTS (SELECT 1 FROM [sales].[order lines]]] b WHERE b.[region] = j.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)); SET IDENTITY_INSERT [sales].[order lines]]] OFF
 ;
 
 -- sample: delete
-DELETE b FROM [sales].[order lines]]] b JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') j ON b.[region] = j.c0 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)
+DELETE b FROM [sales].[order lines]]] b JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') j ON b.[region] = j.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)
 ;
 
 -- sample: lookup
-SELECT CASE WHEN t.seq IS NULL THEN 0 ELSE 1 END, t.origin, t.changed_at, CASE WHEN b.[region] IS NULL THEN 0 ELSE 1 END, k.c0, CONVERT(varbinary(max), k.c1, 2), b.[region], b.[tag], b.[line no], CAST(b.[price] AS decimal(19,4)), CAST(b.[placed] AS datetime2(3)), b.[at], b.[note] FROM OPENJSON(@P3) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') k LEFT JOIN [sales].[order lines]]] b ON b.[region] = k.c0 AND b.[tag] = CONVERT(varbinary(max), k.c1, 2) LEFT JOIN [hubsync].[track_7] t ON t.[region] = k.c0 AND t.[tag] = CONVERT(varbinary(max), k.c1, 2) AND (t.ver > CAST(@P1 AS binary(8)) OR (t.ver = CAST(@P1 AS binary(8)) AND t.seq > @P2))
+SELECT CASE WHEN t.seq IS NULL THEN 0 ELSE 1 END, t.origin, t.changed_at, CASE WHEN b.[region] IS NULL THEN 0 ELSE 1 END, k.c0 COLLATE Latin1_General_100_BIN2, CONVERT(varbinary(max), k.c1, 2), b.[region], b.[tag], b.[line no], CAST(b.[price] AS decimal(19,4)), CAST(b.[placed] AS datetime2(3)), b.[at], b.[note] FROM OPENJSON(@P3) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') k LEFT JOIN [sales].[order lines]]] b ON b.[region] = k.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = CONVERT(varbinary(max), k.c1, 2) LEFT JOIN [hubsync].[track_7] t ON t.[region] = k.c0 COLLATE Latin1_General_100_BIN2 AND t.[tag] = CONVERT(varbinary(max), k.c1, 2) AND (t.ver > CAST(@P1 AS binary(8)) OR (t.ver = CAST(@P1 AS binary(8)) AND t.seq > @P2))
 ;
 
 -- sample: scan
 SELECT TOP (@P1) b.[region], b.[tag], b.[region], b.[tag], b.[line no], CAST(b.[price] AS decimal(19,4)), CAST(b.[placed] AS datetime2(3)), b.[at], b.[note] FROM [sales].[order lines]]] b ORDER BY b.[region], b.[tag]
 ;
-SELECT TOP (@P1) b.[region], b.[tag], b.[region], b.[tag], b.[line no], CAST(b.[price] AS decimal(19,4)), CAST(b.[placed] AS datetime2(3)), b.[at], b.[note] FROM [sales].[order lines]]] b CROSS JOIN OPENJSON(@P2) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') a WHERE (b.[region] > a.c0) OR (b.[region] = a.c0 AND b.[tag] > CONVERT(varbinary(max), a.c1, 2)) ORDER BY b.[region], b.[tag]
+SELECT TOP (@P1) b.[region], b.[tag], b.[region], b.[tag], b.[line no], CAST(b.[price] AS decimal(19,4)), CAST(b.[placed] AS datetime2(3)), b.[at], b.[note] FROM [sales].[order lines]]] b CROSS JOIN OPENJSON(@P2) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') a WHERE (b.[region] > a.c0 COLLATE Latin1_General_100_BIN2) OR (b.[region] = a.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] > CONVERT(varbinary(max), a.c1, 2)) ORDER BY b.[region], b.[tag]
 ;
 
 -- sample: purge
@@ -111,7 +111,7 @@ DELETE FROM [hubsync].[track_7] WHERE deleted = 1 AND (ver < CAST(@P1 AS binary(
 ;
 
 -- sample: reannounce
-UPDATE t SET seq = NEXT VALUE FOR [hubsync].[seq] FROM [hubsync].[track_7] t JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') k ON t.[region] = k.c0 AND t.[tag] = CONVERT(varbinary(max), k.c1, 2)
+UPDATE t SET seq = NEXT VALUE FOR [hubsync].[seq] FROM [hubsync].[track_7] t JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1') k ON t.[region] = k.c0 COLLATE Latin1_General_100_BIN2 AND t.[tag] = CONVERT(varbinary(max), k.c1, 2)
 ;
 
 -- sample: is_empty
