@@ -6,6 +6,8 @@
 //!     bulk upsert into an identical tracked table (PostgreSQL: COPY into a
 //!     staging table, then one INSERT … SELECT … ON CONFLICT; MariaDB and
 //!     SQLite: multi-row literal INSERT … upserts of 1,000 rows in one
+//!     transaction; SQL Server: tiberius `bulk_insert` (INSERT BULK) into a
+//!     temp table, then UPDATE … FROM and INSERT … WHERE NOT EXISTS in one
 //!     transaction);
 //! (b) `read_changes` of those N changes, rows/s;
 //! (c) plain multi-row inserts of N/4 rows with and without the tracking
@@ -14,11 +16,12 @@
 //! `cargo bench -p hubsync-connectors --bench connectors` (N = 1,000,000;
 //! `HUBSYNC_BENCH_ROWS`, `HUBSYNC_BENCH_BATCH` and `HUBSYNC_BENCH_ENGINES`
 //! change the row count, the rows per apply and the engines). Needs the local PostgreSQL and MariaDB
-//! of the README (`HUBSYNC_TEST_PG`, `HUBSYNC_TEST_MYSQL`).
+//! of the README (`HUBSYNC_TEST_PG`, `HUBSYNC_TEST_MYSQL`); SQL Server runs when one answers
+//! (`HUBSYNC_TEST_MSSQL`, else the local Babelfish).
 
 use std::time::Instant;
 
-use hubsync_connectors::{Mysql, Postgres, Sqlite};
+use hubsync_connectors::{Mssql, Mysql, Postgres, Sqlite};
 use hubsync_core::{Anchor, ApplyOp, ColumnType, Connector, TableSchema, Value, text};
 use sqlx::{AssertSqlSafe, Executor};
 
@@ -72,6 +75,7 @@ fn literal(i: i64, engine: &str) -> String {
     let r = row(i);
     let ts = |v: &Value| match v {
         Value::TimestampTz(t) if engine == "mysql" => format!("'{}'", text::format_timestamp(*t)),
+        Value::TimestampTz(t) if engine == "mssql" => format!("'{} +00:00'", text::format_timestamp(*t)),
         Value::TimestampTz(t) => format!("'{}'", text::format_timestamptz(*t)),
         _ => unreachable!(),
     };
@@ -118,6 +122,7 @@ fn ddl(engine: &str, name: &str) -> String {
     let (int, text, dec, tz, b) = match engine {
         "postgres" => ("bigint", "text", "numeric(12,2)", "timestamptz", "boolean"),
         "mysql" => ("BIGINT", "VARCHAR(200)", "DECIMAL(12,2)", "DATETIME(6)", "BOOLEAN"),
+        "mssql" => ("bigint", "nvarchar(200)", "decimal(12,2)", "datetimeoffset(6)", "bit"),
         _ => ("INTEGER", "TEXT", "DECIMAL TEXT", "TIMESTAMPTZ", "BOOLEAN"),
     };
     format!(
@@ -136,10 +141,67 @@ fn upsert_tail(engine: &str) -> String {
     }
 }
 
+type Tds = tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>>;
+
 enum Raw {
     Pg(sqlx::PgPool),
     My(sqlx::MySqlPool),
     Lite(sqlx::SqlitePool),
+    Ms(tokio::sync::Mutex<Tds>),
+}
+
+/// A tiberius connection to `url` (`mssql://USER:PASSWORD@HOST:PORT/DB…`).
+async fn tds(url: &str) -> Tds {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let rest = url.strip_prefix("mssql://").expect("mssql:// url");
+    let main = rest.split('?').next().unwrap_or("");
+    let (auth, db) = main.split_once('/').unwrap_or((main, ""));
+    let (userinfo, hostport) = auth.rsplit_once('@').expect("user@host");
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "1433"));
+    let mut config = tiberius::Config::new();
+    config.host(host);
+    config.port(port.parse().expect("port"));
+    config.authentication(tiberius::AuthMethod::sql_server(user, password));
+    if !db.is_empty() {
+        config.database(db);
+    }
+    config.trust_cert();
+    let tcp = tokio::net::TcpStream::connect(config.get_addr()).await.expect("SQL Server");
+    tcp.set_nodelay(true).expect("nodelay");
+    tiberius::Client::connect(config, tcp.compat_write()).await.expect("log in")
+}
+
+async fn tds_batch(c: &mut Tds, sql: &str) {
+    c.simple_query(sql).await.expect("benchmark T-SQL").into_results().await.expect("benchmark T-SQL");
+}
+
+/// The row as typed TDS values, for `bulk_insert`.
+fn tds_row(i: i64) -> tiberius::TokenRow<'static> {
+    use tiberius::ColumnData as C;
+    use tiberius::time::{Date, DateTime2, DateTimeOffset, Time};
+    let tz = |us: i64| {
+        let (days, rem) = (us.div_euclid(86_400_000_000), us.rem_euclid(86_400_000_000));
+        let dt = DateTime2::new(Date::new((days + 719_162) as u32), Time::new(rem as u64, 6));
+        C::DateTimeOffset(Some(DateTimeOffset::new(dt, 0)))
+    };
+    let r = row(i);
+    let txt = |v: &Value| C::String(v.to_text().map(Into::into));
+    let mut t = tiberius::TokenRow::new();
+    t.push(C::I64(Some(i)));
+    t.push(C::I64(Some(i * 7 % 100_000)));
+    t.push(txt(&r[2]));
+    t.push(C::Numeric(Some(tiberius::numeric::Numeric::new_with_scale(
+        i128::from(i % 100_000) * 100 + i128::from(i % 100),
+        2,
+    ))));
+    t.push(txt(&r[4]));
+    t.push(tz(T0 + i * 1_000));
+    t.push(tz(T0 + i * 2_000));
+    t.push(C::I64(Some(i % 50)));
+    t.push(txt(&r[8]));
+    t.push(C::Bit(Some(i % 2 == 0)));
+    t
 }
 
 impl Raw {
@@ -148,13 +210,17 @@ impl Raw {
             Raw::Pg(p) => p.execute(AssertSqlSafe(sql)).await.map(|_| ()),
             Raw::My(p) => p.execute(AssertSqlSafe(sql)).await.map(|_| ()),
             Raw::Lite(p) => p.execute(AssertSqlSafe(sql)).await.map(|_| ()),
+            Raw::Ms(c) => {
+                tds_batch(&mut *c.lock().await, &sql).await;
+                Ok(())
+            }
         };
         r.expect("benchmark SQL");
     }
 
     /// Multi-row literal statements of 1,000 rows, all in one transaction.
     async fn literal_batches(&self, engine: &str, table: &str, ids: std::ops::Range<i64>, tail: &str) {
-        let mut stmts = vec!["BEGIN".to_owned()];
+        let mut stmts = vec![if engine == "mssql" { "BEGIN TRANSACTION" } else { "BEGIN" }.to_owned()];
         let ids: Vec<i64> = ids.collect();
         for chunk in ids.chunks(1000) {
             let values: Vec<String> = chunk.iter().map(|&i| literal(i, engine)).collect();
@@ -178,6 +244,12 @@ impl Raw {
                 let mut c = p.acquire().await.expect("conn");
                 for s in stmts {
                     c.execute(AssertSqlSafe(s)).await.expect("bulk");
+                }
+            }
+            Raw::Ms(c) => {
+                let mut c = c.lock().await;
+                for s in stmts {
+                    tds_batch(&mut c, &s).await;
                 }
             }
         }
@@ -207,6 +279,37 @@ impl Raw {
                     .await
                     .expect("upsert");
                 c.execute("COMMIT").await.expect("commit");
+            }
+            Raw::Ms(c) => {
+                // INSERT BULK into a temp table, then set-based upserts, one transaction.
+                let mut c = c.lock().await;
+                tds_batch(&mut c, &format!("SELECT TOP 0 * INTO #staging FROM {table}; BEGIN TRANSACTION")).await;
+                let mut req = c.bulk_insert("#staging").await.expect("bulk insert");
+                for i in ids {
+                    req.send(tds_row(i)).await.expect("bulk row");
+                }
+                req.finalize().await.expect("bulk insert");
+                let cols = [
+                    "customer_id",
+                    "status",
+                    "amount",
+                    "note",
+                    "created_at",
+                    "updated_at",
+                    "quantity",
+                    "region",
+                    "paid",
+                ];
+                let sets = cols.map(|k| format!("{k} = s.{k}")).join(", ");
+                tds_batch(
+                    &mut c,
+                    &format!(
+                        "UPDATE t SET {sets} FROM {table} t JOIN #staging s ON s.id = t.id; \
+                         INSERT INTO {table} ({COLS}) SELECT {COLS} FROM #staging s \
+                         WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = s.id); COMMIT; DROP TABLE #staging"
+                    ),
+                )
+                .await;
             }
             _ => self.literal_batches(engine, table, ids, &upsert_tail(engine)).await,
         }
@@ -303,6 +406,27 @@ async fn main() {
         bench("mysql", Box::new(Mysql::open(&url).await.expect("open")), Raw::My(pool.clone()), n).await;
         pool.close().await;
         admin.execute(AssertSqlSafe(format!("DROP DATABASE {db}"))).await.expect("drop");
+    }
+    if wanted("mssql") {
+        let server = std::env::var("HUBSYNC_TEST_MSSQL").unwrap_or_else(|_| {
+            "mssql://hubsync:Hubsync-Test-1@127.0.0.1:1433/hubsync_test?trust_server_certificate=true".into()
+        });
+        match tokio::net::TcpStream::connect(server.split('@').nth(1).and_then(|r| r.split('/').next()).unwrap_or(""))
+            .await
+        {
+            Ok(_) => {
+                let mut admin = tds(&server).await;
+                tds_batch(&mut admin, &format!("CREATE DATABASE {db}")).await;
+                let (main, query) = server.split_once('?').unwrap_or((&server, ""));
+                let url = format!("{}/{db}?{query}", &main[..main.rfind('/').expect("db in url")]);
+                let label = if Mssql::open(&url).await.expect("open").is_babelfish() { "babelfish" } else { "mssql" };
+                println!("(SQL Server is {label})");
+                let raw = Raw::Ms(tokio::sync::Mutex::new(tds(&url).await));
+                bench("mssql", Box::new(Mssql::open(&url).await.expect("open")), raw, n).await;
+                tds_batch(&mut admin, &format!("DROP DATABASE {db}")).await;
+            }
+            Err(e) => println!("mssql     SKIPPED: no SQL Server ({e})"),
+        }
     }
     if wanted("sqlite") {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -207,7 +207,10 @@ impl Mssql {
             })?;
             cols.push(found.clone());
         }
-        let sqls: Vec<ColSql> = cols.iter().map(DbCol::sql).collect();
+        let mut sqls: Vec<ColSql> = cols.iter().map(DbCol::sql).collect();
+        for c in &mut sqls {
+            c.hex = c.text && self.flavor.hex_text();
+        }
         Ok((Shape { table: t, cols: sqls, keys: table.primary_key.clone() }, cols))
     }
 
@@ -226,17 +229,29 @@ impl Mssql {
         self.registered(t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))
     }
 
-    /// JSON rows `[{"c0": …}, …]` of `rows` over `cols`.
-    fn json(&self, t: &TableRef, cols: &[&DbCol], rows: &[&[hubsync_core::Value]]) -> Result<String, ConnectorError> {
+    /// JSON rows `[{"c0": …}, …]` of `rows` over `cols`, text as hex
+    /// where `hex` says so (the shape's columns, in the same order).
+    fn json_with(
+        t: &TableRef,
+        cols: &[&DbCol],
+        hex: &[bool],
+        rows: &[&[hubsync_core::Value]],
+    ) -> Result<String, ConnectorError> {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut o = serde_json::Map::new();
             for (i, (c, v)) in cols.iter().zip(r.iter()).enumerate() {
-                o.insert(format!("c{i}"), types::encode(t, c, v, self.flavor.hex_text())?);
+                o.insert(format!("c{i}"), types::encode(t, c, v, hex.get(i).copied().unwrap_or(false))?);
             }
             out.push(serde_json::Value::Object(o));
         }
         Ok(serde_json::Value::Array(out).to_string())
+    }
+
+    /// [`Mssql::json_with`], text as hex wherever this server needs it.
+    fn json(&self, t: &TableRef, cols: &[&DbCol], rows: &[&[hubsync_core::Value]]) -> Result<String, ConnectorError> {
+        let hex: Vec<bool> = cols.iter().map(|c| c.sql().text && self.flavor.hex_text()).collect();
+        Self::json_with(t, cols, &hex, rows)
     }
 
     /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
@@ -262,15 +277,39 @@ impl Mssql {
             batch(c, &format!("SET XACT_ABORT ON; SET LOCK_TIMEOUT {timeout}; BEGIN TRANSACTION"), &what).await?;
             exec(c, "EXEC sp_set_session_context @key = N'hubsync.origin', @value = @P1", &[&origin], &what).await?;
             for run in common::runs(table, ops) {
-                let (rows, cols_, stmts) = match &run {
-                    Run::Upserts(rows) => (rows, &all_cols, tsql::upsert(self.flavor, &shape)),
-                    Run::Deletes(keys) => (keys, &key_cols, vec![tsql::delete(self.flavor, &shape)]),
+                let (rows, cols_) = match &run {
+                    Run::Upserts(rows) => (rows, &all_cols),
+                    Run::Deletes(keys) => (keys, &key_cols),
                 };
                 for chunk in common::statement_chunks(rows, 1, usize::MAX, usize::MAX, 32 << 20) {
-                    let json = self.json(&t, cols_, chunk)?;
-                    for s in &stmts {
-                        exec(c, s, &[&json.as_str()], &what).await?;
+                    // Text goes as hex only in columns where a value of this
+                    // chunk needs a JSON escape (see ColSql::hex).
+                    let hex: Vec<bool> = (0..cols_.len())
+                        .map(|i| {
+                            cols_[i].sql().text
+                                && self.flavor.hex_text()
+                                && chunk.iter().any(|r| match &r[i] {
+                                    hubsync_core::Value::Text(s) | hubsync_core::Value::Json(s) => {
+                                        tsql::needs_escape(s)
+                                    }
+                                    _ => false,
+                                })
+                        })
+                        .collect();
+                    let json = Self::json_with(&t, cols_, &hex, chunk)?;
+                    let mut shaped = shape.clone();
+                    let positions: Vec<usize> = match &run {
+                        Run::Upserts(_) => (0..shape.cols.len()).collect(),
+                        Run::Deletes(_) => shape.keys.clone(),
+                    };
+                    for (n, &p) in positions.iter().enumerate() {
+                        shaped.cols[p].hex = hex[n];
                     }
+                    let sql = match &run {
+                        Run::Upserts(_) => tsql::upsert(self.flavor, &shaped),
+                        Run::Deletes(_) => tsql::delete(self.flavor, &shaped),
+                    };
+                    exec(c, &sql, &[&json.as_str()], &what).await?;
                 }
             }
             batch(

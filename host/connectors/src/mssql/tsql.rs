@@ -64,9 +64,12 @@ pub(crate) struct ColSql {
     pub(crate) with: String,
     /// The JSON value is hex text to turn into binary.
     pub(crate) binary: bool,
-    /// A text column: on Babelfish its JSON value is the hex of its UTF-8
-    /// (Babelfish's OPENJSON keeps JSON escapes like `\"` in the text).
+    /// A text column.
     pub(crate) text: bool,
+    /// Its JSON values are the hex of their UTF-8: on Babelfish, whose
+    /// OPENJSON keeps JSON escapes like `\"` in the text, when a value
+    /// needs one (see [`needs_escape`]).
+    pub(crate) hex: bool,
     /// A cast that reads it in a form the decoder takes (money as decimal,
     /// `datetime` as `datetime2(3)`), if any.
     pub(crate) read_as: Option<String>,
@@ -146,7 +149,7 @@ impl Flavor {
         }
     }
 
-    /// Whether text travels as hex of its UTF-8 (see [`ColSql::text`]).
+    /// Whether text that JSON must escape travels as hex of its UTF-8 (see [`ColSql::hex`]).
     pub(crate) fn hex_text(self) -> bool {
         self == Flavor::Babelfish
     }
@@ -160,6 +163,22 @@ impl Flavor {
             Flavor::SqlServer => "READ COMMITTED",
             Flavor::Babelfish => "SNAPSHOT",
         }
+    }
+}
+
+/// Whether JSON escapes some character of `s` (quote, backslash, control).
+pub(crate) fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
+/// `expr` in the collation of text column `c` (collation names are words;
+/// anything else is left out rather than spliced in).
+fn collate(c: &ColSql, expr: &str) -> String {
+    match &c.collation {
+        Some(coll) if c.text && coll.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') => {
+            format!("{expr} COLLATE {coll}")
+        }
+        _ => expr.to_owned(),
     }
 }
 
@@ -188,22 +207,20 @@ impl Shape {
         format!("OPENJSON({param}) WITH ({})", with.join(", "))
     }
 
-    /// The JSON value `alias.c{i}` as the column's value.
+    /// The JSON value `alias.c{i}` as the column's value, in its collation.
     fn value(&self, f: Flavor, c: &ColSql, alias: &str, i: usize) -> String {
+        collate(c, &self.raw_value(f, c, alias, i))
+    }
+
+    /// The JSON value `alias.c{i}` as the column's value (binary decoded).
+    fn raw_value(&self, f: Flavor, c: &ColSql, alias: &str, i: usize) -> String {
         let v = format!("{alias}.c{i}");
-        let v = if c.binary {
+        if c.binary {
             f.unhex(&v)
-        } else if c.text && f.hex_text() {
+        } else if c.hex {
             format!("CAST(convert_from(decode(CAST({v} AS varchar(max)), 'hex'), 'UTF8') AS nvarchar(max))")
         } else {
             v
-        };
-        // Collation names are words; anything else is left out rather than spliced in.
-        match &c.collation {
-            Some(coll) if c.text && coll.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') => {
-                format!("{v} COLLATE {coll}")
-            }
-            _ => v,
         }
     }
 
@@ -395,39 +412,46 @@ pub(crate) fn read_changes(f: Flavor, s: &Shape, id: i64) -> String {
     )
 }
 
-/// Upsert the rows of JSON `@P1` (objects `c0…` in column order): update
-/// those present, insert the others.
-pub(crate) fn upsert(f: Flavor, s: &Shape) -> Vec<String> {
+/// Upsert the rows of JSON `@P1` (objects `c0…` in column order): the JSON
+/// is read once into a session temp table, then the rows present are
+/// updated and the others inserted, in one statement batch.
+pub(crate) fn upsert(f: Flavor, s: &Shape) -> String {
     let base = qualified(&s.table);
     let json = s.openjson("@P1", s.cols.iter());
-    let mut out = Vec::new();
+    let values: Vec<String> =
+        s.cols.iter().enumerate().map(|(i, c)| format!("{} AS c{i}", s.raw_value(f, c, "j", i))).collect();
+    let mut out = vec![format!("SELECT {} INTO #hubsync_rows FROM {json} j", values.join(", "))];
+    let on = s
+        .keys
+        .iter()
+        .map(|&k| {
+            let c = &s.cols[k];
+            format!("b.{} = {}", quote(&c.name), collate(c, &format!("r.c{k}")))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let sets: Vec<String> = s
         .cols
         .iter()
         .enumerate()
         .filter(|(i, c)| !s.keys.contains(i) && !c.identity)
-        .map(|(i, c)| format!("{} = {}", quote(&c.name), s.value(f, c, "j", i)))
+        .map(|(i, c)| format!("{} = r.c{i}", quote(&c.name)))
         .collect();
     if !sets.is_empty() {
-        out.push(format!(
-            "UPDATE b SET {} FROM {base} b JOIN {json} j ON {}",
-            sets.join(", "),
-            s.key_match(f, "b", "j", false)
-        ));
+        out.push(format!("UPDATE b SET {} FROM {base} b JOIN #hubsync_rows r ON {on}", sets.join(", ")));
     }
-    let identity = s.cols.iter().any(|c| c.identity);
     let insert = format!(
-        "INSERT INTO {base} ({}) SELECT {} FROM {json} j WHERE NOT EXISTS (SELECT 1 FROM {base} b WHERE {})",
+        "INSERT INTO {base} ({}) SELECT {} FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM {base} b WHERE {on})",
         list("", s.cols.iter().map(|c| c.name.as_str())),
-        s.cols.iter().enumerate().map(|(i, c)| s.value(f, c, "j", i)).collect::<Vec<_>>().join(", "),
-        s.key_match(f, "b", "j", false)
+        (0..s.cols.len()).map(|i| format!("r.c{i}")).collect::<Vec<_>>().join(", "),
     );
-    if identity {
+    if s.cols.iter().any(|c| c.identity) {
         out.push(format!("SET IDENTITY_INSERT {base} ON; {insert}; SET IDENTITY_INSERT {base} OFF"));
     } else {
         out.push(insert);
     }
-    out
+    out.push("DROP TABLE #hubsync_rows".into());
+    out.join(";\n")
 }
 
 /// Delete the keys of JSON `@P1` (objects `c0…` in key order).

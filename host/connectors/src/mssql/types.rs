@@ -166,6 +166,7 @@ impl DbCol {
             with,
             binary: matches!(b, "binary" | "varbinary" | "image"),
             text: matches!(b, "char" | "varchar" | "text" | "nchar" | "nvarchar" | "ntext" | "sysname" | "xml"),
+            hex: false,
             read_as: read_as.map(str::to_owned),
             identity: self.identity,
             collation: self.collation.clone(),
@@ -219,7 +220,7 @@ pub(crate) fn create_type(c: &Column, key_share: Option<u32>) -> String {
 }
 
 /// A value as the JSON text an `OPENJSON … WITH` clause of `col` reads.
-/// With `hex_text`, text goes as the hex of its UTF-8 (see `ColSql::text`).
+/// With `hex_text`, text goes as the hex of its UTF-8 (see `ColSql::hex`).
 pub(crate) fn encode(
     t: &TableRef,
     col: &DbCol,
@@ -237,7 +238,7 @@ pub(crate) fn encode(
             check_digits(col, d).map_err(bad)?;
             d.clone()
         }
-        Value::Text(s) | Value::Json(s) if hex_text && col.sql().text => text::format_hex(s.as_bytes()),
+        Value::Text(s) | Value::Json(s) if hex_text => text::format_hex(s.as_bytes()),
         Value::Text(s) | Value::Json(s) => s.clone(),
         Value::Bytes(b) => text::format_hex(b),
         Value::Date(d) => text::format_date(*d),

@@ -87,9 +87,10 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] WHERE ver >= @bound) 
 ;
 
 -- sample: upsert
-UPDATE b SET [price] = j.c3, [placed] = j.c4, [at] = j.c5, [note] = j.c6 COLLATE Latin1_General_100_BIN2 FROM [sales].[order lines]]] b JOIN OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j ON b.[region] = j.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)
-;
-SET IDENTITY_INSERT [sales].[order lines]]] ON; INSERT INTO [sales].[order lines]]] ([region], [tag], [line no], [price], [placed], [at], [note]) SELECT j.c0 COLLATE Latin1_General_100_BIN2, CONVERT(varbinary(max), j.c1, 2), j.c2, j.c3, j.c4, j.c5, j.c6 COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j WHERE NOT EXISTS (SELECT 1 FROM [sales].[order lines]]] b WHERE b.[region] = j.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = CONVERT(varbinary(max), j.c1, 2)); SET IDENTITY_INSERT [sales].[order lines]]] OFF
+SELECT j.c0 AS c0, CONVERT(varbinary(max), j.c1, 2) AS c1, j.c2 AS c2, j.c3 AS c3, j.c4 AS c4, j.c5 AS c5, j.c6 AS c6 INTO #hubsync_rows FROM OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j;
+UPDATE b SET [price] = r.c3, [placed] = r.c4, [at] = r.c5, [note] = r.c6 FROM [sales].[order lines]]] b JOIN #hubsync_rows r ON b.[region] = r.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = r.c1;
+SET IDENTITY_INSERT [sales].[order lines]]] ON; INSERT INTO [sales].[order lines]]] ([region], [tag], [line no], [price], [placed], [at], [note]) SELECT r.c0, r.c1, r.c2, r.c3, r.c4, r.c5, r.c6 FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM [sales].[order lines]]] b WHERE b.[region] = r.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = r.c1); SET IDENTITY_INSERT [sales].[order lines]]] OFF;
+DROP TABLE #hubsync_rows
 ;
 
 -- sample: delete
@@ -197,9 +198,10 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] WHERE ver >= @bound) 
 ;
 
 -- simple: upsert
-UPDATE b SET [amount] = j.c1 FROM [dbo].[orders] b JOIN OPENJSON(@P1) WITH (c0 bigint '$.c0', c1 decimal(38,2) '$.c1') j ON b.[id] = j.c0
-;
-INSERT INTO [dbo].[orders] ([id], [amount]) SELECT j.c0, j.c1 FROM OPENJSON(@P1) WITH (c0 bigint '$.c0', c1 decimal(38,2) '$.c1') j WHERE NOT EXISTS (SELECT 1 FROM [dbo].[orders] b WHERE b.[id] = j.c0)
+SELECT j.c0 AS c0, j.c1 AS c1 INTO #hubsync_rows FROM OPENJSON(@P1) WITH (c0 bigint '$.c0', c1 decimal(38,2) '$.c1') j;
+UPDATE b SET [amount] = r.c1 FROM [dbo].[orders] b JOIN #hubsync_rows r ON b.[id] = r.c0;
+INSERT INTO [dbo].[orders] ([id], [amount]) SELECT r.c0, r.c1 FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM [dbo].[orders] b WHERE b.[id] = r.c0);
+DROP TABLE #hubsync_rows
 ;
 
 -- simple: delete
