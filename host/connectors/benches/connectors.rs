@@ -147,7 +147,7 @@ enum Raw {
     Pg(sqlx::PgPool),
     My(sqlx::MySqlPool),
     Lite(sqlx::SqlitePool),
-    Ms(tokio::sync::Mutex<Tds>),
+    Ms(Box<tokio::sync::Mutex<Tds>>),
 }
 
 /// A tiberius connection to `url` (`mssql://USER:PASSWORD@HOST:PORT/DB…`).
@@ -421,7 +421,7 @@ async fn main() {
                 let url = format!("{}/{db}?{query}", &main[..main.rfind('/').expect("db in url")]);
                 let label = if Mssql::open(&url).await.expect("open").is_babelfish() { "babelfish" } else { "mssql" };
                 println!("(SQL Server is {label})");
-                let raw = Raw::Ms(tokio::sync::Mutex::new(tds(&url).await));
+                let raw = Raw::Ms(Box::new(tokio::sync::Mutex::new(tds(&url).await)));
                 bench("mssql", Box::new(Mssql::open(&url).await.expect("open")), raw, n).await;
                 tds_batch(&mut admin, &format!("DROP DATABASE {db}")).await;
             }

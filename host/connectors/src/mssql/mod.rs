@@ -277,39 +277,44 @@ impl Mssql {
             batch(c, &format!("SET XACT_ABORT ON; SET LOCK_TIMEOUT {timeout}; BEGIN TRANSACTION"), &what).await?;
             exec(c, "EXEC sp_set_session_context @key = N'hubsync.origin', @value = @P1", &[&origin], &what).await?;
             for run in common::runs(table, ops) {
-                let (rows, cols_) = match &run {
-                    Run::Upserts(rows) => (rows, &all_cols),
-                    Run::Deletes(keys) => (keys, &key_cols),
-                };
-                for chunk in common::statement_chunks(rows, 1, usize::MAX, usize::MAX, 32 << 20) {
-                    // Text goes as hex only in columns where a value of this
-                    // chunk needs a JSON escape (see ColSql::hex).
-                    let hex: Vec<bool> = (0..cols_.len())
-                        .map(|i| {
-                            cols_[i].sql().text
-                                && self.flavor.hex_text()
-                                && chunk.iter().any(|r| match &r[i] {
-                                    hubsync_core::Value::Text(s) | hubsync_core::Value::Json(s) => {
-                                        tsql::needs_escape(s)
-                                    }
-                                    _ => false,
-                                })
-                        })
-                        .collect();
-                    let json = Self::json_with(&t, cols_, &hex, chunk)?;
-                    let mut shaped = shape.clone();
-                    let positions: Vec<usize> = match &run {
-                        Run::Upserts(_) => (0..shape.cols.len()).collect(),
-                        Run::Deletes(_) => shape.keys.clone(),
-                    };
-                    for (n, &p) in positions.iter().enumerate() {
-                        shaped.cols[p].hex = hex[n];
+                match &run {
+                    // Rows go to a session temp table by INSERT BULK (typed,
+                    // no text parsing), then set-based statements upsert them.
+                    Run::Upserts(rows) => {
+                        let stages: Vec<tsql::Stage> = shape.cols.iter().map(ColSql::stage).collect();
+                        batch(c, &tsql::staging(&shape), &what).await?;
+                        let mut req = c.bulk_insert(tsql::STAGING).await.map_err(error(what.clone()))?;
+                        for r in rows {
+                            let cells = types::staged_row(&t, &all_cols, &stages, r)?;
+                            req.send(cells).await.map_err(error(what.clone()))?;
+                        }
+                        req.finalize().await.map_err(error(what.clone()))?;
+                        batch(c, &tsql::upsert(&shape), &what).await?;
                     }
-                    let sql = match &run {
-                        Run::Upserts(_) => tsql::upsert(self.flavor, &shaped),
-                        Run::Deletes(_) => tsql::delete(self.flavor, &shaped),
-                    };
-                    exec(c, &sql, &[&json.as_str()], &what).await?;
+                    Run::Deletes(keys) => {
+                        for chunk in common::statement_chunks(keys, 1, usize::MAX, usize::MAX, 32 << 20) {
+                            // Text goes as hex only in key columns where a value
+                            // of this chunk needs a JSON escape (see ColSql::hex).
+                            let hex: Vec<bool> = (0..key_cols.len())
+                                .map(|i| {
+                                    key_cols[i].sql().text
+                                        && self.flavor.hex_text()
+                                        && chunk.iter().any(|r| match &r[i] {
+                                            hubsync_core::Value::Text(s) | hubsync_core::Value::Json(s) => {
+                                                tsql::needs_escape(s)
+                                            }
+                                            _ => false,
+                                        })
+                                })
+                                .collect();
+                            let json = Self::json_with(&t, &key_cols, &hex, chunk)?;
+                            let mut shaped = shape.clone();
+                            for (n, &p) in shape.keys.iter().enumerate() {
+                                shaped.cols[p].hex = hex[n];
+                            }
+                            exec(c, &tsql::delete(self.flavor, &shaped), &[&json.as_str()], &what).await?;
+                        }
+                    }
                 }
             }
             batch(

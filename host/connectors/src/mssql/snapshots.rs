@@ -84,7 +84,7 @@ fn render(f: Flavor) -> String {
         put(&format!("{name}: provision (key changed)"), tsql::provision(f, &s, 7, true, false));
         put(&format!("{name}: provision (columns changed)"), tsql::provision(f, &s, 7, false, true));
         put(&format!("{name}: read_changes"), vec![tsql::read_changes(f, &s, 7)]);
-        put(&format!("{name}: upsert"), vec![tsql::upsert(f, &s)]);
+        put(&format!("{name}: upsert"), vec![tsql::staging(&s), tsql::upsert(&s)]);
         put(&format!("{name}: delete"), vec![tsql::delete(f, &s)]);
         put(&format!("{name}: lookup"), vec![tsql::lookup(f, &s, 7)]);
         put(&format!("{name}: scan"), vec![tsql::scan(f, &s, false), tsql::scan(f, &s, true)]);

@@ -412,45 +412,108 @@ pub(crate) fn read_changes(f: Flavor, s: &Shape, id: i64) -> String {
     )
 }
 
-/// Upsert the rows of JSON `@P1` (objects `c0…` in column order): the JSON
-/// is read once into a session temp table, then the rows present are
-/// updated and the others inserted, in one statement batch.
-pub(crate) fn upsert(f: Flavor, s: &Shape) -> String {
+/// How a column's values travel into the staging table of an upsert
+/// (tiberius `INSERT BULK`): as their own TDS type where one carries them
+/// exactly, else as text converted by the server as in `OPENJSON` (decimals
+/// too: Babelfish's bulk load misreads short decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// `bigint`.
+    Int,
+    /// `float`.
+    Float,
+    /// `bit`.
+    Bit,
+    /// `nvarchar(max)`.
+    Text,
+    /// `varbinary(max)`.
+    Binary,
+    /// `uniqueidentifier`.
+    Guid,
+    /// `nvarchar(100)`, cast to the column's `with` type.
+    Literal,
+}
+
+impl ColSql {
+    /// How this column is staged.
+    pub(crate) fn stage(&self) -> Stage {
+        match self.with.as_str() {
+            _ if self.binary => Stage::Binary,
+            _ if self.text => Stage::Text,
+            "bigint" => Stage::Int,
+            "float" => Stage::Float,
+            "uniqueidentifier" => Stage::Guid,
+            "nvarchar(max)" => Stage::Text,
+            _ if self.with == "bit" => Stage::Bit,
+            _ => Stage::Literal,
+        }
+    }
+}
+
+/// The session temp table an upsert stages its rows in.
+pub(crate) const STAGING: &str = "#hubsync_rows";
+
+/// Create the staging table of `s`'s rows (columns `c0…`).
+pub(crate) fn staging(s: &Shape) -> String {
+    let cols: Vec<String> = s
+        .cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let ty = match c.stage() {
+                Stage::Int => "bigint",
+                Stage::Float => "float",
+                Stage::Bit => "bit",
+                Stage::Text => "nvarchar(max)",
+                Stage::Binary => "varbinary(max)",
+                Stage::Guid => "uniqueidentifier",
+                Stage::Literal => "nvarchar(100)",
+            };
+            format!("c{i} {ty} NULL")
+        })
+        .collect();
+    format!("CREATE TABLE {STAGING} ({})", cols.join(", "))
+}
+
+/// Upsert the staged rows: update the rows present, insert the others,
+/// drop the staging table.
+pub(crate) fn upsert(s: &Shape) -> String {
     let base = qualified(&s.table);
-    let json = s.openjson("@P1", s.cols.iter());
-    let values: Vec<String> =
-        s.cols.iter().enumerate().map(|(i, c)| format!("{} AS c{i}", s.raw_value(f, c, "j", i))).collect();
-    let mut out = vec![format!("SELECT {} INTO #hubsync_rows FROM {json} j", values.join(", "))];
+    let value = |i: usize| {
+        let c = &s.cols[i];
+        match c.stage() {
+            Stage::Literal => format!("CAST(r.c{i} AS {})", c.with),
+            _ => format!("r.c{i}"),
+        }
+    };
     let on = s
         .keys
         .iter()
-        .map(|&k| {
-            let c = &s.cols[k];
-            format!("b.{} = {}", quote(&c.name), collate(c, &format!("r.c{k}")))
-        })
+        .map(|&k| format!("b.{} = {}", quote(&s.cols[k].name), collate(&s.cols[k], &value(k))))
         .collect::<Vec<_>>()
         .join(" AND ");
+    let mut out = Vec::new();
     let sets: Vec<String> = s
         .cols
         .iter()
         .enumerate()
         .filter(|(i, c)| !s.keys.contains(i) && !c.identity)
-        .map(|(i, c)| format!("{} = r.c{i}", quote(&c.name)))
+        .map(|(i, c)| format!("{} = {}", quote(&c.name), value(i)))
         .collect();
     if !sets.is_empty() {
-        out.push(format!("UPDATE b SET {} FROM {base} b JOIN #hubsync_rows r ON {on}", sets.join(", ")));
+        out.push(format!("UPDATE b SET {} FROM {base} b JOIN {STAGING} r ON {on}", sets.join(", ")));
     }
     let insert = format!(
-        "INSERT INTO {base} ({}) SELECT {} FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM {base} b WHERE {on})",
+        "INSERT INTO {base} ({}) SELECT {} FROM {STAGING} r WHERE NOT EXISTS (SELECT 1 FROM {base} b WHERE {on})",
         list("", s.cols.iter().map(|c| c.name.as_str())),
-        (0..s.cols.len()).map(|i| format!("r.c{i}")).collect::<Vec<_>>().join(", "),
+        (0..s.cols.len()).map(value).collect::<Vec<_>>().join(", "),
     );
     if s.cols.iter().any(|c| c.identity) {
         out.push(format!("SET IDENTITY_INSERT {base} ON; {insert}; SET IDENTITY_INSERT {base} OFF"));
     } else {
         out.push(insert);
     }
-    out.push("DROP TABLE #hubsync_rows".into());
+    out.push(format!("DROP TABLE {STAGING}"));
     out.join(";\n")
 }
 

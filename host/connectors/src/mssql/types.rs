@@ -135,7 +135,8 @@ impl DbCol {
     pub(crate) fn sql(&self) -> ColSql {
         let b = self.base.as_str();
         let with = match b {
-            "bit" | "tinyint" | "smallint" | "int" | "bigint" => "bigint".to_owned(),
+            "bit" => "bit".to_owned(),
+            "tinyint" | "smallint" | "int" | "bigint" => "bigint".to_owned(),
             "decimal" | "numeric" => format!("decimal(38,{})", self.scale),
             "money" | "smallmoney" => "decimal(38,4)".to_owned(),
             "float" | "real" => "float".to_owned(),
@@ -248,6 +249,43 @@ pub(crate) fn encode(
         Value::Uuid(u) => text::format_uuid(*u),
     };
     Ok(serde_json::Value::String(s))
+}
+
+/// A row as the typed cells of its staging table (see `tsql::Stage`).
+pub(crate) fn staged_row(
+    t: &TableRef,
+    cols: &[&DbCol],
+    stages: &[super::tsql::Stage],
+    row: &[Value],
+) -> Result<tiberius::TokenRow<'static>, ConnectorError> {
+    use super::tsql::Stage;
+    let mut out = tiberius::TokenRow::new();
+    for ((c, stage), v) in cols.iter().zip(stages).zip(row) {
+        let bad = |reason: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason };
+        let cell = match (stage, v) {
+            (Stage::Int, Value::Null) => ColumnData::I64(None),
+            (Stage::Float, Value::Null) => ColumnData::F64(None),
+            (Stage::Bit, Value::Null) => ColumnData::Bit(None),
+            (Stage::Binary, Value::Null) => ColumnData::Binary(None),
+            (Stage::Guid, Value::Null) => ColumnData::Guid(None),
+            (Stage::Text | Stage::Literal, Value::Null) => ColumnData::String(None),
+            (Stage::Int, Value::Int(i)) => ColumnData::I64(Some(*i)),
+            (Stage::Bit, Value::Bool(b)) => ColumnData::Bit(Some(*b)),
+            (Stage::Float, Value::Float(f)) if f.is_finite() => ColumnData::F64(Some(*f)),
+            (Stage::Binary, Value::Bytes(b)) => ColumnData::Binary(Some(b.clone().into())),
+            (Stage::Guid, Value::Uuid(u)) => ColumnData::Guid(Some(tiberius::Uuid::from_u128(*u))),
+            (Stage::Text | Stage::Literal, v) => match encode(t, c, v, false)? {
+                serde_json::Value::String(s) => ColumnData::String(Some(s.into())),
+                _ => ColumnData::String(None),
+            },
+            (_, v) => match encode(t, c, v, false) {
+                Err(e) => return Err(e),
+                Ok(_) => return Err(bad(format!("{} does not fit a {} column", v.short(), c.type_text()))),
+            },
+        };
+        out.push(cell);
+    }
+    Ok(out)
 }
 
 /// Refuse a decimal with more digits than the column holds: SQL Server

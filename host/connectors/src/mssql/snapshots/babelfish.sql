@@ -87,9 +87,10 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] WHERE ver >= @bound) 
 ;
 
 -- sample: upsert
-SELECT CAST(convert_from(decode(CAST(j.c0 AS varchar(max)), 'hex'), 'UTF8') AS nvarchar(max)) AS c0, CAST(decode(CAST(j.c1 AS varchar(max)), 'hex') AS varbinary(max)) AS c1, j.c2 AS c2, j.c3 AS c3, j.c4 AS c4, j.c5 AS c5, CAST(convert_from(decode(CAST(j.c6 AS varchar(max)), 'hex'), 'UTF8') AS nvarchar(max)) AS c6 INTO #hubsync_rows FROM OPENJSON(@P1) WITH (c0 nvarchar(max) '$.c0', c1 nvarchar(max) '$.c1', c2 bigint '$.c2', c3 decimal(38,4) '$.c3', c4 datetime2(7) '$.c4', c5 datetimeoffset(7) '$.c5', c6 varchar(max) '$.c6') j;
-UPDATE b SET [price] = r.c3, [placed] = r.c4, [at] = r.c5, [note] = r.c6 FROM [sales].[order lines]]] b JOIN #hubsync_rows r ON b.[region] = r.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = r.c1;
-SET IDENTITY_INSERT [sales].[order lines]]] ON; INSERT INTO [sales].[order lines]]] ([region], [tag], [line no], [price], [placed], [at], [note]) SELECT r.c0, r.c1, r.c2, r.c3, r.c4, r.c5, r.c6 FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM [sales].[order lines]]] b WHERE b.[region] = r.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = r.c1); SET IDENTITY_INSERT [sales].[order lines]]] OFF;
+CREATE TABLE #hubsync_rows (c0 nvarchar(max) NULL, c1 varbinary(max) NULL, c2 bigint NULL, c3 nvarchar(100) NULL, c4 nvarchar(100) NULL, c5 nvarchar(100) NULL, c6 nvarchar(max) NULL)
+;
+UPDATE b SET [price] = CAST(r.c3 AS decimal(38,4)), [placed] = CAST(r.c4 AS datetime2(7)), [at] = CAST(r.c5 AS datetimeoffset(7)), [note] = r.c6 FROM [sales].[order lines]]] b JOIN #hubsync_rows r ON b.[region] = r.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = r.c1;
+SET IDENTITY_INSERT [sales].[order lines]]] ON; INSERT INTO [sales].[order lines]]] ([region], [tag], [line no], [price], [placed], [at], [note]) SELECT r.c0, r.c1, r.c2, CAST(r.c3 AS decimal(38,4)), CAST(r.c4 AS datetime2(7)), CAST(r.c5 AS datetimeoffset(7)), r.c6 FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM [sales].[order lines]]] b WHERE b.[region] = r.c0 COLLATE Latin1_General_100_BIN2 AND b.[tag] = r.c1); SET IDENTITY_INSERT [sales].[order lines]]] OFF;
 DROP TABLE #hubsync_rows
 ;
 
@@ -198,9 +199,10 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] WHERE ver >= @bound) 
 ;
 
 -- simple: upsert
-SELECT j.c0 AS c0, j.c1 AS c1 INTO #hubsync_rows FROM OPENJSON(@P1) WITH (c0 bigint '$.c0', c1 decimal(38,2) '$.c1') j;
-UPDATE b SET [amount] = r.c1 FROM [dbo].[orders] b JOIN #hubsync_rows r ON b.[id] = r.c0;
-INSERT INTO [dbo].[orders] ([id], [amount]) SELECT r.c0, r.c1 FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM [dbo].[orders] b WHERE b.[id] = r.c0);
+CREATE TABLE #hubsync_rows (c0 bigint NULL, c1 nvarchar(100) NULL)
+;
+UPDATE b SET [amount] = CAST(r.c1 AS decimal(38,2)) FROM [dbo].[orders] b JOIN #hubsync_rows r ON b.[id] = r.c0;
+INSERT INTO [dbo].[orders] ([id], [amount]) SELECT r.c0, CAST(r.c1 AS decimal(38,2)) FROM #hubsync_rows r WHERE NOT EXISTS (SELECT 1 FROM [dbo].[orders] b WHERE b.[id] = r.c0);
 DROP TABLE #hubsync_rows
 ;
 
