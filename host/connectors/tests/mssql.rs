@@ -178,3 +178,36 @@ async fn connection_options_and_errors() {
     let e = hubsync_connectors::open(&wrong).await.err().expect("wrong password").to_string();
     assert!(!e.contains("not-the-password") && e.contains("login"), "{e}");
 }
+
+/// `statement_timeout` bounds a statement that waits (tiberius alone would
+/// give up after 30 s, or never with hubsync's default); the connection
+/// that timed out is closed, and the next call works.
+#[tokio::test]
+async fn statement_timeout_ends_a_wait_and_the_pool_recovers() {
+    let Some(db) = Db::connect().await else { return };
+    common::create_orders(&db).await;
+    let options = hubsync_core::ConnectOptions {
+        statement_timeout: Some(std::time::Duration::from_secs(1)),
+        ..Default::default()
+    };
+    let c = hubsync_connectors::Mssql::open_with(&db.url, &options).await.expect("open");
+    let t = common::orders();
+    c.provision(&t).await.expect("provision");
+    db.batch("INSERT INTO orders (id, note) VALUES (1, 'app')").await;
+    // An application holds row 1 in an open transaction.
+    let mut app = common::dbs::mssql_raw(&db.url).await;
+    app.simple_query("BEGIN TRANSACTION; UPDATE orders SET note = 'held' WHERE id = 1")
+        .await
+        .expect("hold")
+        .into_results()
+        .await
+        .expect("hold");
+    let write = [hubsync_core::ApplyOp::Upsert(vec![Value::Int(1), Value::Text("hub".into()), Value::Null])];
+    let started = std::time::Instant::now();
+    let e = c.apply(&t, &write, "hub").await.expect_err("the row stays held");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "gave up in time: {e}");
+    app.simple_query("COMMIT").await.expect("commit").into_results().await.expect("commit");
+    c.apply(&t, &write, "hub").await.expect("the next call gets a working connection");
+    let found = c.lookup(&t, &Anchor::start(), &[vec![Value::Int(1)]]).await.expect("lookup");
+    assert_eq!(found[0].row.as_ref().expect("row")[1], Value::Text("hub".into()));
+}

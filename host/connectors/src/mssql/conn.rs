@@ -13,7 +13,24 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 const ENGINE: EngineKind = EngineKind::Mssql;
 
 /// A connection to the server.
-pub(crate) type Conn = Client<Compat<TcpStream>>;
+pub(crate) struct Conn {
+    /// The tiberius client.
+    pub(crate) client: Client<Compat<TcpStream>>,
+    /// Whether the connection may be out of step with the server (an I/O
+    /// error or a timeout mid-response): it is closed, never reused.
+    pub(crate) spent: bool,
+}
+
+impl Conn {
+    /// Classify `e` (see [`error`]), marking the connection spent unless the
+    /// server answered with an error of its own (the connection is then in step).
+    pub(crate) fn fail(&mut self, what: &str, e: tiberius::error::Error) -> ConnectorError {
+        if !matches!(e, tiberius::error::Error::Server(_)) {
+            self.spent = true;
+        }
+        classify(what.to_owned(), e)
+    }
+}
 
 /// Percent-decoding of a URL part (user names and passwords may hold `@`, `:`, `/`).
 fn decode(part: &str) -> Result<String, String> {
@@ -117,7 +134,7 @@ async fn connect(config: &Config, url: &str, timeout: Duration) -> Result<Conn, 
             Client::connect(config.clone(), tcp.compat_write()).await
         };
         match tokio::time::timeout(timeout, attempt).await {
-            Ok(Ok(c)) => return Ok(c),
+            Ok(Ok(client)) => return Ok(Conn { client, spent: false }),
             Ok(Err(tiberius::error::Error::Routing { host, port })) => {
                 config.host(host);
                 config.port(port);
@@ -192,13 +209,17 @@ impl Lease {
     /// Close the connection instead of returning it (its session state is
     /// unknown after an error).
     pub(crate) fn discard(&mut self) {
-        self.conn = None;
+        if let Some(c) = self.conn.as_mut() {
+            c.spent = true;
+        }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let (Some(c), Ok(mut idle)) = (self.conn.take(), self.idle.lock()) {
+        if let (Some(c), Ok(mut idle)) = (self.conn.take(), self.idle.lock())
+            && !c.spent
+        {
             idle.push(c);
         }
     }
@@ -208,7 +229,12 @@ impl Pool {
     /// A pool of up to `size` connections; one is opened now, so a server
     /// that cannot be reached is reported at once.
     pub(crate) async fn open(url: &str, o: &ConnectOptions, size: usize) -> Result<(Pool, Conn), ConnectorError> {
-        let config = config(url)?;
+        let mut config = config(url)?;
+        // tiberius gives up on a server that does not answer for 30 s by
+        // default; hubsync keeps the server's own limits unless
+        // statement_timeout_seconds says otherwise (a connection that timed
+        // out is closed: it is out of step with the server).
+        config.command_timeout(o.statement_timeout);
         let first = connect(&config, url, o.connect_timeout).await?;
         let pool = Pool {
             config,

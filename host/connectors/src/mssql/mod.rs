@@ -44,26 +44,29 @@ pub struct Mssql {
 
 /// The rows of the first result of `sql`.
 async fn rows(c: &mut Conn, sql: &str, params: &[&dyn ToSql], what: &str) -> Result<Vec<Row>, ConnectorError> {
-    c.query(sql, params).await.map_err(error(what))?.into_first_result().await.map_err(error(what))
+    let r = async { c.client.query(sql, params).await?.into_first_result().await }.await;
+    r.map_err(|e| c.fail(what, e))
 }
 
 /// Every result of `sql`.
 async fn results(c: &mut Conn, sql: &str, params: &[&dyn ToSql], what: &str) -> Result<Vec<Vec<Row>>, ConnectorError> {
-    c.query(sql, params).await.map_err(error(what))?.into_results().await.map_err(error(what))
+    let r = async { c.client.query(sql, params).await?.into_results().await }.await;
+    r.map_err(|e| c.fail(what, e))
 }
 
 /// Run `sql` for its effect.
 async fn exec(c: &mut Conn, sql: &str, params: &[&dyn ToSql], what: &str) -> Result<u64, ConnectorError> {
-    Ok(c.execute(sql, params).await.map_err(error(what))?.total())
+    let r = c.client.execute(sql, params).await;
+    Ok(r.map_err(|e| c.fail(what, e))?.total())
 }
 
 /// Run a batch without parameters (transaction control, DDL).
 async fn batch(c: &mut Conn, sql: &str, what: &str) -> Result<(), ConnectorError> {
-    let r = async { c.simple_query(sql).await?.into_results().await }.await;
+    let r = async { c.client.simple_query(sql).await?.into_results().await }.await;
     if let Err(e) = &r {
         tracing::debug!(error = %e, sql, "statement failed");
     }
-    r.map_err(error(what))?;
+    r.map_err(|e| c.fail(what, e))?;
     Ok(())
 }
 
@@ -97,13 +100,9 @@ pub(crate) async fn client_batch(url: &str, sql: &str) -> Result<(), ConnectorEr
 /// The first result of `sql`, as text, on a connection of its own.
 pub(crate) async fn client_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, ConnectorError> {
     let (_, mut c) = Pool::open(url, &ConnectOptions::default(), 1).await?;
-    let found = c
-        .simple_query(sql)
+    let found = async { c.client.simple_query(sql).await?.into_first_result().await }
         .await
-        .map_err(error("running SQL"))?
-        .into_first_result()
-        .await
-        .map_err(error("running SQL"))?;
+        .map_err(|e| c.fail("running SQL", e))?;
     Ok(found.iter().map(|r| r.cells().map(|(_, d)| types::text_of(d)).collect()).collect())
 }
 
@@ -283,7 +282,8 @@ impl Mssql {
                     Run::Upserts(rows) => {
                         let stages: Vec<tsql::Stage> = shape.cols.iter().map(ColSql::stage).collect();
                         batch(c, &tsql::staging(&shape), &what).await?;
-                        let mut req = c.bulk_insert(tsql::STAGING).await.map_err(error(what.clone()))?;
+                        // (Any failure closes the connection: see below.)
+                        let mut req = c.client.bulk_insert(tsql::STAGING).await.map_err(error(what.clone()))?;
                         for r in rows {
                             let cells = types::staged_row(&t, &all_cols, &stages, r)?;
                             req.send(cells).await.map_err(error(what.clone()))?;
@@ -327,9 +327,8 @@ impl Mssql {
         }
         .await;
         if result.is_err() {
-            // Its session state (transaction, origin marker) is unknown: close it.
-            let c = lease.conn();
-            let _ = batch(c, "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION", &what).await;
+            // Its session state (transaction, origin marker) is unknown:
+            // close it; the server rolls back what it had begun.
             lease.discard();
         }
         result
@@ -467,7 +466,7 @@ impl hubsync_core::Connector for Mssql {
         }
         .await;
         if result.is_err() {
-            let _ = batch(lease.conn(), "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION", &what).await;
+            // Closed: the server rolls back what it had begun.
             lease.discard();
         }
         result
