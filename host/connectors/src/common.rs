@@ -438,6 +438,26 @@ pub(crate) fn key_state(
     }
 }
 
+/// One row of a lookup answer, laid out as every engine's lookup query lays
+/// it out: whether the key changed after the anchor (cell 0), who changed
+/// it and when (cells 1, 2), whether the row is there (cell 3), then the key
+/// and the columns. `None` for a key neither present nor changed (left out
+/// of the answer).
+pub(crate) fn looked_up(
+    table: &TableSchema,
+    changed: bool,
+    present: bool,
+    mark: impl FnOnce() -> hubsync_core::ChangeMark,
+    decode: impl Fn(&hubsync_core::Column, usize) -> Result<hubsync_core::Value, ConnectorError>,
+    raw: impl Fn(usize) -> Option<String>,
+) -> Result<Option<hubsync_core::KeyState>, ConnectorError> {
+    if !changed && !present {
+        return Ok(None);
+    }
+    let read = captured_or_bad(table, 4, !present, 0, None, decode, raw)?;
+    Ok(Some(key_state(read, changed.then(mark))))
+}
+
 /// A run of consecutive writes of one kind with distinct keys (the last
 /// write of a key wins), so each run can be one set-based statement.
 pub(crate) enum Run<'a> {

@@ -1014,15 +1014,16 @@ impl hubsync_core::Connector for Mysql {
             }
             let rows = q.bind(after).fetch_all(&self.pool).await.map_err(db(what.clone()))?;
             for r in rows {
-                let changed = r.get::<i64, _>(0) != 0;
-                let present = r.get::<i64, _>(3) != 0;
-                if !changed && !present {
-                    continue;
-                }
-                let read =
-                    common::captured_or_bad(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
-                let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
-                out.push(common::key_state(read, change));
+                let (changed, present): (bool, bool) = (r.get::<i64, _>(0) != 0, r.get::<i64, _>(3) != 0);
+                let mark = || ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) };
+                out.extend(common::looked_up(
+                    table,
+                    changed,
+                    present,
+                    mark,
+                    |c, i| decode(&t, c, &r, i),
+                    |i| raw(&r, i),
+                )?);
             }
         }
         Ok(out)

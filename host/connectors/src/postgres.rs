@@ -852,15 +852,9 @@ impl hubsync_core::Connector for Postgres {
         let rows = q.fetch_all(&self.pool).await.map_err(db(format!("looking up {} keys of {t}", keys.len())))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let changed: bool = r.get(0);
-            let present: bool = r.get(3);
-            if !changed && !present {
-                continue;
-            }
-            let read =
-                common::captured_or_bad(table, 4, !present, 0, None, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?;
-            let change = changed.then(|| ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) });
-            out.push(common::key_state(read, change));
+            let (changed, present): (bool, bool) = (r.get(0), r.get(3));
+            let mark = || ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) };
+            out.extend(common::looked_up(table, changed, present, mark, |c, i| decode(&t, c, &r, i), |i| raw(&r, i))?);
         }
         Ok(out)
     }

@@ -590,23 +590,15 @@ impl hubsync_core::Connector for Mssql {
         let found = rows(lease.conn(), &sql, &[&ver, &seq, &json.as_str()], &what).await?;
         let mut out = Vec::with_capacity(found.len());
         for r in &found {
-            let changed = int(r, 0) != 0;
-            let present = int(r, 3) != 0;
-            if !changed && !present {
-                continue;
-            }
             let cells: Vec<_> = r.cells().map(|(_, d)| d.clone()).collect();
-            let read = common::captured_or_bad(
+            out.extend(common::looked_up(
                 table,
-                4,
-                !present,
-                0,
-                None,
+                int(r, 0) != 0,
+                int(r, 3) != 0,
+                || ChangeMark { origin: text(r, 1), changed_at_micros: int(r, 2) },
                 |col, i| types::decode(&t, &col.name, col.kind, &cells[i]),
                 |i| cells.get(i).map(types::raw),
-            )?;
-            let change = changed.then(|| ChangeMark { origin: text(r, 1), changed_at_micros: int(r, 2) });
-            out.push(common::key_state(read, change));
+            )?);
         }
         Ok(out)
     }
