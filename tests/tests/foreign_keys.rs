@@ -81,3 +81,15 @@ fn foreign_keys_on_every_engine_pair_never_wedge_a_sync() {
         }
     }
 }
+
+#[test]
+fn foreign_keys_on_every_pair_with_sql_server_never_wedge_a_sync() {
+    if !hubsync_tests::mssql_available() {
+        return;
+    }
+    for other in ENGINES {
+        pair(Engine::Mssql, other);
+        pair(other, Engine::Mssql);
+    }
+    pair(Engine::Mssql, Engine::Mssql);
+}

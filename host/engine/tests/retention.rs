@@ -10,7 +10,19 @@ use serde_json::json;
 
 #[tokio::test]
 async fn deletes_are_forgotten_only_after_every_member_has_them() {
-    let (hub, m0, m1) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Mysql).await, Db::new(Kind::Postgres).await);
+    purge_order(Kind::Postgres).await;
+}
+
+#[tokio::test]
+async fn deletes_are_forgotten_only_after_every_member_has_them_on_sql_server() {
+    if common::mssql_available() {
+        purge_order(Kind::Mssql).await;
+    }
+}
+
+/// A SQLite hub, a MariaDB member and a member of `m1_kind` (PostgreSQL or SQL Server).
+async fn purge_order(m1_kind: Kind) {
+    let (hub, m0, m1) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Mysql).await, Db::new(m1_kind).await);
     hub.create_items().await;
     hub.exec("INSERT INTO items VALUES (1, 'a', 1, '1'), (2, 'b', 2, '2'), (3, 'c', 3, '3')").await;
     let e = engine().await;
@@ -19,7 +31,13 @@ async fn deletes_are_forgotten_only_after_every_member_has_them() {
     hub.exec("DELETE FROM items WHERE id IN (1, 2)").await;
     m1.exec("DELETE FROM items WHERE id = 3").await;
     let hub_tombstones = || hub.scalar("SELECT COUNT(*) FROM hubsync_track_1 WHERE hubsync_deleted = 1");
-    let m1_tombstones = || m1.scalar("SELECT COUNT(*)::int8 FROM hubsync.track_1 WHERE deleted");
+    let m1_tombstones = || {
+        m1.scalar(if m1_kind == Kind::Mssql {
+            "SELECT COUNT(*) FROM hubsync.track_1 WHERE deleted = 1"
+        } else {
+            "SELECT COUNT(*)::int8 FROM hubsync.track_1 WHERE deleted"
+        })
+    };
     e.engine.sync_group(&g, Some("m0")).await.expect("sync m0");
     // m0's records of the deletes hubsync applied there were read by its upload: they go.
     assert_eq!(e.engine.purge_tombstones(&g, Duration::ZERO).await.expect("purge"), 2);
