@@ -5,7 +5,7 @@
 
 mod common;
 
-scenario_tests!(@maybe Db);
+scenario_tests!(Db);
 
 use common::dbs::MssqlDb as Db;
 use hubsync_core::{Anchor, Connector, Value};

@@ -112,6 +112,18 @@ struct Entry {
     columns: String,
 }
 
+/// The registry entry of `t`, read on `c` (one round trip; `None` when the
+/// table, or anything in the database, was never provisioned).
+async fn registered(c: &mut Conn, t: &TableRef, what: &str) -> Result<Option<Entry>, ConnectorError> {
+    let found = rows(c, tsql::REGISTERED, &[&tsql::schema_of(t), &t.name.as_str()], what).await?;
+    Ok(found.first().map(|r| Entry { id: int(r, 0), columns: text(r, 1).unwrap_or_default() }))
+}
+
+/// [`registered`], refusing a table that is not provisioned.
+async fn entry(c: &mut Conn, t: &TableRef, what: &str) -> Result<Entry, ConnectorError> {
+    registered(c, t, what).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))
+}
+
 impl Mssql {
     /// Connect to `mssql://USER:PASSWORD@HOST[:PORT]/DB?encrypt=…&trust_server_certificate=…`
     /// or an ADO.NET connection string.
@@ -206,51 +218,23 @@ impl Mssql {
             })?;
             cols.push(found.clone());
         }
-        let mut sqls: Vec<ColSql> = cols.iter().map(DbCol::sql).collect();
-        for c in &mut sqls {
-            c.hex = c.text && self.flavor.hex_text();
-        }
+        let sqls: Vec<ColSql> = cols.iter().map(DbCol::sql).collect();
         Ok((Shape { table: t, cols: sqls, keys: table.primary_key.clone() }, cols))
     }
 
-    async fn registered(&self, t: &TableRef) -> Result<Option<Entry>, ConnectorError> {
-        let mut lease = self.pool.get().await?;
-        let c = lease.conn();
-        let has = rows(c, tsql::HAS_REGISTRY, &[], "reading hubsync's table registry").await?;
-        if has.first().map(|r| int(r, 0)) != Some(1) {
-            return Ok(None);
-        }
-        let found = rows(c, tsql::REGISTERED, &[&tsql::schema_of(t), &t.name.as_str()], "reading the registry").await?;
-        Ok(found.first().map(|r| Entry { id: int(r, 0), columns: text(r, 1).unwrap_or_default() }))
-    }
-
-    async fn entry(&self, t: &TableRef) -> Result<Entry, ConnectorError> {
-        self.registered(t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))
-    }
-
-    /// JSON rows `[{"c0": …}, …]` of `rows` over `cols`, text as hex
-    /// where `hex` says so (the shape's columns, in the same order).
-    fn json_with(
-        t: &TableRef,
-        cols: &[&DbCol],
-        hex: &[bool],
-        rows: &[&[hubsync_core::Value]],
-    ) -> Result<String, ConnectorError> {
+    /// JSON rows `[{"c0": …}, …]` of `rows` over `cols` (text as hex where
+    /// this server needs it: see [`Flavor::hex_text`]).
+    fn json(&self, t: &TableRef, cols: &[&DbCol], rows: &[&[hubsync_core::Value]]) -> Result<String, ConnectorError> {
+        let hex = self.flavor.hex_text();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut o = serde_json::Map::new();
             for (i, (c, v)) in cols.iter().zip(r.iter()).enumerate() {
-                o.insert(format!("c{i}"), types::encode(t, c, v, hex.get(i).copied().unwrap_or(false))?);
+                o.insert(format!("c{i}"), types::encode(t, c, v, hex && c.is_text())?);
             }
             out.push(serde_json::Value::Object(o));
         }
         Ok(serde_json::Value::Array(out).to_string())
-    }
-
-    /// [`Mssql::json_with`], text as hex wherever this server needs it.
-    fn json(&self, t: &TableRef, cols: &[&DbCol], rows: &[&[hubsync_core::Value]]) -> Result<String, ConnectorError> {
-        let hex: Vec<bool> = cols.iter().map(|c| c.sql().text && self.flavor.hex_text()).collect();
-        Self::json_with(t, cols, &hex, rows)
     }
 
     /// One transaction of [`Connector::apply`](hubsync_core::Connector::apply).
@@ -292,27 +276,10 @@ impl Mssql {
                         batch(c, &tsql::upsert(&shape), &what).await?;
                     }
                     Run::Deletes(keys) => {
+                        let sql = tsql::delete(self.flavor, &shape);
                         for chunk in common::statement_chunks(keys, 1, usize::MAX, usize::MAX, 32 << 20) {
-                            // Text goes as hex only in key columns where a value
-                            // of this chunk needs a JSON escape (see ColSql::hex).
-                            let hex: Vec<bool> = (0..key_cols.len())
-                                .map(|i| {
-                                    key_cols[i].sql().text
-                                        && self.flavor.hex_text()
-                                        && chunk.iter().any(|r| match &r[i] {
-                                            hubsync_core::Value::Text(s) | hubsync_core::Value::Json(s) => {
-                                                tsql::needs_escape(s)
-                                            }
-                                            _ => false,
-                                        })
-                                })
-                                .collect();
-                            let json = Self::json_with(&t, &key_cols, &hex, chunk)?;
-                            let mut shaped = shape.clone();
-                            for (n, &p) in shape.keys.iter().enumerate() {
-                                shaped.cols[p].hex = hex[n];
-                            }
-                            exec(c, &tsql::delete(self.flavor, &shaped), &[&json.as_str()], &what).await?;
+                            let json = self.json(&t, &key_cols, chunk)?;
+                            exec(c, &sql, &[&json.as_str()], &what).await?;
                         }
                     }
                 }
@@ -430,8 +397,7 @@ impl hubsync_core::Connector for Mssql {
             // One provisioning at a time per database, so ids and objects never race.
             exec(c, "EXEC sp_getapplock @Resource = N'hubsync.provision', @LockMode = N'Exclusive'", &[], &what)
                 .await?;
-            let found = rows(c, tsql::REGISTERED, &[&tsql::schema_of(&t), &t.name.as_str()], &what).await?;
-            let existing = found.first().map(|r| Entry { id: int(r, 0), columns: text(r, 1).unwrap_or_default() });
+            let existing = registered(c, &t, &what).await?;
             let change = common::reprovision(existing.as_ref().map(|e| e.columns.as_str()), &columns);
             let id = match &existing {
                 Some(e) if e.columns == columns => None,
@@ -473,10 +439,10 @@ impl hubsync_core::Connector for Mssql {
     }
 
     async fn deprovision(&self, t: &TableRef) -> Result<(), ConnectorError> {
-        let Some(e) = self.registered(t).await? else { return Ok(()) };
         let what = format!("deprovisioning {t}");
         let mut lease = self.pool.get().await?;
         let c = lease.conn();
+        let Some(e) = registered(c, t, &what).await? else { return Ok(()) };
         batch(c, "SET XACT_ABORT ON; BEGIN TRANSACTION", &what).await?;
         for s in tsql::deprovision(t, e.id) {
             if let Err(err) = exec(c, &s, &[&e.id], &what).await {
@@ -515,15 +481,15 @@ impl hubsync_core::Connector for Mssql {
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError> {
         let t = TableRef::of(table);
-        let e = self.entry(&t).await?;
         let (shape, _) = self.shape(table, false).await?;
         let (ver, seq) = parse_anchor(since)?;
-        let sql = tsql::read_changes(self.flavor, &shape, e.id);
         let what = format!("reading changes of {t}");
-        let mut batch_ = self.sizes.start(e.id, limit, self.read_bytes);
-        let ask = batch_.cap() as i64 + 1;
         let mut lease = self.pool.get().await?;
         let c = lease.conn();
+        let e = entry(c, &t, &what).await?;
+        let sql = tsql::read_changes(self.flavor, &shape, e.id);
+        let mut batch_ = self.sizes.start(e.id, limit, self.read_bytes);
+        let ask = batch_.cap() as i64 + 1;
         let iso = self.flavor.read_isolation();
         let read = async {
             batch(c, &format!("SET TRANSACTION ISOLATION LEVEL {iso}; BEGIN TRANSACTION"), &what).await?;
@@ -578,16 +544,16 @@ impl hubsync_core::Connector for Mssql {
         keys: &[ValueRow],
     ) -> Result<Vec<KeyState>, ConnectorError> {
         let t = TableRef::of(table);
-        let e = self.entry(&t).await?;
         let (shape, cols) = self.shape(table, false).await?;
         let (ver, seq) = parse_anchor(since)?;
         let key_cols: Vec<&DbCol> = shape.keys.iter().map(|&k| &cols[k]).collect();
         let key_rows: Vec<&[hubsync_core::Value]> = keys.iter().map(Vec::as_slice).collect();
         let json = self.json(&t, &key_cols, &key_rows)?;
-        let sql = tsql::lookup(self.flavor, &shape, e.id);
         let what = format!("looking up {} keys of {t}", keys.len());
         let mut lease = self.pool.get().await?;
-        let found = rows(lease.conn(), &sql, &[&ver, &seq, &json.as_str()], &what).await?;
+        let c = lease.conn();
+        let sql = tsql::lookup(self.flavor, &shape, entry(c, &t, &what).await?.id);
+        let found = rows(c, &sql, &[&ver, &seq, &json.as_str()], &what).await?;
         let mut out = Vec::with_capacity(found.len());
         for r in &found {
             let cells: Vec<_> = r.cells().map(|(_, d)| d.clone()).collect();
@@ -610,38 +576,30 @@ impl hubsync_core::Connector for Mssql {
         older_than_micros: i64,
     ) -> Result<u64, ConnectorError> {
         let t = TableRef::of(table);
-        let e = self.entry(&t).await?;
         let mut upto: Option<(i64, i64)> = None;
         for a in read_up_to {
             let p = parse_anchor(a)?;
             upto = Some(upto.map_or(p, |u| u.min(p)));
         }
         let (ver, seq) = upto.unwrap_or((i64::MAX, i64::MAX));
+        let what = format!("purging deletes of {t}");
         let mut lease = self.pool.get().await?;
-        exec(
-            lease.conn(),
-            &tsql::purge(self.flavor, e.id),
-            &[&ver, &seq, &older_than_micros],
-            &format!("purging deletes of {t}"),
-        )
-        .await
+        let c = lease.conn();
+        let e = entry(c, &t, &what).await?;
+        exec(c, &tsql::purge(self.flavor, e.id), &[&ver, &seq, &older_than_micros], &what).await
     }
 
     async fn reannounce(&self, table: &TableSchema, keys: &[ValueRow]) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
-        let e = self.entry(&t).await?;
         let (shape, cols) = self.shape(table, false).await?;
         let key_cols: Vec<&DbCol> = shape.keys.iter().map(|&k| &cols[k]).collect();
         let key_rows: Vec<&[hubsync_core::Value]> = keys.iter().map(Vec::as_slice).collect();
         let json = self.json(&t, &key_cols, &key_rows)?;
+        let what = format!("announcing {} rows of {t} again", keys.len());
         let mut lease = self.pool.get().await?;
-        exec(
-            lease.conn(),
-            &tsql::reannounce(self.flavor, &shape, e.id),
-            &[&json.as_str()],
-            &format!("announcing {} rows of {t} again", keys.len()),
-        )
-        .await?;
+        let c = lease.conn();
+        let e = entry(c, &t, &what).await?;
+        exec(c, &tsql::reannounce(self.flavor, &shape, e.id), &[&json.as_str()], &what).await?;
         Ok(())
     }
 

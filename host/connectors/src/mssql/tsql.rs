@@ -64,12 +64,9 @@ pub(crate) struct ColSql {
     pub(crate) with: String,
     /// The JSON value is hex text to turn into binary.
     pub(crate) binary: bool,
-    /// A text column.
+    /// A text column (on Babelfish its JSON values are the hex of their
+    /// UTF-8: see [`Flavor::hex_text`]).
     pub(crate) text: bool,
-    /// Its JSON values are the hex of their UTF-8: on Babelfish, whose
-    /// OPENJSON keeps JSON escapes like `\"` in the text, when a value
-    /// needs one (see [`needs_escape`]).
-    pub(crate) hex: bool,
     /// A cast that reads it in a form the decoder takes (money as decimal,
     /// `datetime` as `datetime2(3)`), if any.
     pub(crate) read_as: Option<String>,
@@ -149,7 +146,8 @@ impl Flavor {
         }
     }
 
-    /// Whether text that JSON must escape travels as hex of its UTF-8 (see [`ColSql::hex`]).
+    /// Whether text in JSON travels as the hex of its UTF-8: Babelfish's
+    /// OPENJSON keeps JSON escapes like `\"` in the text.
     pub(crate) fn hex_text(self) -> bool {
         self == Flavor::Babelfish
     }
@@ -164,11 +162,6 @@ impl Flavor {
             Flavor::Babelfish => "SNAPSHOT",
         }
     }
-}
-
-/// Whether JSON escapes some character of `s` (quote, backslash, control).
-pub(crate) fn needs_escape(s: &str) -> bool {
-    s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// `expr` in the collation of text column `c` (collation names are words;
@@ -217,7 +210,7 @@ impl Shape {
         let v = format!("{alias}.c{i}");
         if c.binary {
             f.unhex(&v)
-        } else if c.hex {
+        } else if c.text && f.hex_text() {
             format!("CAST(convert_from(decode(CAST({v} AS varchar(max)), 'hex'), 'UTF8') AS nvarchar(max))")
         } else {
             v
@@ -273,12 +266,11 @@ pub(crate) fn ensure_meta() -> Vec<String> {
     ]
 }
 
-/// The registry entry of a table: `@P1` schema, `@P2` name.
-pub(crate) const REGISTERED: &str = "SELECT id, columns FROM [hubsync].[tables] WITH (UPDLOCK, HOLDLOCK) \
-                                     WHERE namespace = @P1 AND name = @P2";
-
-/// Whether the registry exists.
-pub(crate) const HAS_REGISTRY: &str = "SELECT CASE WHEN OBJECT_ID(N'[hubsync].[tables]') IS NULL THEN 0 ELSE 1 END";
+/// The registry entry of a table (`@P1` schema, `@P2` name); no result
+/// before anything was provisioned in the database. Provisioning reads it
+/// under its application lock; other readers need no lock.
+pub(crate) const REGISTERED: &str = "IF OBJECT_ID(N'[hubsync].[tables]') IS NOT NULL \
+                                     SELECT id, columns FROM [hubsync].[tables] WHERE namespace = @P1 AND name = @P2";
 
 /// Register a table: `@P1` schema, `@P2` name, `@P3` format, `@P4` columns; returns its id.
 pub(crate) const REGISTER: &str = "INSERT INTO [hubsync].[tables] (namespace, name, format, columns) \

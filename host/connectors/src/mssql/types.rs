@@ -131,6 +131,11 @@ impl DbCol {
         }
     }
 
+    /// Whether this is a text column (its values travel as text).
+    pub(crate) fn is_text(&self) -> bool {
+        matches!(self.base.as_str(), "char" | "varchar" | "text" | "nchar" | "nvarchar" | "ntext" | "sysname" | "xml")
+    }
+
     /// How statements carry this column.
     pub(crate) fn sql(&self) -> ColSql {
         let b = self.base.as_str();
@@ -166,8 +171,7 @@ impl DbCol {
             db_type,
             with,
             binary: matches!(b, "binary" | "varbinary" | "image"),
-            text: matches!(b, "char" | "varchar" | "text" | "nchar" | "nvarchar" | "ntext" | "sysname" | "xml"),
-            hex: false,
+            text: self.is_text(),
             read_as: read_as.map(str::to_owned),
             identity: self.identity,
             collation: self.collation.clone(),
@@ -221,7 +225,7 @@ pub(crate) fn create_type(c: &Column, key_share: Option<u32>) -> String {
 }
 
 /// A value as the JSON text an `OPENJSON … WITH` clause of `col` reads.
-/// With `hex_text`, text goes as the hex of its UTF-8 (see `ColSql::hex`).
+/// With `hex_text`, text goes as the hex of its UTF-8 (see `Flavor::hex_text`).
 pub(crate) fn encode(
     t: &TableRef,
     col: &DbCol,
@@ -413,12 +417,11 @@ pub(crate) fn raw(cell: &ColumnData<'_>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn col(base: &str, max_length: i32, precision: i32, scale: i32) -> DbCol {
+impl DbCol {
+    /// A nullable column as the catalog would describe it, for tests.
+    pub(crate) fn example(name: &str, base: &str, max_length: i32, precision: i32, scale: i32) -> DbCol {
         DbCol {
-            name: "c".into(),
+            name: name.into(),
             declared: base.into(),
             base: base.into(),
             max_length,
@@ -430,6 +433,15 @@ mod tests {
             collation: None,
             tag: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(base: &str, max_length: i32, precision: i32, scale: i32) -> DbCol {
+        DbCol::example("c", base, max_length, precision, scale)
     }
 
     #[test]

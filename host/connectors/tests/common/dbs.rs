@@ -20,6 +20,11 @@ pub struct SqliteDb {
 }
 
 impl SqliteDb {
+    /// A fresh database (always there: the README's servers are required).
+    pub async fn connect() -> Option<SqliteDb> {
+        Some(Self::new().await)
+    }
+
     pub async fn new() -> SqliteDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
@@ -71,6 +76,11 @@ pub struct PgDb {
 }
 
 impl PgDb {
+    /// A fresh database (always there: the README's servers are required).
+    pub async fn connect() -> Option<PgDb> {
+        Some(Self::new().await)
+    }
+
     pub async fn new() -> PgDb {
         let name = unique_name();
         let admin = sqlx::PgPool::connect(&admin_url()).await.expect("PostgreSQL is running (see README)");
@@ -157,6 +167,11 @@ pub struct MysqlDb {
 }
 
 impl MysqlDb {
+    /// A fresh database (always there: the README's servers are required).
+    pub async fn connect() -> Option<MysqlDb> {
+        Some(Self::new().await)
+    }
+
     pub async fn new() -> MysqlDb {
         let name = unique_name();
         let admin = sqlx::MySqlPool::connect(&server_url()).await.expect("MariaDB is running (see README)");

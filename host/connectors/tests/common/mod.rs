@@ -7,7 +7,8 @@
 pub mod dbs;
 
 /// The shared scenarios as `#[tokio::test]`s on a [`TestDb`] type with an
-/// async `new()`.
+/// async `connect() -> Option<Self>` (`None` for a server that may be absent
+/// and is not there: `connect` says so loudly, and the test does nothing).
 #[macro_export]
 macro_rules! scenario_tests {
     ($db:ty) => {
@@ -15,27 +16,13 @@ macro_rules! scenario_tests {
             awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns,
             apply_updates_tracked_rows_and_lookup_sees_them);
     };
-    (@maybe $db:ty) => {
-        $crate::scenario_tests!(@each_maybe $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
-            awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns,
-            apply_updates_tracked_rows_and_lookup_sees_them);
-    };
-    // For servers that may be absent: `connect()` says loudly when it skips.
-    (@each_maybe $db:ty; $($name:ident),*) => {
+    (@each $db:ty; $($name:ident),*) => {
         $(
             #[tokio::test]
             async fn $name() {
                 if let Some(db) = <$db>::connect().await {
                     $crate::common::$name(&db).await;
                 }
-            }
-        )*
-    };
-    (@each $db:ty; $($name:ident),*) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                $crate::common::$name(&<$db>::new().await).await;
             }
         )*
     };

@@ -7,9 +7,7 @@ IF OBJECT_ID(N'[hubsync].[seq]') IS NULL CREATE SEQUENCE [hubsync].[seq] AS bigi
 ;
 
 -- registry
-SELECT CASE WHEN OBJECT_ID(N'[hubsync].[tables]') IS NULL THEN 0 ELSE 1 END
-;
-SELECT id, columns FROM [hubsync].[tables] WITH (UPDLOCK, HOLDLOCK) WHERE namespace = @P1 AND name = @P2
+IF OBJECT_ID(N'[hubsync].[tables]') IS NOT NULL SELECT id, columns FROM [hubsync].[tables] WHERE namespace = @P1 AND name = @P2
 ;
 INSERT INTO [hubsync].[tables] (namespace, name, format, columns) OUTPUT inserted.id VALUES (@P1, @P2, @P3, @P4)
 ;
