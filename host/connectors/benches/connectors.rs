@@ -150,26 +150,9 @@ enum Raw {
     Ms(Box<tokio::sync::Mutex<Tds>>),
 }
 
-/// A tiberius connection to `url` (`mssql://USER:PASSWORD@HOST:PORT/DB…`).
+/// A tiberius connection to `url`, as an application holds one.
 async fn tds(url: &str) -> Tds {
-    use tokio_util::compat::TokioAsyncWriteCompatExt;
-    let rest = url.strip_prefix("mssql://").expect("mssql:// url");
-    let main = rest.split('?').next().unwrap_or("");
-    let (auth, db) = main.split_once('/').unwrap_or((main, ""));
-    let (userinfo, hostport) = auth.rsplit_once('@').expect("user@host");
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "1433"));
-    let mut config = tiberius::Config::new();
-    config.host(host);
-    config.port(port.parse().expect("port"));
-    config.authentication(tiberius::AuthMethod::sql_server(user, password));
-    if !db.is_empty() {
-        config.database(db);
-    }
-    config.trust_cert();
-    let tcp = tokio::net::TcpStream::connect(config.get_addr()).await.expect("SQL Server");
-    tcp.set_nodelay(true).expect("nodelay");
-    tiberius::Client::connect(config, tcp.compat_write()).await.expect("log in")
+    hubsync_connectors::client::mssql_connect(url).await.expect("SQL Server")
 }
 
 async fn tds_batch(c: &mut Tds, sql: &str) {
@@ -411,18 +394,15 @@ async fn main() {
         let server = std::env::var("HUBSYNC_TEST_MSSQL").unwrap_or_else(|_| {
             "mssql://hubsync:Hubsync-Test-1@127.0.0.1:1433/hubsync_test?trust_server_certificate=true".into()
         });
-        match tokio::net::TcpStream::connect(server.split('@').nth(1).and_then(|r| r.split('/').next()).unwrap_or(""))
-            .await
-        {
-            Ok(_) => {
-                let mut admin = tds(&server).await;
+        match hubsync_connectors::client::mssql_connect(&server).await {
+            Ok(mut admin) => {
                 tds_batch(&mut admin, &format!("CREATE DATABASE {db}")).await;
                 let (main, query) = server.split_once('?').unwrap_or((&server, ""));
                 let url = format!("{}/{db}?{query}", &main[..main.rfind('/').expect("db in url")]);
-                let label = if Mssql::open(&url).await.expect("open").is_babelfish() { "babelfish" } else { "mssql" };
-                println!("(SQL Server is {label})");
+                let connector = Mssql::open(&url).await.expect("open");
+                println!("(SQL Server is {})", if connector.is_babelfish() { "babelfish" } else { "mssql" });
                 let raw = Raw::Ms(Box::new(tokio::sync::Mutex::new(tds(&url).await)));
-                bench("mssql", Box::new(Mssql::open(&url).await.expect("open")), raw, n).await;
+                bench("mssql", Box::new(connector), raw, n).await;
                 tds_batch(&mut admin, &format!("DROP DATABASE {db}")).await;
             }
             Err(e) => println!("mssql     SKIPPED: no SQL Server ({e})"),

@@ -43,6 +43,16 @@ pub async fn execute(url: &str, script: &str) -> Result<(), ConnectorError> {
     Ok(())
 }
 
+/// A connection to the SQL Server at `url` (a URL or an ADO.NET string), as
+/// an application holds one: tests and benchmarks write through it beside
+/// hubsync, with transactions of their own.
+#[cfg(feature = "mssql")]
+pub async fn mssql_connect(
+    url: &str,
+) -> Result<tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>>, ConnectorError> {
+    crate::mssql::client_connect(url).await
+}
+
 /// Run `sql` on the SQL Server at `url` as an application would and return
 /// the rows of its first result, each cell as text (`None` for NULL).
 #[cfg(feature = "mssql")]

@@ -5,17 +5,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hubsync_core::{ConnectOptions, ConnectorError, EngineKind};
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tiberius::{AuthMethod, Config, EncryptionLevel};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 const ENGINE: EngineKind = EngineKind::Mssql;
 
+/// A tiberius client over tokio.
+pub(crate) type Client = tiberius::Client<Compat<TcpStream>>;
+
 /// A connection to the server.
 pub(crate) struct Conn {
     /// The tiberius client.
-    pub(crate) client: Client<Compat<TcpStream>>,
+    pub(crate) client: Client,
     /// Whether the connection may be out of step with the server (an I/O
     /// error or a timeout mid-response): it is closed, never reused.
     pub(crate) spent: bool,
@@ -124,6 +127,14 @@ pub(crate) fn config(url: &str) -> Result<Config, ConnectorError> {
     Ok(c)
 }
 
+/// One connection to `url` outside any pool (plain clients), with no
+/// statement timeout.
+pub(crate) async fn connect_url(url: &str) -> Result<Conn, ConnectorError> {
+    let mut c = config(url)?;
+    c.command_timeout(None);
+    connect(&c, url, ConnectOptions::DEFAULT_CONNECT_TIMEOUT).await
+}
+
 /// Open one connection, following Azure SQL's gateway redirect.
 async fn connect(config: &Config, url: &str, timeout: Duration) -> Result<Conn, ConnectorError> {
     let mut config = config.clone();
@@ -131,7 +142,7 @@ async fn connect(config: &Config, url: &str, timeout: Duration) -> Result<Conn, 
         let attempt = async {
             let tcp = TcpStream::connect(config.get_addr()).await.map_err(tiberius::error::Error::from)?;
             tcp.set_nodelay(true).map_err(tiberius::error::Error::from)?;
-            Client::connect(config.clone(), tcp.compat_write()).await
+            tiberius::Client::connect(config.clone(), tcp.compat_write()).await
         };
         match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok(client)) => return Ok(Conn { client, spent: false }),

@@ -93,17 +93,22 @@ fn parse_anchor(a: &Anchor) -> Result<(i64, i64), ConnectorError> {
 
 /// Run a batch on a connection of its own, as an application would.
 pub(crate) async fn client_batch(url: &str, sql: &str) -> Result<(), ConnectorError> {
-    let (_, mut c) = Pool::open(url, &ConnectOptions::default(), 1).await?;
+    let mut c = conn::connect_url(url).await?;
     batch(&mut c, sql, "running SQL").await
 }
 
 /// The first result of `sql`, as text, on a connection of its own.
 pub(crate) async fn client_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, ConnectorError> {
-    let (_, mut c) = Pool::open(url, &ConnectOptions::default(), 1).await?;
+    let mut c = conn::connect_url(url).await?;
     let found = async { c.client.simple_query(sql).await?.into_first_result().await }
         .await
         .map_err(|e| c.fail("running SQL", e))?;
     Ok(found.iter().map(|r| r.cells().map(|(_, d)| types::text_of(d)).collect()).collect())
+}
+
+/// A tiberius client on a connection of its own.
+pub(crate) async fn client_connect(url: &str) -> Result<conn::Client, ConnectorError> {
+    Ok(conn::connect_url(url).await?.client)
 }
 
 /// The registry entry of a table.

@@ -257,24 +257,7 @@ pub fn mssql_url_for(url: &str, db: &str) -> String {
 
 /// A raw client on `url`, as an application would connect.
 pub async fn mssql_raw(url: &str) -> tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>> {
-    use tokio_util::compat::TokioAsyncWriteCompatExt;
-    let rest = url.strip_prefix("mssql://").expect("mssql:// url");
-    let (main, _) = rest.split_once('?').unwrap_or((rest, ""));
-    let (auth, db) = main.split_once('/').unwrap_or((main, ""));
-    let (userinfo, hostport) = auth.rsplit_once('@').expect("user@host");
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "1433"));
-    let mut config = tiberius::Config::new();
-    config.host(host);
-    config.port(port.parse().expect("port"));
-    config.authentication(tiberius::AuthMethod::sql_server(user, password));
-    if !db.is_empty() {
-        config.database(db);
-    }
-    config.trust_cert();
-    let tcp = tokio::net::TcpStream::connect(config.get_addr()).await.expect("reach SQL Server");
-    tcp.set_nodelay(true).expect("nodelay");
-    tiberius::Client::connect(config, tcp.compat_write()).await.expect("log in to SQL Server")
+    hubsync_connectors::client::mssql_connect(url).await.expect("connect to SQL Server")
 }
 
 /// Whether live SQL Server tests can run; when they cannot, says so loudly
