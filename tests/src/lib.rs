@@ -225,6 +225,15 @@ pub fn mssql_available() -> bool {
     up
 }
 
+/// The ordered engine pairs with SQL Server in them: SQL Server to and
+/// from each of `others`, and to itself.
+pub fn sql_server_pairs(others: &[Engine]) -> Vec<(Engine, Engine)> {
+    let mut pairs: Vec<(Engine, Engine)> =
+        others.iter().flat_map(|&o| [(Engine::Mssql, o), (o, Engine::Mssql)]).collect();
+    pairs.push((Engine::Mssql, Engine::Mssql));
+    pairs
+}
+
 /// pymssql reading `sql` on database `db` of the test SQL Server.
 fn mssql_client(db: &str) -> Command {
     let (_, [host, port, user, password]) = mssql_server();

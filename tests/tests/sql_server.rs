@@ -101,7 +101,13 @@ fn db_commands_work_on_sql_server_with_an_ado_net_connection_string() {
     assert!(p.ok, "{}\n{}", p.stdout, p.stderr);
     db.exec("INSERT INTO items VALUES (1, 'a', 1, 1.00)");
     let c = hubsync(&["db", "changes", &db.url, "items"]);
-    assert!(c.ok && c.stdout.contains('1'), "{}\n{}", c.stdout, c.stderr);
+    assert!(c.ok, "{}\n{}", c.stdout, c.stderr);
+    let v: serde_json::Value = serde_json::from_str(&c.stdout).expect("changes as JSON");
+    let changes = v["changes"].as_array().expect("a list of changes");
+    assert_eq!(changes.len(), 1, "{v}");
+    assert_eq!(changes[0]["key"]["id"], 1, "{v}");
+    assert_eq!(changes[0]["row"]["name"], "a", "{v}");
+    assert_eq!(changes[0]["origin"], serde_json::Value::Null, "an application's write: {v}");
     let d = hubsync(&["db", "deprovision", &db.url, "--all"]);
     assert!(d.ok, "{}\n{}", d.stdout, d.stderr);
     assert_eq!(db.scalar("SELECT COUNT(*) FROM sys.schemas WHERE name = 'hubsync'"), "0", "hubsync's schema is gone");
