@@ -435,8 +435,7 @@ impl ColSql {
             "bigint" => Stage::Int,
             "float" => Stage::Float,
             "uniqueidentifier" => Stage::Guid,
-            "nvarchar(max)" => Stage::Text,
-            _ if self.with == "bit" => Stage::Bit,
+            "bit" => Stage::Bit,
             _ => Stage::Literal,
         }
     }
