@@ -521,15 +521,15 @@ impl hubsync_core::Connector for Mssql {
                 break;
             }
             next = Anchor(format!("{}:{}", int(r, 0), int(r, 1)));
-            let cells: Vec<_> = r.cells().map(|(_, d)| d.clone()).collect();
+            let cells: Vec<_> = r.cells().map(|(_, d)| d).collect();
             let read = common::captured_or_bad(
                 table,
                 5,
                 int(r, 2) != 0,
                 int(r, 4),
                 text(r, 3),
-                |col, i| types::decode(&t, &col.name, col.kind, &cells[i]),
-                |i| cells.get(i).map(types::raw),
+                |col, i| types::decode(&t, &col.name, col.kind, cells[i]),
+                |i| cells.get(i).map(|c| types::raw(c)),
             )?;
             batch_.push(read);
         }
@@ -561,14 +561,14 @@ impl hubsync_core::Connector for Mssql {
         let found = rows(c, &sql, &[&ver, &seq, &json.as_str()], &what).await?;
         let mut out = Vec::with_capacity(found.len());
         for r in &found {
-            let cells: Vec<_> = r.cells().map(|(_, d)| d.clone()).collect();
+            let cells: Vec<_> = r.cells().map(|(_, d)| d).collect();
             out.extend(common::looked_up(
                 table,
                 int(r, 0) != 0,
                 int(r, 3) != 0,
                 || ChangeMark { origin: text(r, 1), changed_at_micros: int(r, 2) },
-                |col, i| types::decode(&t, &col.name, col.kind, &cells[i]),
-                |i| cells.get(i).map(types::raw),
+                |col, i| types::decode(&t, &col.name, col.kind, cells[i]),
+                |i| cells.get(i).map(|c| types::raw(c)),
             )?);
         }
         Ok(out)
@@ -633,12 +633,12 @@ impl hubsync_core::Connector for Mssql {
             }
             None => rows(lease.conn(), &sql, &[&n], &format!("reading {t}")).await?,
         };
-        let cells: Vec<Vec<_>> = found.iter().map(|r| r.cells().map(|(_, d)| d.clone()).collect()).collect();
+        let cells: Vec<Vec<_>> = found.iter().map(|r| r.cells().map(|(_, d)| d).collect()).collect();
         common::scanned(
             table,
             &cells,
-            |r, col, i| types::decode(&t, &col.name, col.kind, &r[i]),
-            |r, i| r.get(i).map(types::raw),
+            |r, col, i| types::decode(&t, &col.name, col.kind, r[i]),
+            |r, i| r.get(i).map(|c| types::raw(c)),
         )
     }
 
