@@ -15,6 +15,7 @@ mod mssql;
 mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod secret;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -95,6 +95,7 @@ async fn exercise(url: &str) {
             conflicts: 1,
             message: (!ok).then(|| "boom".into()),
             warnings: 0,
+            holder: None,
         };
         m.record_session(&r).await.expect("session");
     }

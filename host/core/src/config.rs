@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A group file: where the metadata lives and the sync groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SyncFile {
     /// The sync metadata database (groups, members, anchors, history):
@@ -22,6 +23,7 @@ pub struct SyncFile {
 /// A sync group: a hub, its members, the tables they share and how
 /// conflicts are settled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
     /// The group's name: letters, digits, `_`, `-`, `.`; at most 64 characters.
@@ -85,6 +87,7 @@ fn default_batch_bytes() -> usize {
 
 /// A member database of a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MemberConfig {
     /// The member's name in this group (same rules as group names; not `hub`).
@@ -99,10 +102,12 @@ pub struct MemberConfig {
     /// member holds and which hub rows it receives (e.g. `builtin:column-filter`
     /// with a per-table configuration). Default: everything.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<PolicyConfig>))]
     pub column_filter: Option<PluginConfig>,
     /// A schema-map plugin giving this member's names and types for each
     /// table (e.g. `builtin:schema-map`). Default: the hub's.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<PolicyConfig>))]
     pub schema_map: Option<PluginConfig>,
     /// This member's connect timeout in seconds (default: the group's).
     #[serde(default)]
@@ -114,6 +119,7 @@ pub struct MemberConfig {
 
 /// Which way changes flow between the hub and a member.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncDirection {
     /// Both ways; conflicts go to the conflict policy.
@@ -139,6 +145,7 @@ impl SyncDirection {
 
 /// One table of the sync schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
     /// The table's name on the hub.
@@ -160,6 +167,7 @@ pub type PluginConfig = PolicyConfig;
 
 /// A plugin (a conflict policy, column filter or schema map) and its configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// `builtin:NAME` (e.g. `hub-wins`, `member-wins`, `last-writer-wins`,
@@ -168,6 +176,7 @@ pub struct PolicyConfig {
     pub plugin: String,
     /// The plugin's JSON configuration (in TOML: an inline table). Default: `{}`.
     #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
 }
 

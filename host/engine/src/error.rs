@@ -47,6 +47,10 @@ pub enum EngineError {
     /// A hub table and a member table do not match.
     #[error("{0}")]
     Schema(String),
+    /// The sync was cancelled between two batches (what was read before is
+    /// committed; the next sync goes on from there).
+    #[error("cancelled: the batches before the cancel are committed; the next sync goes on from there")]
+    Cancelled,
     /// The metadata database holds something this hubsync cannot use.
     #[error("the sync metadata is damaged: {0}; run `hubsync reinit` for the member named")]
     Metadata(String),

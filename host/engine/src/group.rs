@@ -26,6 +26,38 @@ pub(crate) fn now_micros() -> i64 {
 pub struct Engine {
     pub(crate) meta: MetaStore,
     runtime: Runtime,
+    /// The serving instance's name, recorded in the history of its syncs.
+    holder: Option<String>,
+}
+
+/// A handle on running syncs: cancel them between batches, read how many
+/// changes they have moved. Shared (`Arc`) between the sync and whoever
+/// watches it; one control may serve several syncs one after another.
+#[derive(Debug, Default)]
+pub struct SyncControl {
+    cancel: std::sync::atomic::AtomicBool,
+    changes: std::sync::atomic::AtomicU64,
+}
+
+impl SyncControl {
+    /// Ask the sync to stop after the batch in flight.
+    pub fn cancel(&self) {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a cancel was asked for.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Changes read and settled so far (both directions, all tables).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn progress(&self, changes: u64) {
+        self.changes.fetch_add(changes, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// A table of the sync schema, ready to sync.
@@ -261,7 +293,27 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime })
+        Ok(Engine { meta, runtime, holder: None })
+    }
+
+    /// An engine over an opened store (a store with a secret key, say).
+    pub fn with_store(meta: MetaStore, plugin_cache: Option<&Path>) -> Result<Engine, EngineError> {
+        let config =
+            hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
+        let runtime = Runtime::new(config)
+            .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
+        Ok(Engine { meta, runtime, holder: None })
+    }
+
+    /// Record `holder` (a serving instance's name) in the history of every sync.
+    pub fn with_holder(mut self, holder: String) -> Engine {
+        self.holder = Some(holder);
+        self
+    }
+
+    /// The plugin runtime (to check uploaded plugins, replay conflicts).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     /// The metadata store.
@@ -436,7 +488,7 @@ impl Engine {
                             }
                         }
                     }
-                    self.deprovision_unused(config, unused).await?;
+                    self.deprovision_unused(config, unused, false).await?;
                     // Columns added or removed: provisioning announced every
                     // row again, so the next sync carries the new columns.
                 }
@@ -447,6 +499,33 @@ impl Engine {
         self.meta.set_group_definition(g, &json, now_micros()).await.ctx(ctx)
     }
 
+    /// Remove a group's sync state (anchors, journal, leases; its history
+    /// stays) and, with `deprovision`, the tracking of its tables in its
+    /// hub and members, except tables another group in this store still
+    /// syncs. Databases that cannot be reached keep their tracking (logged;
+    /// `hubsync db deprovision` removes it).
+    pub async fn remove_group(&self, config: &GroupConfig, deprovision: bool) -> Result<bool, EngineError> {
+        if deprovision {
+            self.deprovision(config, true).await?;
+        }
+        self.meta.delete_spec(&config.name).await.ctx(|| format!("removing group {}", config.name))
+    }
+
+    /// Remove the tracking of a group's tables from its members (and, with
+    /// `hub`, from its hub), except tables another group in this store
+    /// still syncs there.
+    pub async fn deprovision(&self, config: &GroupConfig, hub: bool) -> Result<(), EngineError> {
+        let mut unused = Vec::new();
+        let hub = hub.then(|| (config.hub.clone(), false));
+        let dbs = hub.into_iter().chain(config.members.iter().map(|m| (m.url.clone(), m.schema_map.is_some())));
+        for (url, mapped) in dbs {
+            for t in &config.tables {
+                unused.push((url.clone(), t.clone(), mapped));
+            }
+        }
+        self.deprovision_unused(config, unused, true).await
+    }
+
     /// Remove the tracking of tables no group uses any more. A database and
     /// table still named by this or another group (in this metadata store)
     /// keep theirs; a member behind a schema map keeps its tracking (its
@@ -455,11 +534,13 @@ impl Engine {
         &self,
         config: &GroupConfig,
         unused: Vec<(String, hubsync_core::TableConfig, bool)>,
+        removing: bool,
     ) -> Result<(), EngineError> {
         if unused.is_empty() {
             return Ok(());
         }
-        let mut groups: Vec<GroupConfig> = vec![config.clone()];
+        // A group being removed keeps nothing; one being changed keeps what it still names.
+        let mut groups: Vec<GroupConfig> = if removing { Vec::new() } else { vec![config.clone()] };
         for (name, json) in self.meta.group_definitions().await.ctx(|| "reading group definitions".into())? {
             if name != config.name
                 && let Ok(other) = serde_json::from_str::<GroupConfig>(&json)
@@ -507,6 +588,17 @@ impl Engine {
     /// per table, download then upload. Failures are reported per table
     /// and do not stop the other tables and members.
     pub async fn sync_group(&self, group: &Group, only: Option<&str>) -> Result<GroupReport, EngineError> {
+        self.sync_group_with(group, only, &SyncControl::default()).await
+    }
+
+    /// [`Engine::sync_group`] under `control`: a cancel stops it after the
+    /// batch in flight (the tables not reached report the cancel).
+    pub async fn sync_group_with(
+        &self,
+        group: &Group,
+        only: Option<&str>,
+        control: &SyncControl,
+    ) -> Result<GroupReport, EngineError> {
         if let Some(name) = only
             && !group.config.members.iter().any(|m| m.name == name)
         {
@@ -519,7 +611,7 @@ impl Engine {
         let mut report = GroupReport { group: group.config.name.clone(), ..Default::default() };
         for mc in group.config.members.iter().filter(|m| only.is_none_or(|n| n == m.name)) {
             if let Some(m) = group.members.iter().find(|m| m.config.name == mc.name) {
-                report.members.push(self.sync_member(group, m).await?);
+                report.members.push(self.sync_member(group, m, control).await?);
             } else if let Some((_, reason)) = group.unprepared.iter().find(|(m, _)| m.name == mc.name) {
                 report.members.push(self.report_unprepared(group, &mc.name, reason).await?);
             }
@@ -598,6 +690,7 @@ impl Engine {
                 conflicts: 0,
                 message: Some(reason.to_owned()),
                 warnings: 0,
+                holder: self.holder.clone(),
             };
             self.meta.record_session(&record).await.ctx(|| "recording sync history".into())?;
             report.tables.push(TableReport {
@@ -610,17 +703,21 @@ impl Engine {
     }
 
     /// One pass of table `i` for member `m`: download, then upload.
-    async fn run_table(&self, group: &Group, m: &Member, i: usize, r: &mut TableReport) {
+    async fn run_table(&self, group: &Group, m: &Member, i: usize, r: &mut TableReport, control: &SyncControl) {
         let t = &group.tables[i];
         let scope = Scope { group: group.config.name.clone(), member: m.config.name.clone(), table: t.name.clone() };
-        let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope.clone());
+        if control.cancelled() {
+            r.error = Some(EngineError::Cancelled.to_string());
+            return;
+        }
+        let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope.clone(), control);
         if let Err(e) = pair.run(r).await {
             warn!(group = %scope.group, member = %scope.member, table = %scope.table, error = %e, "sync failed");
             r.error = Some(e.to_string());
         }
     }
 
-    async fn sync_member(&self, group: &Group, m: &Member) -> Result<MemberReport, EngineError> {
+    async fn sync_member(&self, group: &Group, m: &Member, control: &SyncControl) -> Result<MemberReport, EngineError> {
         let started = now_micros();
         let mut report = MemberReport { member: m.config.name.clone(), tables: Vec::new() };
         let refused = self.out_of_date(&group.config, &m.config.name).await?.map(|last| {
@@ -649,7 +746,7 @@ impl Engine {
             if let Some(message) = &refused {
                 r.error = Some(message.clone());
             } else {
-                self.run_table(group, m, i, &mut r).await;
+                self.run_table(group, m, i, &mut r, control).await;
             }
             runs.push((r, table_started, clock.elapsed()));
         }
@@ -660,7 +757,7 @@ impl Engine {
         let mut deferred: u64 = runs.iter().map(|(r, ..)| r.deferred).sum();
         let mut pass = 0;
         let mut pass_started = started;
-        while deferred > 0 && pass < 64 {
+        while deferred > 0 && pass < 64 && !control.cancelled() {
             pass += 1;
             let order: Vec<usize> =
                 if pass % 2 == 1 { (0..group.tables.len()).rev().collect() } else { (0..group.tables.len()).collect() };
@@ -683,7 +780,7 @@ impl Engine {
                     .ctx(|| "retrying quarantined changes".into())?;
                 let clock = Instant::now();
                 let mut again = TableReport { table: group.tables[i].name.clone(), ..Default::default() };
-                self.run_table(group, m, i, &mut again).await;
+                self.run_table(group, m, i, &mut again, control).await;
                 let r = &mut runs[i].0;
                 r.rows_down += again.rows_down;
                 r.rows_up += again.rows_up;
@@ -726,6 +823,7 @@ impl Engine {
                     (!notes.is_empty()).then(|| notes.join("; "))
                 }),
                 warnings: r.quarantined as i64,
+                holder: self.holder.clone(),
             };
             self.meta.record_session(&record).await.ctx(|| "recording sync history".into())?;
             report.tables.push(r);

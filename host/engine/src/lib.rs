@@ -18,6 +18,6 @@ mod view;
 
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};
-pub use group::{Engine, Group, GroupReport, MemberReport, TableReport, snapshot};
+pub use group::{Engine, Group, GroupReport, MemberReport, SyncControl, TableReport, snapshot};
 pub use schedule::watch;
 pub use verify::{Shown, TableVerdict, VerifyOptions};

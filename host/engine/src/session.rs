@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, info};
 
 use crate::error::Context;
-use crate::group::{Engine, Group, Member, SyncTable, now_micros};
+use crate::group::{Engine, Group, Member, SyncControl, SyncTable, now_micros};
 use crate::view::View;
 use crate::{EngineError, TableReport};
 
@@ -73,6 +73,8 @@ pub(crate) struct Pair<'a> {
     /// What the member sees of the table.
     view: &'a View,
     scope: Scope,
+    /// Cancel and progress, shared with whoever started the sync.
+    control: &'a SyncControl,
     batch_rows: usize,
     /// What hubsync writes on the hub for this member.
     hub_mark: String,
@@ -134,6 +136,7 @@ impl<'a> Pair<'a> {
         table: &'a SyncTable,
         view: &'a View,
         scope: Scope,
+        control: &'a SyncControl,
     ) -> Pair<'a> {
         let g = &group.config.name;
         Pair {
@@ -145,6 +148,7 @@ impl<'a> Pair<'a> {
             hub_mark: hub_mark(g, &member.config.name),
             member_mark: member_mark(g),
             scope,
+            control,
             batch_rows: group.config.batch_rows,
         }
     }
@@ -488,9 +492,15 @@ impl<'a> Pair<'a> {
                 "batch"
             );
             since = batch.next.clone();
+            self.control.progress(batch.changes.len() as u64);
             if !batch.more {
                 report.pending |= batch.pending;
                 return Ok(());
+            }
+            // Between batches: everything read so far is committed, so
+            // stopping here loses nothing (the next sync goes on from here).
+            if self.control.cancelled() {
+                return Err(EngineError::Cancelled);
             }
         }
     }

@@ -3,7 +3,9 @@
 mod db_cmd;
 mod demo;
 mod plugin_cmd;
+mod remote;
 mod scaffold;
+mod serve_cmd;
 mod sync_cmd;
 mod verify_cmd;
 
@@ -19,6 +21,15 @@ use hubsync_core::PluginRole;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text (default) or as JSON objects, one per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -30,11 +41,15 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Sync the groups of a group file once (or on their intervals with --watch).
+    /// Sync the groups of a group file once (or on their intervals with
+    /// --watch); `sync now|cancel` ask a server.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sync {
+        #[command(subcommand)]
+        action: Option<SyncAction>,
         /// The group file (TOML).
-        #[arg(long)]
-        config: PathBuf,
+        #[arg(long, required = true)]
+        config: Option<PathBuf>,
         /// Only this group.
         #[arg(long)]
         group: Option<String>,
@@ -45,29 +60,32 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
-    /// Show the last sync of every table of every member: when, outcome, rows, conflicts.
+    /// Show the last sync of every table of every member: when, outcome, rows,
+    /// conflicts (from the group file's metadata, or from the server without --config).
     Status {
-        /// The group file (TOML).
+        /// The group file (TOML); without it, ask the server.
         #[arg(long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// Only this group.
         #[arg(long)]
         group: Option<String>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
     },
-    /// Print the latest settled conflicts of a group as JSON (both row images, decision, plugin).
+    /// Print the latest settled conflicts of a group as JSON (both row images,
+    /// decision, plugin), from the group file's metadata or from the server.
     Conflicts {
-        /// The group file (TOML).
+        /// The group file (TOML); without it, ask the server.
         #[arg(long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// The group.
         #[arg(long)]
         group: String,
         /// At most this many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        #[command(flatten)]
+        remote: remote::Remote,
     },
     /// List the changes that could not be synced (unreadable values, rows a
     /// database rejected), and retry or discard them.
@@ -131,6 +149,338 @@ enum Command {
     /// Inspect a database, provision or remove change tracking, read captured changes.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Run the service: the REST API and the scheduler of every group in
+    /// the metadata database, until SIGTERM or Ctrl-C.
+    Serve {
+        /// The metadata database: `sqlite://PATH` (one instance) or
+        /// `postgres://…` (any number of instances share the work).
+        #[arg(long, env = "HUBSYNC_METADATA")]
+        metadata: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        listen: std::net::SocketAddr,
+        /// A group file whose groups are created or updated at start.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The key that encrypts database passwords at rest (created if
+        /// missing; default ~/.config/hubsync/secret.key); HUBSYNC_SECRET_KEY
+        /// (the key itself, base64) takes precedence.
+        #[arg(long, env = "HUBSYNC_SECRET_KEY_FILE")]
+        secret_key_file: Option<PathBuf>,
+        /// A PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's PEM private key.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// This instance's name in leases and history (default: host-pid).
+        #[arg(long)]
+        instance: Option<String>,
+        /// Members this instance syncs at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Seconds a member's lease lasts without a heartbeat: how long the
+        /// members of a dead instance wait before another takes them.
+        #[arg(long, default_value_t = 30)]
+        lease_seconds: u64,
+        /// Largest request body accepted, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        body_limit_bytes: usize,
+    },
+    /// Create, list and revoke API tokens (through the server, or with
+    /// --metadata directly on its metadata database).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Sync groups on the server (Data Sync's New/Get/Update/Remove-AzSqlSyncGroup).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Members of a group on the server.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// The live schema of a group's databases, and its sync schema.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Sync history from the server, newest last; --follow keeps printing.
+    Log {
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Only this member.
+        #[arg(long)]
+        member: Option<String>,
+        /// Only `success`, `warning` or `error`.
+        #[arg(long)]
+        level: Option<String>,
+        /// Only this recent: 30s, 10m, 2h, 7d.
+        #[arg(long, value_parser = remote::parse_duration)]
+        since: Option<i64>,
+        /// At most this many (then the newer ones with --follow).
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Keep printing new entries until interrupted.
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Create or update the groups of a group file on the server, showing
+    /// the changes first.
+    Apply {
+        /// The group file (TOML).
+        file: PathBuf,
+        /// Show the changes only.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Print the server's groups as a group file (passwords masked).
+    Export {
+        /// Only this group.
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncAction {
+    /// Sync a group (or one member) now on the server.
+    Now {
+        /// The group.
+        group: String,
+        /// Only this member.
+        #[arg(long)]
+        member: Option<String>,
+        /// Wait until it is done (a progress line in a terminal); fail if a table failed.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Stop a running sync after its batch in flight.
+    Cancel {
+        /// The group.
+        group: String,
+        /// Only this member.
+        #[arg(long)]
+        member: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Reader,
+}
+
+impl From<RoleArg> for hubsync_server::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => hubsync_server::Role::Admin,
+            RoleArg::Reader => hubsync_server::Role::Reader,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token (printed once).
+    Create {
+        /// A name for people.
+        name: String,
+        /// `admin` changes things, `reader` only reads.
+        #[arg(long, value_enum, default_value_t = RoleArg::Reader)]
+        role: RoleArg,
+        /// Work on this metadata database directly instead of the server.
+        #[arg(long)]
+        metadata: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Work on this metadata database directly instead of the server.
+        #[arg(long)]
+        metadata: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Revoke a token by id or name.
+    Revoke {
+        /// The token's id or name.
+        token: String,
+        /// Work on this metadata database directly instead of the server.
+        #[arg(long)]
+        metadata: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum GroupCommand {
+    /// Create a group.
+    Create {
+        /// The group's name.
+        name: String,
+        /// The hub database's URL.
+        #[arg(long)]
+        hub: String,
+        /// A member: NAME=URL (repeat).
+        #[arg(long = "member", value_name = "NAME=URL", required = true)]
+        members: Vec<String>,
+        /// A table to sync: NAME, SCHEMA.NAME or NAME:COL,COL (repeat).
+        #[arg(long = "table", value_parser = remote::table_arg, required = true)]
+        tables: Vec<hubsync_core::TableConfig>,
+        /// Seconds between automatic syncs (none: only on request).
+        #[arg(long)]
+        interval_seconds: Option<u64>,
+        /// The conflict policy plugin (default builtin:hub-wins).
+        #[arg(long)]
+        policy: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// List groups.
+    List {
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Show a group's definition as a group file.
+    Show {
+        /// The group.
+        name: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Change a group's schedule or policy (`hubsync apply` changes anything).
+    Update {
+        /// The group.
+        name: String,
+        /// Seconds between automatic syncs; 0 turns automatic sync off.
+        #[arg(long)]
+        interval_seconds: Option<u64>,
+        /// The conflict policy plugin.
+        #[arg(long)]
+        policy: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Remove a group (history stays).
+    Delete {
+        /// The group.
+        name: String,
+        /// Also remove hubsync's triggers and tracking tables from its databases.
+        #[arg(long)]
+        deprovision: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Bidirectional,
+    ToHub,
+    FromHub,
+}
+
+impl From<DirectionArg> for hubsync_core::SyncDirection {
+    fn from(d: DirectionArg) -> Self {
+        match d {
+            DirectionArg::Bidirectional => hubsync_core::SyncDirection::Bidirectional,
+            DirectionArg::ToHub => hubsync_core::SyncDirection::ToHub,
+            DirectionArg::FromHub => hubsync_core::SyncDirection::FromHub,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Add a member.
+    Add {
+        /// The group.
+        group: String,
+        /// The member's name.
+        name: String,
+        /// Its database URL.
+        #[arg(long)]
+        url: String,
+        /// Which way changes flow.
+        #[arg(long, value_enum, default_value_t = DirectionArg::Bidirectional)]
+        direction: DirectionArg,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// List a group's members.
+    List {
+        /// The group.
+        group: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Change a member's URL (credentials) or direction.
+    Update {
+        /// The group.
+        group: String,
+        /// The member.
+        name: String,
+        /// A new URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// A new direction.
+        #[arg(long, value_enum)]
+        direction: Option<DirectionArg>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Remove a member.
+    Remove {
+        /// The group.
+        group: String,
+        /// The member.
+        name: String,
+        /// Also remove hubsync's triggers and tracking tables from its database.
+        #[arg(long)]
+        deprovision: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Read the live schema of the hub or a member (Data Sync's "refresh schema").
+    Refresh {
+        /// The group.
+        group: String,
+        /// `hub` (default) or a member's name.
+        #[arg(long)]
+        database: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Show the sync schema (tables and columns synced).
+    Show {
+        /// The group.
+        group: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Set the sync schema.
+    Set {
+        /// The group.
+        group: String,
+        /// A table: NAME, SCHEMA.NAME or NAME:COL,COL (repeat).
+        #[arg(long = "table", value_parser = remote::table_arg, required = true)]
+        tables: Vec<hubsync_core::TableConfig>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,16 +588,18 @@ impl From<Kind> for PluginRole {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            // tiberius logs every server error (hubsync reports them itself,
-            // with what to do) and a warning on each connection that trusts
-            // a certificate as the URL asked: quiet unless HUBSYNC_LOG says.
-            tracing_subscriber::EnvFilter::try_from_env("HUBSYNC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tiberius=off")),
-        )
-        .init();
+    // tiberius logs every server error (hubsync reports them itself, with
+    // what to do) and a warning on each connection that trusts a
+    // certificate as the URL asked: quiet unless HUBSYNC_LOG says.
+    // `serve` reports its work at info.
+    let default = if matches!(cli.command, Command::Serve { .. }) { "info,tiberius=off" } else { "warn,tiberius=off" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUBSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -259,7 +611,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(remote::exit_code(&e))
         }
     }
 }
@@ -267,11 +619,24 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { dir } => demo::run(dir).await,
-        Command::Sync { config, group, member, watch } => {
+        Command::Sync { action: Some(SyncAction::Now { group, member, wait, remote }), .. } => {
+            remote::sync_now(&remote, &group, member.as_deref(), wait).await
+        }
+        Command::Sync { action: Some(SyncAction::Cancel { group, member, remote }), .. } => {
+            remote::sync_cancel(&remote, &group, member.as_deref()).await
+        }
+        Command::Sync { action: None, config, group, member, watch } => {
+            let config = config.ok_or_else(|| anyhow::anyhow!("give --config FILE, or `sync now GROUP`"))?;
             sync_cmd::sync(&config, group.as_deref(), member.as_deref(), watch).await
         }
-        Command::Status { config, group, json } => sync_cmd::status(&config, group.as_deref(), json).await,
-        Command::Conflicts { config, group, limit } => sync_cmd::conflicts(&config, &group, limit).await,
+        Command::Status { config: Some(config), group, remote } => {
+            sync_cmd::status(&config, group.as_deref(), remote.json).await
+        }
+        Command::Status { config: None, group, remote } => remote::status(&remote, group.as_deref()).await,
+        Command::Conflicts { config: Some(config), group, limit, .. } => {
+            sync_cmd::conflicts(&config, &group, limit).await
+        }
+        Command::Conflicts { config: None, group, limit, remote } => remote::conflicts(&remote, &group, limit).await,
         Command::Quarantine { config, group, json, retry, discard } => {
             sync_cmd::quarantine(&config, group.as_deref(), json, &retry, &discard).await
         }
@@ -308,5 +673,119 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(DbCommand::Changes { url, table, columns, since, limit }) => {
             db_cmd::changes(&url, &table, columns.as_deref(), since.as_deref(), limit).await
         }
+        Command::Serve {
+            metadata,
+            listen,
+            config,
+            secret_key_file,
+            tls_cert,
+            tls_key,
+            instance,
+            concurrency,
+            lease_seconds,
+            body_limit_bytes,
+        } => {
+            serve_cmd::serve(serve_cmd::Serve {
+                metadata,
+                listen,
+                config,
+                secret_key_file,
+                tls: tls_cert.zip(tls_key),
+                instance,
+                concurrency,
+                lease_seconds,
+                body_limit_bytes,
+            })
+            .await
+        }
+        Command::Token(TokenCommand::Create { name, role, metadata: Some(m), .. }) => {
+            serve_cmd::token_create(&m, &name, role.into()).await
+        }
+        Command::Token(TokenCommand::Create { name, role, metadata: None, remote }) => {
+            remote::token_create(&remote, &name, role.into()).await
+        }
+        Command::Token(TokenCommand::List { metadata: Some(m), remote }) => {
+            serve_cmd::token_list(&m, remote.json).await
+        }
+        Command::Token(TokenCommand::List { metadata: None, remote }) => remote::token_list(&remote).await,
+        Command::Token(TokenCommand::Revoke { token, metadata: Some(m), .. }) => {
+            serve_cmd::token_revoke(&m, &token).await
+        }
+        Command::Token(TokenCommand::Revoke { token, metadata: None, remote }) => {
+            remote::token_revoke(&remote, &token).await
+        }
+        Command::Group(GroupCommand::Create { name, hub, members, tables, interval_seconds, policy, remote }) => {
+            let mut list = Vec::new();
+            for m in members {
+                let Some((n, url)) = m.split_once('=') else {
+                    anyhow::bail!("--member {m:?}: write NAME=URL");
+                };
+                list.push(hubsync_core::MemberConfig {
+                    name: n.to_owned(),
+                    url: url.to_owned(),
+                    direction: Default::default(),
+                    column_filter: None,
+                    schema_map: None,
+                    connect_timeout_seconds: None,
+                    statement_timeout_seconds: None,
+                });
+            }
+            let mut g: hubsync_core::GroupConfig = serde_json::from_value(serde_json::json!({
+                "name": name, "hub": hub, "interval_seconds": interval_seconds,
+            }))?;
+            g.members = list;
+            g.tables = tables;
+            if let Some(p) = policy {
+                g.conflict_policy.plugin = p;
+            }
+            remote::group_create(&remote, g).await
+        }
+        Command::Group(GroupCommand::List { remote }) => remote::group_list(&remote).await,
+        Command::Group(GroupCommand::Show { name, remote }) => remote::group_show(&remote, &name).await,
+        Command::Group(GroupCommand::Update { name, interval_seconds, policy, remote }) => {
+            remote::group_update(&remote, &name, |g| {
+                if let Some(s) = interval_seconds {
+                    g.interval_seconds = (s > 0).then_some(s);
+                }
+                if let Some(p) = policy {
+                    g.conflict_policy.plugin = p;
+                }
+            })
+            .await
+        }
+        Command::Group(GroupCommand::Delete { name, deprovision, remote }) => {
+            remote::group_delete(&remote, &name, deprovision).await
+        }
+        Command::Member(MemberCommand::Add { group, name, url, direction, remote }) => {
+            let m = hubsync_core::MemberConfig {
+                name,
+                url,
+                direction: direction.into(),
+                column_filter: None,
+                schema_map: None,
+                connect_timeout_seconds: None,
+                statement_timeout_seconds: None,
+            };
+            remote::member_add(&remote, &group, m).await
+        }
+        Command::Member(MemberCommand::List { group, remote }) => remote::member_list(&remote, &group).await,
+        Command::Member(MemberCommand::Update { group, name, url, direction, remote }) => {
+            remote::member_update(&remote, &group, &name, url, direction.map(Into::into)).await
+        }
+        Command::Member(MemberCommand::Remove { group, name, deprovision, remote }) => {
+            remote::member_remove(&remote, &group, &name, deprovision).await
+        }
+        Command::Schema(SchemaCommand::Refresh { group, database, remote }) => {
+            remote::schema_refresh(&remote, &group, database.as_deref()).await
+        }
+        Command::Schema(SchemaCommand::Show { group, remote }) => remote::schema_show(&remote, &group).await,
+        Command::Schema(SchemaCommand::Set { group, tables, remote }) => {
+            remote::schema_set(&remote, &group, tables).await
+        }
+        Command::Log { group, member, level, since, limit, follow, remote } => {
+            remote::log(&remote, remote::LogQuery { group, member, level, since_micros: since, limit, follow }).await
+        }
+        Command::Apply { file, dry_run, remote } => remote::apply(&remote, &file, dry_run).await,
+        Command::Export { group, remote } => remote::export(&remote, group.as_deref()).await,
     }
 }

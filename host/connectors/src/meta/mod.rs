@@ -20,6 +20,10 @@ use sqlx::{AssertSqlSafe, Executor, Row};
 
 use crate::common;
 
+mod served;
+use crate::secret::Cipher;
+pub use served::{HistoryFilter, HistoryPage, LeaseHolder, TokenRecord};
+
 /// Schema migrations, in order; entry `n` takes the store from version `n`
 /// to `n + 1`. `{id}` is an auto-numbered key column in each dialect.
 const MIGRATIONS: &[&[&str]] = &[
@@ -51,6 +55,23 @@ const MIGRATIONS: &[&[&str]] = &[
      retry BIGINT NOT NULL)",
         "CREATE UNIQUE INDEX quarantine_key ON quarantine (group_name, member, table_name, side, key_id)",
         "ALTER TABLE sessions ADD COLUMN warnings BIGINT NOT NULL DEFAULT 0",
+    ],
+    &[
+        // What `hubsync serve` runs: the groups as defined through the API
+        // or `hubsync apply`, sealed when a secret key is set. `groups`
+        // keeps what each group was last prepared with (to reconcile).
+        "CREATE TABLE group_specs (name TEXT PRIMARY KEY, definition TEXT NOT NULL, revision BIGINT NOT NULL, \
+     updated_micros BIGINT NOT NULL)",
+        "CREATE TABLE tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL, \
+     created_micros BIGINT NOT NULL, last_used_micros BIGINT, revoked_micros BIGINT)",
+        // One row per member of a served group: who syncs it now (until
+        // when) and when it is due next. The instance row of a SQLite store
+        // has group_name ''.
+        "CREATE TABLE leases (group_name TEXT NOT NULL, member TEXT NOT NULL, holder TEXT, \
+     expires_micros BIGINT NOT NULL, due_micros BIGINT NOT NULL, cancel BIGINT NOT NULL, \
+     PRIMARY KEY (group_name, member))",
+        "ALTER TABLE sessions ADD COLUMN holder TEXT",
+        "CREATE INDEX sessions_time ON sessions (started_micros)",
     ],
 ];
 
@@ -201,6 +222,8 @@ pub struct SessionRecord {
     pub message: Option<String>,
     /// Changes quarantined by this sync (it succeeded with warnings if any).
     pub warnings: i64,
+    /// The `hubsync serve` instance that ran it (absent for the file CLI).
+    pub holder: Option<String>,
 }
 
 /// The latest state of one table of one member.
@@ -216,8 +239,10 @@ pub struct TableStatus {
 
 /// The sync metadata database.
 pub struct MetaStore {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     engine: EngineKind,
+    /// Seals group definitions (they hold passwords), when a key is given.
+    cipher: Option<Cipher>,
 }
 
 impl MetaStore {
@@ -261,13 +286,52 @@ impl MetaStore {
             .connect(&url)
             .await
             .map_err(|e| ConnectorError::Connect { url: crate::redact(&url), cause: e.to_string() })?;
-        let store = MetaStore { pool, engine };
+        let store = MetaStore { pool, engine, cipher: None };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// Seal group definitions with `cipher` from now on, and open sealed ones.
+    pub fn with_cipher(mut self, cipher: Cipher) -> MetaStore {
+        self.cipher = Some(cipher);
+        self
+    }
+
+    /// The store's engine (SQLite or PostgreSQL).
+    pub fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
+    /// Whether the store answers (for readiness checks).
+    pub async fn ping(&self) -> Result<(), ConnectorError> {
+        sqlx::query(self.sql("SELECT 1"))
+            .execute(&self.pool)
+            .await
+            .map_err(self.db("reaching the metadata database"))?;
+        Ok(())
+    }
+
+    pub(crate) fn seal(&self, plain: &str) -> Result<String, ConnectorError> {
+        match &self.cipher {
+            Some(c) => c.seal(plain).map_err(|e| self.secret_error(e)),
+            None => Ok(plain.to_owned()),
+        }
+    }
+
+    pub(crate) fn unseal(&self, stored: String) -> Result<String, ConnectorError> {
+        crate::secret::open_stored(self.cipher.as_ref(), stored).map_err(|e| self.secret_error(e))
+    }
+
+    fn secret_error(&self, e: crate::secret::SecretError) -> ConnectorError {
+        ConnectorError::Database {
+            engine: self.engine,
+            operation: "reading group definitions".into(),
+            cause: e.to_string(),
+        }
+    }
+
     /// `sql` in this store's dialect: `?` placeholders become `$1, $2, …` on PostgreSQL.
-    fn sql(&self, sql: &str) -> AssertSqlSafe<String> {
+    pub(crate) fn sql(&self, sql: &str) -> AssertSqlSafe<String> {
         if self.engine == EngineKind::Sqlite {
             return AssertSqlSafe(sql.to_owned());
         }
@@ -284,18 +348,25 @@ impl MetaStore {
         AssertSqlSafe(out)
     }
 
-    fn begin_sql(&self) -> &'static str {
+    pub(crate) fn begin_sql(&self) -> &'static str {
         // SQLite: take the write lock up front, so two writers never deadlock on upgrade.
         if self.engine == EngineKind::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" }
     }
 
-    fn db(&self, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
+    pub(crate) fn db(&self, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {
         common::db_error(self.engine, operation)
     }
 
     async fn migrate(&self) -> Result<(), ConnectorError> {
         let what = "migrating the sync metadata database";
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
+        if self.engine == EngineKind::Postgres {
+            // Several instances starting together migrate one after another.
+            sqlx::query(self.sql("SELECT pg_advisory_xact_lock(7418880001)"))
+                .execute(&mut *tx)
+                .await
+                .map_err(self.db(what))?;
+        }
         sqlx::query(self.sql("CREATE TABLE IF NOT EXISTS meta_version (version BIGINT NOT NULL)"))
             .execute(&mut *tx)
             .await
@@ -516,7 +587,7 @@ impl MetaStore {
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
         sqlx::query(self.sql(
             "INSERT INTO sessions (group_name, member, table_name, started_micros, duration_ms, ok, rows_down, \
-             rows_up, conflicts, message, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             rows_up, conflicts, message, warnings, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ))
         .bind(&r.scope.group)
         .bind(&r.scope.member)
@@ -529,6 +600,7 @@ impl MetaStore {
         .bind(r.conflicts)
         .bind(&r.message)
         .bind(r.warnings)
+        .bind(&r.holder)
         .execute(&mut *tx)
         .await
         .map_err(self.db(what))?;
@@ -564,11 +636,12 @@ impl MetaStore {
 
     /// The definition a group was last synced with (JSON), if any.
     pub async fn group_definition(&self, group: &str) -> Result<Option<String>, ConnectorError> {
-        sqlx::query_scalar(self.sql("SELECT definition FROM groups WHERE name = ?"))
+        let stored: Option<String> = sqlx::query_scalar(self.sql("SELECT definition FROM groups WHERE name = ?"))
             .bind(group)
             .fetch_optional(&self.pool)
             .await
-            .map_err(self.db("reading a group definition"))
+            .map_err(self.db("reading a group definition"))?;
+        stored.map(|s| self.unseal(s)).transpose()
     }
 
     /// Every stored group definition: (name, definition JSON).
@@ -577,7 +650,7 @@ impl MetaStore {
             .fetch_all(&self.pool)
             .await
             .map_err(self.db("reading group definitions"))?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        rows.iter().map(|r| Ok((r.get(0), self.unseal(r.get(1))?))).collect()
     }
 
     /// Record the definition a group is synced with.
@@ -592,7 +665,7 @@ impl MetaStore {
              DO UPDATE SET definition = excluded.definition, updated_micros = excluded.updated_micros",
         ))
         .bind(group)
-        .bind(definition)
+        .bind(self.seal(definition)?)
         .bind(at_micros)
         .execute(&self.pool)
         .await
@@ -752,7 +825,7 @@ impl MetaStore {
     pub async fn status(&self, group: Option<&str>) -> Result<Vec<TableStatus>, ConnectorError> {
         let rows = sqlx::query(self.sql(
             "SELECT s.group_name, s.member, s.table_name, s.started_micros, s.duration_ms, s.ok, s.rows_down, \
-             s.rows_up, s.conflicts, s.message, s.warnings, \
+             s.rows_up, s.conflicts, s.message, s.warnings, s.holder, \
              (SELECT MAX(o.started_micros) FROM sessions o WHERE o.group_name = s.group_name \
               AND o.member = s.member AND o.table_name = s.table_name AND o.ok = 1) \
              FROM sessions s WHERE s.id IN (SELECT MAX(id) FROM sessions WHERE CAST(? AS TEXT) IS NULL OR group_name = ? \
@@ -778,9 +851,10 @@ impl MetaStore {
                         conflicts: r.get(8),
                         message: r.get(9),
                         warnings: r.get(10),
+                        holder: r.get(11),
                     },
                     scope,
-                    last_success_micros: r.get(11),
+                    last_success_micros: r.get(12),
                 }
             })
             .collect())

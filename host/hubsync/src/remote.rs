@@ -1,0 +1,708 @@
+//! The CLI client of `hubsync serve`: `group`, `member`, `schema`,
+//! `sync now|cancel`, `status`, `log`, `conflicts`, `token`, `apply`,
+//! `export`. Human tables by default, `--json` for scripts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use hubsync_core::{GroupConfig, MemberConfig, SyncDirection, TableConfig};
+use hubsync_server::client::{CallError, Client};
+use serde_json::{Value, json};
+
+/// Where the server is and how to authenticate.
+#[derive(clap::Args, Clone)]
+pub struct Remote {
+    /// The hubsync server.
+    #[arg(long, env = "HUBSYNC_SERVER", default_value = "http://127.0.0.1:7070", global = true)]
+    pub server: String,
+    /// The API token.
+    #[arg(long, env = "HUBSYNC_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// A PEM certificate to trust (a server with a self-signed certificate).
+    #[arg(long, env = "HUBSYNC_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Remote {
+    fn client(&self) -> Result<Client> {
+        Ok(Client::new(&self.server, self.token.clone(), self.ca_cert.as_deref())?)
+    }
+}
+
+/// Process exit code for a failed call (documented in the README).
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<CallError>() {
+        Some(c) => match c.status {
+            0 => 5,
+            401 | 403 => 4,
+            404 => 3,
+            409 => 6,
+            _ => 1,
+        },
+        None => 1,
+    }
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn when(micros: Option<i64>) -> String {
+    match micros {
+        Some(m) => hubsync_core::text::format_timestamp(m) + " UTC",
+        None => "-".into(),
+    }
+}
+
+fn print(v: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// Print rows as an aligned table.
+fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(headers.iter().map(|h| h.to_uppercase()).collect());
+    for r in rows {
+        line(r);
+    }
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `hubsync group list`.
+pub async fn group_list(r: &Remote) -> Result<()> {
+    let v: Value = r.client()?.get("/api/v1/groups").await?;
+    if r.json {
+        return print(&v);
+    }
+    let rows = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|g| {
+                    vec![s(&g["name"]), s(&g["members"]), s(&g["tables"]), s(&g["interval_seconds"]), s(&g["hub"])]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    table(&["group", "members", "tables", "interval_s", "hub"], rows);
+    Ok(())
+}
+
+/// `hubsync group show NAME`.
+pub async fn group_show(r: &Remote, name: &str) -> Result<()> {
+    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}", enc(name))).await?;
+    if r.json {
+        return print(&v);
+    }
+    let g: GroupConfig = serde_json::from_value(v["definition"].clone())?;
+    println!("# revision {}", v["revision"]);
+    print!("{}", toml_of(&[g])?);
+    Ok(())
+}
+
+/// `hubsync group create NAME --hub URL --member NAME=URL … --table T …`.
+pub async fn group_create(r: &Remote, g: GroupConfig) -> Result<()> {
+    let v: Value = r.client()?.send("POST", "/api/v1/groups", Some(&g)).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("created group {} (revision {})", g.name, v["revision"]);
+    Ok(())
+}
+
+/// `hubsync group update NAME [--interval-seconds N] [--policy P]`.
+pub async fn group_update(r: &Remote, name: &str, change: impl FnOnce(&mut GroupConfig)) -> Result<()> {
+    let c = r.client()?;
+    let v: Value = c.get(&format!("/api/v1/groups/{}", enc(name))).await?;
+    let mut g: GroupConfig = serde_json::from_value(v["definition"].clone())?;
+    change(&mut g);
+    let body = json!({"revision": v["revision"], "definition": g});
+    let v: Value = c.send("PUT", &format!("/api/v1/groups/{}", enc(name)), Some(&body)).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("updated group {name} (revision {})", v["revision"]);
+    Ok(())
+}
+
+/// `hubsync group delete NAME [--deprovision]`.
+pub async fn group_delete(r: &Remote, name: &str, deprovision: bool) -> Result<()> {
+    let path = format!("/api/v1/groups/{}?deprovision={deprovision}", enc(name));
+    let _: Value = r.client()?.send::<Value, _>("DELETE", &path, None).await?;
+    println!("removed group {name}{}", if deprovision { " and its change tracking" } else { "" });
+    Ok(())
+}
+
+/// `hubsync member list GROUP`.
+pub async fn member_list(r: &Remote, group: &str) -> Result<()> {
+    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}/members", enc(group))).await?;
+    if r.json {
+        return print(&v);
+    }
+    let rows = v
+        .as_array()
+        .map(|a| a.iter().map(|m| vec![s(&m["name"]), s(&m["direction"]), s(&m["url"])]).collect())
+        .unwrap_or_default();
+    table(&["member", "direction", "url"], rows);
+    Ok(())
+}
+
+/// `hubsync member add GROUP NAME --url URL [--direction D]`.
+pub async fn member_add(r: &Remote, group: &str, m: MemberConfig) -> Result<()> {
+    let v: Value = r.client()?.send("POST", &format!("/api/v1/groups/{}/members", enc(group)), Some(&m)).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("added member {} to group {group}", m.name);
+    Ok(())
+}
+
+/// `hubsync member update GROUP NAME [--url URL] [--direction D]`.
+pub async fn member_update(
+    r: &Remote,
+    group: &str,
+    name: &str,
+    url: Option<String>,
+    direction: Option<SyncDirection>,
+) -> Result<()> {
+    let mut body = serde_json::Map::new();
+    if let Some(u) = url {
+        body.insert("url".into(), json!(u));
+    }
+    if let Some(d) = direction {
+        body.insert("direction".into(), json!(d));
+    }
+    if body.is_empty() {
+        bail!("nothing to change: give --url or --direction");
+    }
+    let path = format!("/api/v1/groups/{}/members/{}", enc(group), enc(name));
+    let v: Value = r.client()?.send("PATCH", &path, Some(&Value::Object(body))).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("updated member {name} of group {group}");
+    Ok(())
+}
+
+/// `hubsync member remove GROUP NAME [--deprovision]`.
+pub async fn member_remove(r: &Remote, group: &str, name: &str, deprovision: bool) -> Result<()> {
+    let path = format!("/api/v1/groups/{}/members/{}?deprovision={deprovision}", enc(group), enc(name));
+    let _: Value = r.client()?.send::<Value, _>("DELETE", &path, None).await?;
+    println!("removed member {name} from group {group}");
+    Ok(())
+}
+
+/// `hubsync schema refresh GROUP [--database hub|MEMBER]`.
+pub async fn schema_refresh(r: &Remote, group: &str, database: Option<&str>) -> Result<()> {
+    let mut path = format!("/api/v1/groups/{}/schema", enc(group));
+    if let Some(d) = database {
+        path.push_str(&format!("?database={}", enc(d)));
+    }
+    let v: Value = r.client()?.get(&path).await?;
+    if r.json {
+        return print(&v);
+    }
+    for t in v.as_array().into_iter().flatten() {
+        let problem = t["problem"].as_str().map(|p| format!("  ({p})")).unwrap_or_default();
+        println!("{}{problem}", s(&t["table"]));
+        for c in t["columns"].as_array().into_iter().flatten() {
+            let key = if c["key"] == json!(true) { " key" } else { "" };
+            let note = c["unsupported"].as_str().map(|u| format!("  ({u})")).unwrap_or_default();
+            println!("  {:<24} {:<12} {}{key}{note}", s(&c["name"]), s(&c["type"]), s(&c["declared_type"]));
+        }
+    }
+    Ok(())
+}
+
+/// `hubsync schema show GROUP`.
+pub async fn schema_show(r: &Remote, group: &str) -> Result<()> {
+    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}/tables", enc(group))).await?;
+    if r.json {
+        return print(&v);
+    }
+    for t in v.as_array().into_iter().flatten() {
+        let cols = t["columns"].as_array().map(|c| c.iter().map(s).collect::<Vec<_>>().join(", "));
+        let name = match t["namespace"].as_str() {
+            Some(n) => format!("{n}.{}", s(&t["name"])),
+            None => s(&t["name"]),
+        };
+        println!("{name}: {}", cols.filter(|c| !c.is_empty()).unwrap_or_else(|| "every column".into()));
+    }
+    Ok(())
+}
+
+/// Parse `TABLE` or `TABLE:COL,COL` (`ns.table` for a namespace).
+pub fn table_arg(text: &str) -> Result<TableConfig, String> {
+    let (name, cols) = match text.split_once(':') {
+        Some((n, c)) => (n, c.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect()),
+        None => (text, Vec::new()),
+    };
+    let (namespace, name) = match name.split_once('.') {
+        Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
+        None => (None, name.to_owned()),
+    };
+    if name.is_empty() {
+        return Err("a table is NAME, SCHEMA.NAME, or NAME:COL,COL".into());
+    }
+    Ok(TableConfig { name, namespace, columns: cols, conflict_policy: None })
+}
+
+/// `hubsync schema set GROUP --table T …`.
+pub async fn schema_set(r: &Remote, group: &str, tables: Vec<TableConfig>) -> Result<()> {
+    let v: Value = r.client()?.send("PUT", &format!("/api/v1/groups/{}/tables", enc(group)), Some(&tables)).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("group {group} now syncs {} tables (revision {})", tables.len(), v["revision"]);
+    Ok(())
+}
+
+/// `hubsync sync now GROUP [--member M] [--wait]`.
+pub async fn sync_now(r: &Remote, group: &str, member: Option<&str>, wait: bool) -> Result<()> {
+    let c = r.client()?;
+    let body = json!({"member": member});
+    let asked = hubsync_server::now_micros();
+    let v: Value = c.send("POST", &format!("/api/v1/groups/{}/sync", enc(group)), Some(&body)).await?;
+    if !wait {
+        if r.json {
+            return print(&v);
+        }
+        println!("sync of {} queued for {} member(s)", member.unwrap_or(group), v["members"]);
+        return Ok(());
+    }
+    let status_path = format!("/api/v1/groups/{}/status", enc(group));
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let started = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let st: Value = c.get(&status_path).await?;
+        let members: Vec<&Value> = st["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| member.is_none_or(|x| m["member"] == json!(x)))
+            .collect();
+        let done = members.iter().all(|m| {
+            m["syncing_on"].is_null()
+                && m["tables"].as_array().is_some_and(|t| {
+                    !t.is_empty() && t.iter().all(|t| t["last_started_micros"].as_i64().unwrap_or(0) >= asked)
+                })
+        });
+        let changes: u64 = members.iter().filter_map(|m| m["changes_done"].as_u64()).sum();
+        if tty {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let running = members.iter().filter(|m| !m["syncing_on"].is_null()).count();
+            eprint!(
+                "\r{running} of {} member(s) syncing; {changes} changes this run on the serving instance ({:.0}/s)   ",
+                members.len(),
+                changes as f64 / secs
+            );
+        }
+        if done {
+            if tty {
+                eprintln!();
+            }
+            let failed: Vec<String> = members
+                .iter()
+                .flat_map(|m| {
+                    m["tables"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|t| t["level"] == json!("error"))
+                        .map(move |t| format!("{} / {}: {}", s(&m["member"]), s(&t["table"]), s(&t["message"])))
+                })
+                .collect();
+            if r.json {
+                return print(&st);
+            }
+            for m in &members {
+                for t in m["tables"].as_array().into_iter().flatten() {
+                    println!(
+                        "{group} / {} / {}: {} ({} down, {} up, {} conflicts)",
+                        s(&m["member"]),
+                        s(&t["table"]),
+                        s(&t["level"]),
+                        s(&t["rows_down"]),
+                        s(&t["rows_up"]),
+                        s(&t["conflicts"])
+                    );
+                }
+            }
+            if !failed.is_empty() {
+                bail!("{} table syncs failed:\n  {}", failed.len(), failed.join("\n  "));
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// `hubsync sync cancel GROUP [--member M]`.
+pub async fn sync_cancel(r: &Remote, group: &str, member: Option<&str>) -> Result<()> {
+    let body = json!({"member": member});
+    let v: Value = r.client()?.send("POST", &format!("/api/v1/groups/{}/cancel", enc(group)), Some(&body)).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("{}", s(&v["message"]));
+    Ok(())
+}
+
+/// `hubsync status [--group G]` against the server.
+pub async fn status(r: &Remote, group: Option<&str>) -> Result<()> {
+    let c = r.client()?;
+    let groups: Vec<String> = match group {
+        Some(g) => vec![g.to_owned()],
+        None => {
+            let v: Value = c.get("/api/v1/groups").await?;
+            v.as_array().into_iter().flatten().map(|g| s(&g["name"])).collect()
+        }
+    };
+    let mut all = Vec::new();
+    for g in &groups {
+        let v: Value = c.get(&format!("/api/v1/groups/{}/status", enc(g))).await?;
+        all.push(v);
+    }
+    if r.json {
+        return print(&Value::Array(all));
+    }
+    let mut rows = Vec::new();
+    for g in &all {
+        for m in g["members"].as_array().into_iter().flatten() {
+            let syncing = m["syncing_on"].as_str().map(|i| format!("syncing on {i}")).unwrap_or_default();
+            let tables = m["tables"].as_array().cloned().unwrap_or_default();
+            if tables.is_empty() {
+                rows.push(vec![s(&g["group"]), s(&m["member"]), "-".into(), "never synced".into(), syncing.clone()]);
+            }
+            for t in tables {
+                rows.push(vec![
+                    s(&g["group"]),
+                    s(&m["member"]),
+                    s(&t["table"]),
+                    format!(
+                        "{} {} ({} down, {} up, {} conflicts)",
+                        s(&t["level"]),
+                        when(t["last_started_micros"].as_i64()),
+                        s(&t["rows_down"]),
+                        s(&t["rows_up"]),
+                        s(&t["conflicts"])
+                    ),
+                    t["message"].as_str().map(str::to_owned).unwrap_or_else(|| syncing.clone()),
+                ]);
+            }
+        }
+    }
+    table(&["group", "member", "table", "last sync", "note"], rows);
+    Ok(())
+}
+
+/// Parse `30s`, `10m`, `2h`, `7d` into µs.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = n.parse().map_err(|_| format!("{text:?} is not a duration like 30s, 10m, 2h or 7d"))?;
+    let secs = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} is not a duration like 30s, 10m, 2h or 7d")),
+    };
+    Ok(n * secs * 1_000_000)
+}
+
+/// Options of `hubsync log`.
+pub struct LogQuery {
+    pub group: Option<String>,
+    pub member: Option<String>,
+    pub level: Option<String>,
+    pub since_micros: Option<i64>,
+    pub limit: i64,
+    pub follow: bool,
+}
+
+/// `hubsync log`.
+pub async fn log(r: &Remote, q: LogQuery) -> Result<()> {
+    let c = r.client()?;
+    let mut base = String::new();
+    for (k, v) in [("group", &q.group), ("member", &q.member), ("level", &q.level)] {
+        if let Some(v) = v {
+            base.push_str(&format!("&{k}={}", enc(v)));
+        }
+    }
+    let since = q.since_micros.map(|d| hubsync_server::now_micros() - d);
+    let path = |extra: String| format!("/api/v1/history?limit={}{base}{extra}", q.limit);
+    let first: Value = c.get(&path(since.map(|s| format!("&since_micros={s}")).unwrap_or_default())).await?;
+    let mut entries: Vec<Value> = first["entries"].as_array().cloned().unwrap_or_default();
+    entries.reverse();
+    let mut last_id = entries.last().and_then(|e| e["id"].as_i64()).unwrap_or(0);
+    let show = |e: &Value| -> Result<()> {
+        if r.json {
+            println!("{}", serde_json::to_string(e)?);
+        } else {
+            println!(
+                "{}  {:<7} {} / {} / {}: {} down, {} up, {} conflicts, {} ms{}",
+                when(e["started_micros"].as_i64()),
+                s(&e["level"]),
+                s(&e["group"]),
+                s(&e["member"]),
+                s(&e["table"]),
+                s(&e["rows_down"]),
+                s(&e["rows_up"]),
+                s(&e["conflicts"]),
+                s(&e["duration_ms"]),
+                e["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+            );
+        }
+        Ok(())
+    };
+    for e in &entries {
+        show(e)?;
+    }
+    if !q.follow {
+        return Ok(());
+    }
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let page: Value = c.get(&path(String::new())).await?;
+        let mut new: Vec<Value> = page["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["id"].as_i64().unwrap_or(0) > last_id)
+            .cloned()
+            .collect();
+        new.reverse();
+        for e in &new {
+            show(e)?;
+            last_id = last_id.max(e["id"].as_i64().unwrap_or(0));
+        }
+    }
+}
+
+/// `hubsync conflicts --group G` against the server.
+pub async fn conflicts(r: &Remote, group: &str, limit: i64) -> Result<()> {
+    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}/conflicts?limit={limit}", enc(group))).await?;
+    print(&v)
+}
+
+/// Print tokens (server or store answer alike).
+pub fn print_tokens(tokens: &[Value], json: bool) -> Result<()> {
+    if json {
+        return print(&Value::Array(tokens.to_vec()));
+    }
+    let rows = tokens
+        .iter()
+        .map(|t| {
+            let state = if t["revoked_micros"].is_null() { "live" } else { "revoked" };
+            vec![
+                s(&t["id"]),
+                s(&t["name"]),
+                s(&t["role"]),
+                state.into(),
+                when(t["created_micros"].as_i64()),
+                when(t["last_used_micros"].as_i64()),
+            ]
+        })
+        .collect();
+    table(&["id", "name", "role", "state", "created", "last used"], rows);
+    Ok(())
+}
+
+/// `hubsync token create NAME --role R` through the server.
+pub async fn token_create(r: &Remote, name: &str, role: hubsync_server::Role) -> Result<()> {
+    let v: Value = r.client()?.send("POST", "/api/v1/tokens", Some(&json!({"name": name, "role": role}))).await?;
+    if r.json {
+        return print(&v);
+    }
+    eprintln!("token {} ({}, {}); shown this once:", s(&v["id"]), s(&v["name"]), s(&v["role"]));
+    println!("{}", s(&v["token"]));
+    Ok(())
+}
+
+/// `hubsync token list` through the server.
+pub async fn token_list(r: &Remote) -> Result<()> {
+    let v: Value = r.client()?.get("/api/v1/tokens").await?;
+    print_tokens(v.as_array().map(Vec::as_slice).unwrap_or_default(), r.json)
+}
+
+/// `hubsync token revoke ID|NAME` through the server.
+pub async fn token_revoke(r: &Remote, id: &str) -> Result<()> {
+    let _: Value = r.client()?.send::<Value, _>("DELETE", &format!("/api/v1/tokens/{}", enc(id)), None).await?;
+    println!("revoked {id}");
+    Ok(())
+}
+
+fn toml_of(groups: &[GroupConfig]) -> Result<String> {
+    let file = hubsync_core::SyncFile { metadata: None, groups: groups.to_vec() };
+    toml::to_string(&file).context("writing TOML")
+}
+
+/// Lines of `old` and `new` as a diff (`-`, `+`, and two lines of context).
+fn diff(old: &str, new: &str) -> Vec<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // Longest common subsequence, then walk it.
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', b[j]));
+            j += 1;
+        } else {
+            ops.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    let near = |k: usize| ops[k.saturating_sub(2)..(k + 3).min(ops.len())].iter().any(|o| o.0 != ' ');
+    ops.iter().enumerate().filter(|(k, _)| near(*k)).map(|(_, (c, l))| format!("{c} {l}")).collect()
+}
+
+/// `hubsync apply FILE [--dry-run]`: create or update the file's groups,
+/// showing what changes first.
+pub async fn apply(r: &Remote, file: &Path, dry_run: bool) -> Result<()> {
+    let loaded = hubsync_engine::load_file(file)?;
+    let c = r.client()?;
+    let mut changed = 0;
+    for g in &loaded.file.groups {
+        let path = format!("/api/v1/groups/{}", enc(&g.name));
+        let current: Option<Value> = match c.get::<Value>(&path).await {
+            Ok(v) => Some(v),
+            Err(e) if e.status == 404 => None,
+            Err(e) => return Err(e.into()),
+        };
+        let mut masked = g.clone();
+        masked.hub = hubsync_connectors::redact(&masked.hub);
+        for m in &mut masked.members {
+            m.url = hubsync_connectors::redact(&m.url);
+        }
+        let new_text = toml_of(std::slice::from_ref(&masked))?;
+        match &current {
+            None => {
+                println!("group {}: will be created", g.name);
+                for l in new_text.lines() {
+                    println!("+ {l}");
+                }
+            }
+            Some(v) => {
+                let old: GroupConfig = serde_json::from_value(v["definition"].clone())?;
+                let old_text = toml_of(&[old])?;
+                let lines = diff(&old_text, &new_text);
+                if lines.is_empty() {
+                    println!("group {}: unchanged", g.name);
+                    continue;
+                }
+                println!("group {}: will be changed", g.name);
+                for l in lines {
+                    println!("{l}");
+                }
+            }
+        }
+        changed += 1;
+        if dry_run {
+            continue;
+        }
+        match current {
+            None => {
+                let _: Value = c.send("POST", "/api/v1/groups", Some(g)).await?;
+            }
+            Some(v) => {
+                let body = json!({"revision": v["revision"], "definition": g});
+                let _: Value = c.send("PUT", &path, Some(&body)).await?;
+            }
+        }
+    }
+    if dry_run {
+        println!("dry run: {changed} group(s) would change");
+    } else {
+        println!("{changed} group(s) applied");
+    }
+    Ok(())
+}
+
+/// `hubsync export [--group G]`: the groups as a group file (passwords masked;
+/// applying it again keeps the stored passwords).
+pub async fn export(r: &Remote, group: Option<&str>) -> Result<()> {
+    let c = r.client()?;
+    let names: Vec<String> = match group {
+        Some(g) => vec![g.to_owned()],
+        None => {
+            let v: Value = c.get("/api/v1/groups").await?;
+            v.as_array().into_iter().flatten().map(|g| s(&g["name"])).collect()
+        }
+    };
+    let mut groups = Vec::new();
+    for n in names {
+        let v: Value = c.get(&format!("/api/v1/groups/{}", enc(&n))).await?;
+        groups.push(serde_json::from_value(v["definition"].clone())?);
+    }
+    if r.json {
+        return print(&serde_json::to_value(&groups)?);
+    }
+    print!("{}", toml_of(&groups)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diffs_show_changed_lines_with_context() {
+        let d = diff("a\nb\nc\nd\ne\nf\ng", "a\nb\nc\nX\ne\nf\ng");
+        assert_eq!(d, vec!["  b", "  c", "- d", "+ X", "  e", "  f"]);
+        assert!(diff("same", "same").is_empty());
+    }
+
+    #[test]
+    fn durations_and_tables_parse() {
+        assert_eq!(parse_duration("10m"), Ok(600_000_000));
+        assert!(parse_duration("ten").is_err());
+        let t = table_arg("sales.orders:id,total").expect("table");
+        assert_eq!((t.namespace.as_deref(), t.name.as_str(), t.columns.len()), (Some("sales"), "orders", 2));
+    }
+}

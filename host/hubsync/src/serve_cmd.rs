@@ -1,0 +1,154 @@
+//! `hubsync serve` and `hubsync token … --metadata URL`: the service and the
+//! offline token commands that work on its metadata database directly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use hubsync_connectors::meta::MetaStore;
+use hubsync_connectors::secret::Cipher;
+use hubsync_engine::Engine;
+use hubsync_server::{Role, ServeOptions};
+
+/// Settings of `hubsync serve`.
+pub struct Serve {
+    pub metadata: String,
+    pub listen: SocketAddr,
+    pub config: Option<PathBuf>,
+    pub secret_key_file: Option<PathBuf>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub instance: Option<String>,
+    pub concurrency: usize,
+    pub lease_seconds: u64,
+    pub body_limit_bytes: usize,
+}
+
+fn default_key_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("hubsync").join("secret.key"))
+}
+
+/// The sealing key: HUBSYNC_SECRET_KEY, HUBSYNC_SECRET_KEY_FILE, the given
+/// file, or the default file (created on first use).
+fn cipher(file: Option<&Path>) -> Result<Cipher> {
+    if let Some(c) = Cipher::from_env()? {
+        return Ok(c);
+    }
+    let path = match file {
+        Some(p) => p.to_path_buf(),
+        None => default_key_file().context("no HOME to keep the secret key in; give --secret-key-file")?,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let (c, created) = Cipher::from_file_or_create(&path)?;
+    if created {
+        eprintln!(
+            "created the secret key {} (it encrypts database passwords in the metadata database; back it up \
+             apart from the database: without it, stored passwords cannot be read)",
+            path.display()
+        );
+    }
+    Ok(c)
+}
+
+async fn store(metadata: &str, key_file: Option<&Path>) -> Result<MetaStore> {
+    Ok(MetaStore::open(metadata).await?.with_cipher(cipher(key_file)?))
+}
+
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let host = if host.is_empty() { "hubsync".to_owned() } else { host };
+    format!("{host}-{}", std::process::id())
+}
+
+/// Run the service until SIGTERM or Ctrl-C.
+pub async fn serve(s: Serve) -> Result<()> {
+    let meta = store(&s.metadata, s.secret_key_file.as_deref()).await?;
+    let instance = s.instance.unwrap_or_else(instance_name);
+    let cache = hubsync_plugin_host::RuntimeConfig::default_cache_dir();
+    let engine = Engine::with_store(meta, cache.as_deref())?.with_holder(instance.clone());
+    if let Some(path) = &s.config {
+        let loaded = hubsync_engine::load_file(path)?;
+        for g in &loaded.file.groups {
+            let outcome = hubsync_server::define(engine.meta(), g).await?;
+            eprintln!("group {}: {outcome} from {}", g.name, path.display());
+        }
+    }
+    if let Some(token) = hubsync_server::bootstrap_token(&engine).await? {
+        println!("No admin token existed, so one was made. It is shown this once; keep it:\n{token}");
+    }
+    let options = ServeOptions {
+        listen: s.listen,
+        body_limit_bytes: s.body_limit_bytes,
+        lease_seconds: s.lease_seconds,
+        concurrency: s.concurrency,
+        retry_seconds: Some(30),
+        instance,
+        tls: s.tls,
+    };
+    hubsync_server::serve(engine, options, shutdown_signal()).await?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("stopping: no new work; letting the batches in flight finish");
+}
+
+/// `hubsync token create --metadata URL NAME --role R`.
+pub async fn token_create(metadata: &str, name: &str, role: Role) -> Result<()> {
+    let meta = MetaStore::open(metadata).await?;
+    let (text, rec) = hubsync_server::auth::create(&meta, name, role, hubsync_server::now_micros()).await?;
+    eprintln!("token {} ({}, {}); shown this once:", rec.id, rec.name, rec.role);
+    println!("{text}");
+    Ok(())
+}
+
+/// `hubsync token list --metadata URL`.
+pub async fn token_list(metadata: &str, json: bool) -> Result<()> {
+    let meta = MetaStore::open(metadata).await?;
+    let tokens: Vec<serde_json::Value> = meta
+        .tokens()
+        .await?
+        .into_iter()
+        .map(|t| {
+            serde_json::json!({"id": t.id, "name": t.name, "role": t.role, "created_micros": t.created_micros,
+                "last_used_micros": t.last_used_micros, "revoked_micros": t.revoked_micros})
+        })
+        .collect();
+    crate::remote::print_tokens(&tokens, json)
+}
+
+/// `hubsync token revoke --metadata URL ID|NAME`.
+pub async fn token_revoke(metadata: &str, id: &str) -> Result<()> {
+    let meta = MetaStore::open(metadata).await?;
+    match meta.revoke_token(id, hubsync_server::now_micros()).await? {
+        0 => bail!("no live token has the id or name {id:?}"),
+        n => {
+            eprintln!("revoked {n} token(s)");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,1137 @@
+//! The REST API under `/api/v1`: handlers, their request and answer types,
+//! and the OpenAPI 3.1 document generated from them.
+//!
+//! Every handler takes its body as bytes and its query and path through
+//! `Result` extractors, so malformed input of any kind becomes a
+//! problem+json 400 that names the field, never axum's plain-text answer.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hubsync_core::{GroupConfig, MemberConfig, PolicyConfig, SyncDirection, TableConfig, TableRef};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::auth::Role;
+use crate::problem::{ApiError, Problem};
+use crate::{AppState, now_micros};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The caller, as the token check found it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// What the token may do.
+    pub role: Role,
+    /// The token's name.
+    pub name: String,
+}
+
+fn admin(c: &Caller) -> ApiResult<()> {
+    match c.role {
+        Role::Admin => Ok(()),
+        Role::Reader => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("token {:?} is a reader token: it can only read; use an admin token to change things", c.name),
+        )),
+    }
+}
+
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad("the request needs a JSON body"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad(format!("the JSON body is not valid: {e}")))
+}
+
+fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> ApiResult<T> {
+    if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { body(bytes) }
+}
+
+fn path<T>(p: Result<Path<T>, PathRejection>) -> ApiResult<T> {
+    p.map(|Path(v)| v).map_err(|e| ApiError::bad(format!("the path is not valid: {}", e.body_text())))
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(v)| v).map_err(|e| ApiError::bad(format!("the query string is not valid: {}", e.body_text())))
+}
+
+/// A URL with its password replaced by `***`.
+fn mask(url: &str) -> String {
+    hubsync_connectors::redact(url)
+}
+
+/// A URL as given in an update: a masked URL equal to the stored one
+/// (what `GET` returned) keeps the stored password.
+fn unmask(given: &str, stored: Option<&str>) -> String {
+    match stored {
+        Some(old) if given.contains("***") && mask(old) == given => old.to_owned(),
+        _ => given.to_owned(),
+    }
+}
+
+fn masked(g: &GroupConfig) -> GroupConfig {
+    let mut g = g.clone();
+    g.hub = mask(&g.hub);
+    for m in &mut g.members {
+        m.url = mask(&m.url);
+    }
+    g
+}
+
+fn check_name(what: &str, name: &str) -> ApiResult<()> {
+    if hubsync_core::config::valid_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad(format!("{what} {name:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`")))
+    }
+}
+
+pub(crate) async fn load(state: &AppState, group: &str) -> ApiResult<(GroupConfig, i64)> {
+    check_name("group name", group)?;
+    let Some((json, revision)) = state.engine.meta().spec(group).await? else {
+        return Err(ApiError::not_found(format!("there is no group {group:?}; `GET /api/v1/groups` lists them")));
+    };
+    let config = serde_json::from_str(&json)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("stored group {group:?}: {e}")))?;
+    Ok((config, revision))
+}
+
+/// Validate and store `config` (at `revision`, or new), then schedule it.
+async fn store(state: &AppState, config: &GroupConfig, revision: Option<i64>) -> ApiResult<i64> {
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::bad(format!("the group definition has problems: {}", problems.join("; "))));
+    }
+    let meta = state.engine.meta();
+    let Some(rev) = put(meta, config, revision).await? else {
+        return Err(match revision {
+            None => ApiError::conflict(format!(
+                "group {:?} exists already; change it with PUT /api/v1/groups/{}",
+                config.name, config.name
+            )),
+            Some(_) => ApiError::conflict(format!(
+                "group {:?} was changed by someone else meanwhile; read it again and repeat the change",
+                config.name
+            )),
+        });
+    };
+    state.wake.notify_waiters();
+    Ok(rev)
+}
+
+/// Store a checked definition and schedule its members: new ones are due
+/// now when the group syncs on an interval, else on request only.
+pub(crate) async fn put(
+    meta: &hubsync_connectors::meta::MetaStore,
+    config: &GroupConfig,
+    revision: Option<i64>,
+) -> Result<Option<i64>, hubsync_core::ConnectorError> {
+    let json = serde_json::to_string(config).unwrap_or_default();
+    let Some(rev) = meta.put_spec(&config.name, &json, revision, now_micros()).await? else { return Ok(None) };
+    let due = if config.interval_seconds.is_some() { now_micros() } else { i64::MAX };
+    let members: Vec<String> = config.members.iter().map(|m| m.name.clone()).collect();
+    meta.sync_leases(&config.name, &members, due).await?;
+    Ok(Some(rev))
+}
+
+/// A group in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupSummary {
+    /// The group's name.
+    pub name: String,
+    /// Its revision (each change adds one).
+    pub revision: i64,
+    /// The hub's URL, password masked.
+    pub hub: String,
+    /// How many members.
+    pub members: usize,
+    /// How many tables it syncs.
+    pub tables: usize,
+    /// Seconds between automatic syncs; absent when only manual.
+    pub interval_seconds: Option<u64>,
+}
+
+/// A group's definition (passwords masked) and revision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupView {
+    /// Its revision: send it back as `revision` to change the group only if
+    /// nobody changed it meanwhile.
+    pub revision: i64,
+    /// The definition.
+    pub definition: GroupConfig,
+}
+
+/// A change of a group: the whole definition, optionally only if the
+/// group is still at `revision`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupUpdate {
+    /// Change only if the group is still at this revision.
+    #[serde(default)]
+    pub revision: Option<i64>,
+    /// The new definition (its name must be the group's). A URL given
+    /// masked, as `GET` returns it, keeps the stored password.
+    pub definition: GroupConfig,
+}
+
+/// Whether to remove change tracking too.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveQuery {
+    /// Also remove hubsync's triggers and tracking tables from the
+    /// databases (tables another group still syncs keep theirs).
+    #[serde(default)]
+    pub deprovision: bool,
+}
+
+/// List the sync groups.
+#[utoipa::path(get, path = "/api/v1/groups", tag = "groups",
+    responses((status = 200, body = [GroupSummary]), (status = 401, body = Problem)))]
+pub async fn list_groups(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<GroupSummary>>> {
+    let mut out = Vec::new();
+    for (name, json, revision) in state.engine.meta().specs().await? {
+        let Ok(g) = serde_json::from_str::<GroupConfig>(&json) else { continue };
+        out.push(GroupSummary {
+            name,
+            revision,
+            hub: mask(&g.hub),
+            members: g.members.len(),
+            tables: g.tables.len(),
+            interval_seconds: g.interval_seconds,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// Create a sync group.
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = GroupConfig,
+    responses((status = 201, body = GroupView), (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn create_group(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let config: GroupConfig = body(&bytes)?;
+    let revision = store(&state, &config, None).await?;
+    Ok((StatusCode::CREATED, Json(GroupView { revision, definition: masked(&config) })).into_response())
+}
+
+/// Show a sync group's definition.
+#[utoipa::path(get, path = "/api/v1/groups/{group}", tag = "groups", params(("group" = String, Path)),
+    responses((status = 200, body = GroupView), (status = 404, body = Problem)))]
+pub async fn get_group(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<GroupView>> {
+    let group = path(p)?;
+    let (config, revision) = load(&state, &group).await?;
+    Ok(Json(GroupView { revision, definition: masked(&config) }))
+}
+
+/// Replace a sync group's definition (members, tables, policy, schedule).
+#[utoipa::path(put, path = "/api/v1/groups/{group}", tag = "groups", params(("group" = String, Path)),
+    request_body = GroupUpdate,
+    responses((status = 200, body = GroupView), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn update_group(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Bytes,
+) -> ApiResult<Json<GroupView>> {
+    admin(&caller)?;
+    let group = path(p)?;
+    let update: GroupUpdate = body(&bytes)?;
+    let (old, current) = load(&state, &group).await?;
+    let mut config = update.definition;
+    if config.name != group {
+        return Err(ApiError::bad(format!(
+            "the definition is named {:?} but the path names {group:?}; groups cannot be renamed",
+            config.name
+        )));
+    }
+    config.hub = unmask(&config.hub, Some(&old.hub));
+    for m in &mut config.members {
+        let stored = old.members.iter().find(|o| o.name == m.name).map(|o| o.url.as_str());
+        m.url = unmask(&m.url, stored);
+    }
+    let revision = store(&state, &config, Some(update.revision.unwrap_or(current))).await?;
+    Ok(Json(GroupView { revision, definition: masked(&config) }))
+}
+
+/// Remove a sync group (its sync state goes, its history stays).
+#[utoipa::path(delete, path = "/api/v1/groups/{group}", tag = "groups",
+    params(("group" = String, Path), RemoveQuery),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_group(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<RemoveQuery>, QueryRejection>,
+) -> ApiResult<StatusCode> {
+    admin(&caller)?;
+    let group = path(p)?;
+    let q = query(q)?;
+    let (config, _) = load(&state, &group).await?;
+    state.engine.meta().request_cancel(&group, None, now_micros()).await?;
+    state.engine.remove_group(&config, q.deprovision).await.map_err(crate::ServerError::from)?;
+    state.forget(&group);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A member of a group (password masked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    /// The group's revision.
+    pub revision: i64,
+    /// The member.
+    pub member: MemberConfig,
+}
+
+fn twice<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A change of a member: only the fields given change; `null` removes a
+/// plugin or a timeout.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberUpdate {
+    /// A new URL (new credentials).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A new direction.
+    #[serde(default)]
+    pub direction: Option<SyncDirection>,
+    /// A new column filter, or `null` for none.
+    #[serde(default, deserialize_with = "twice")]
+    #[schema(value_type = Option<PolicyConfig>, nullable)]
+    pub column_filter: Option<Option<PolicyConfig>>,
+    /// A new schema map, or `null` for none.
+    #[serde(default, deserialize_with = "twice")]
+    #[schema(value_type = Option<PolicyConfig>, nullable)]
+    pub schema_map: Option<Option<PolicyConfig>>,
+    /// A new connect timeout, or `null` for the group's.
+    #[serde(default, deserialize_with = "twice")]
+    #[schema(value_type = Option<u64>, nullable)]
+    pub connect_timeout_seconds: Option<Option<u64>>,
+    /// A new statement timeout, or `null` for the group's.
+    #[serde(default, deserialize_with = "twice")]
+    #[schema(value_type = Option<u64>, nullable)]
+    pub statement_timeout_seconds: Option<Option<u64>>,
+}
+
+fn member_of<'a>(config: &'a mut GroupConfig, member: &str) -> ApiResult<&'a mut MemberConfig> {
+    check_name("member name", member)?;
+    let g = config.name.clone();
+    config
+        .members
+        .iter_mut()
+        .find(|m| m.name == member)
+        .ok_or_else(|| ApiError::not_found(format!("group {g:?} has no member {member:?}")))
+}
+
+/// List a group's members.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/members", tag = "members", params(("group" = String, Path)),
+    responses((status = 200, body = [MemberConfig]), (status = 404, body = Problem)))]
+pub async fn list_members(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Vec<MemberConfig>>> {
+    let (config, _) = load(&state, &path(p)?).await?;
+    Ok(Json(masked(&config).members))
+}
+
+/// Add a member to a group.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/members", tag = "members", params(("group" = String, Path)),
+    request_body = MemberConfig,
+    responses((status = 201, body = MemberView), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn add_member(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let group = path(p)?;
+    let member: MemberConfig = body(&bytes)?;
+    let (mut config, revision) = load(&state, &group).await?;
+    if config.members.iter().any(|m| m.name == member.name) {
+        return Err(ApiError::conflict(format!(
+            "group {group:?} has a member {:?} already; change it with PATCH",
+            member.name
+        )));
+    }
+    config.members.push(member.clone());
+    let revision = store(&state, &config, Some(revision)).await?;
+    let member = masked(&GroupConfig { members: vec![member], ..config }).members.remove(0);
+    Ok((StatusCode::CREATED, Json(MemberView { revision, member })).into_response())
+}
+
+/// Show a member.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/members/{member}", tag = "members",
+    params(("group" = String, Path), ("member" = String, Path)),
+    responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
+pub async fn get_member(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<Json<MemberView>> {
+    let (group, member) = path(p)?;
+    let (mut config, revision) = load(&state, &group).await?;
+    let m = member_of(&mut config, &member)?.clone();
+    let member = masked(&GroupConfig { members: vec![m], ..config }).members.remove(0);
+    Ok(Json(MemberView { revision, member }))
+}
+
+/// Change a member's URL (credentials), direction, plugins or timeouts.
+#[utoipa::path(patch, path = "/api/v1/groups/{group}/members/{member}", tag = "members",
+    params(("group" = String, Path), ("member" = String, Path)), request_body = MemberUpdate,
+    responses((status = 200, body = MemberView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn update_member(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<(String, String)>, PathRejection>,
+    bytes: Bytes,
+) -> ApiResult<Json<MemberView>> {
+    admin(&caller)?;
+    let (group, member) = path(p)?;
+    let u: MemberUpdate = body(&bytes)?;
+    let (mut config, revision) = load(&state, &group).await?;
+    let m = member_of(&mut config, &member)?;
+    if let Some(url) = u.url {
+        m.url = unmask(&url, Some(&m.url));
+    }
+    if let Some(d) = u.direction {
+        m.direction = d;
+    }
+    if let Some(f) = u.column_filter {
+        m.column_filter = f;
+    }
+    if let Some(s) = u.schema_map {
+        m.schema_map = s;
+    }
+    if let Some(t) = u.connect_timeout_seconds {
+        m.connect_timeout_seconds = t;
+    }
+    if let Some(t) = u.statement_timeout_seconds {
+        m.statement_timeout_seconds = t;
+    }
+    let m = m.clone();
+    let revision = store(&state, &config, Some(revision)).await?;
+    let member = masked(&GroupConfig { members: vec![m], ..config }).members.remove(0);
+    Ok(Json(MemberView { revision, member }))
+}
+
+/// Remove a member from a group.
+#[utoipa::path(delete, path = "/api/v1/groups/{group}/members/{member}", tag = "members",
+    params(("group" = String, Path), ("member" = String, Path), RemoveQuery),
+    responses((status = 204), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn remove_member(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<RemoveQuery>, QueryRejection>,
+) -> ApiResult<StatusCode> {
+    admin(&caller)?;
+    let (group, member) = path(p)?;
+    let q = query(q)?;
+    let (mut config, revision) = load(&state, &group).await?;
+    let removed = member_of(&mut config, &member)?.clone();
+    config.members.retain(|m| m.name != member);
+    if config.members.is_empty() {
+        return Err(ApiError::bad(format!(
+            "{member:?} is the last member of group {group:?}; a group needs one: remove the group instead"
+        )));
+    }
+    state.engine.meta().request_cancel(&group, Some(&member), now_micros()).await?;
+    store(&state, &config, Some(revision)).await?;
+    state.engine.meta().forget(&group, Some(&member), None).await?;
+    if q.deprovision {
+        // Only the member's database: the group as if it held that member alone.
+        let alone = GroupConfig { members: vec![removed], ..config };
+        state.engine.deprovision(&alone, false).await.map_err(crate::ServerError::from)?;
+    }
+    state.forget(&group);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The sync schema: the tables (and columns) a group syncs.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/tables", tag = "schema", params(("group" = String, Path)),
+    responses((status = 200, body = [TableConfig]), (status = 404, body = Problem)))]
+pub async fn get_tables(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Vec<TableConfig>>> {
+    Ok(Json(load(&state, &path(p)?).await?.0.tables))
+}
+
+/// Set the sync schema (the next sync provisions what is new and drops
+/// the tracking of what is gone).
+#[utoipa::path(put, path = "/api/v1/groups/{group}/tables", tag = "schema", params(("group" = String, Path)),
+    request_body = [TableConfig],
+    responses((status = 200, body = GroupView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn set_tables(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Bytes,
+) -> ApiResult<Json<GroupView>> {
+    admin(&caller)?;
+    let group = path(p)?;
+    let tables: Vec<TableConfig> = body(&bytes)?;
+    let (mut config, revision) = load(&state, &group).await?;
+    config.tables = tables;
+    let revision = store(&state, &config, Some(revision)).await?;
+    Ok(Json(GroupView { revision, definition: masked(&config) }))
+}
+
+/// Which database's schema to read.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaQuery {
+    /// `hub` (the default) or a member's name.
+    #[serde(default)]
+    pub database: Option<String>,
+}
+
+/// A column as the database has it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ColumnView {
+    /// Its name.
+    pub name: String,
+    /// hubsync's type for it; absent when hubsync cannot sync it.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The type the database declares.
+    pub declared_type: Option<String>,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Whether it is part of the primary key.
+    pub key: bool,
+    /// Why it cannot be synced, if it cannot.
+    pub unsupported: Option<String>,
+}
+
+/// A table as the database has it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemaTable {
+    /// `namespace.name` or `name`.
+    pub table: String,
+    /// Its columns.
+    pub columns: Vec<ColumnView>,
+    /// Whether it can be synced; if not, why.
+    pub problem: Option<String>,
+}
+
+/// Read (refresh) the live schema of the hub or a member: tables, columns,
+/// types, keys, and what cannot be synced and why.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/schema", tag = "schema",
+    params(("group" = String, Path), SchemaQuery),
+    responses((status = 200, body = [SchemaTable]), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn get_schema(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<SchemaQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<SchemaTable>>> {
+    let group = path(p)?;
+    let q = query(q)?;
+    let (config, _) = load(&state, &group).await?;
+    let (url, options) = match q.database.as_deref() {
+        None | Some("hub") => (config.hub.clone(), config.hub_connect_options()),
+        Some(name) => {
+            let m = config
+                .members
+                .iter()
+                .find(|m| m.name == name)
+                .ok_or_else(|| ApiError::not_found(format!("group {group:?} has no member {name:?}")))?;
+            (m.url.clone(), config.member_connect_options(m))
+        }
+    };
+    let unreachable = |e: hubsync_core::ConnectorError| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    let db = hubsync_connectors::open_with(&url, &options).await.map_err(unreachable)?;
+    let infos = db.introspect().await.map_err(unreachable)?;
+    Ok(Json(
+        infos
+            .iter()
+            .map(|t| {
+                let mut columns: Vec<ColumnView> = t
+                    .schema
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ColumnView {
+                        name: c.name.clone(),
+                        kind: Some(c.kind.name().to_owned()),
+                        declared_type: c.declared_type.clone(),
+                        nullable: c.nullable,
+                        key: t.schema.primary_key.contains(&i),
+                        unsupported: None,
+                    })
+                    .collect();
+                columns.extend(t.unsupported.iter().map(|u| ColumnView {
+                    name: u.column.clone(),
+                    kind: None,
+                    declared_type: Some(u.declared_type.clone()),
+                    nullable: true,
+                    key: false,
+                    unsupported: Some(format!("hubsync cannot sync type {}; leave the column out", u.declared_type)),
+                }));
+                SchemaTable {
+                    table: TableRef::of(&t.schema).to_string(),
+                    columns,
+                    problem: t
+                        .schema
+                        .primary_key
+                        .is_empty()
+                        .then(|| "no primary key: hubsync syncs tables by key; add one".to_owned()),
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Which member(s) a sync or a cancel is about.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// Only this member; every member when absent.
+    #[serde(default)]
+    pub member: Option<String>,
+}
+
+/// What a sync or cancel request did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// How many members it concerns.
+    pub members: u64,
+    /// What happens next.
+    pub message: String,
+}
+
+async fn selected_member(state: &AppState, group: &str, bytes: &Bytes) -> ApiResult<Option<String>> {
+    let r: SyncRequest = optional_body(bytes)?;
+    let (config, _) = load(state, group).await?;
+    if let Some(m) = &r.member
+        && !config.members.iter().any(|c| &c.name == m)
+    {
+        return Err(ApiError::not_found(format!("group {group:?} has no member {m:?}")));
+    }
+    Ok(r.member)
+}
+
+/// Sync a group (or one member) now. The sync runs on whichever instance
+/// takes it; follow it with `/status` and `/history`.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/sync", tag = "sync", params(("group" = String, Path)),
+    request_body(content = SyncRequest, description = "optional"),
+    responses((status = 202, body = Accepted), (status = 404, body = Problem)))]
+pub async fn sync_now(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let group = path(p)?;
+    let member = selected_member(&state, &group, &bytes).await?;
+    let n = state.engine.meta().request_sync(&group, member.as_deref()).await?;
+    state.wake.notify_waiters();
+    let message = "queued: a member being synced syncs again right after".to_owned();
+    Ok((StatusCode::ACCEPTED, Json(Accepted { members: n, message })).into_response())
+}
+
+/// Cancel the running sync of a group (or one member) after the batch in
+/// flight; what was committed stays, the next sync goes on from there.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/cancel", tag = "sync", params(("group" = String, Path)),
+    request_body(content = SyncRequest, description = "optional"),
+    responses((status = 202, body = Accepted), (status = 404, body = Problem)))]
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let group = path(p)?;
+    let member = selected_member(&state, &group, &bytes).await?;
+    let n = state.engine.meta().request_cancel(&group, member.as_deref(), now_micros()).await?;
+    state.cancel_local(&group, member.as_deref());
+    let message = if n == 0 { "nothing was running" } else { "the running syncs stop after their batch in flight" };
+    Ok((StatusCode::ACCEPTED, Json(Accepted { members: n, message: message.into() })).into_response())
+}
+
+/// The latest sync of one table of a member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TableState {
+    /// The table (hub name).
+    pub table: String,
+    /// When its last sync started, µs since the Unix epoch.
+    pub last_started_micros: i64,
+    /// `success`, `warning` or `error`.
+    pub level: String,
+    /// Rows written to the member.
+    pub rows_down: i64,
+    /// Rows written to the hub.
+    pub rows_up: i64,
+    /// Conflicts settled.
+    pub conflicts: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// The error or note.
+    pub message: Option<String>,
+    /// When it last synced without error.
+    pub last_success_micros: Option<i64>,
+}
+
+/// A member's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberState {
+    /// The member.
+    pub member: String,
+    /// The instance syncing it now, if one is.
+    pub syncing_on: Option<String>,
+    /// Changes moved so far by the sync running on this instance.
+    pub changes_done: Option<u64>,
+    /// When it is due next, µs since the Unix epoch (absent: only on request).
+    pub due_micros: Option<i64>,
+    /// Its tables.
+    pub tables: Vec<TableState>,
+}
+
+/// A group's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupState {
+    /// The group.
+    pub group: String,
+    /// Its members.
+    pub members: Vec<MemberState>,
+}
+
+fn level(ok: bool, warnings: i64) -> &'static str {
+    match (ok, warnings) {
+        (false, _) => "error",
+        (true, 0) => "success",
+        (true, _) => "warning",
+    }
+}
+
+/// Status of every member and table of a group.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/status", tag = "sync", params(("group" = String, Path)),
+    responses((status = 200, body = GroupState), (status = 404, body = Problem)))]
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<GroupState>> {
+    let group = path(p)?;
+    let (config, _) = load(&state, &group).await?;
+    let meta = state.engine.meta();
+    let all = meta.status(Some(&group)).await?;
+    let leases = meta.leases().await?;
+    let now = now_micros();
+    let members = config
+        .members
+        .iter()
+        .map(|m| {
+            let lease = leases.iter().find(|l| l.group == group && l.member == m.name);
+            MemberState {
+                member: m.name.clone(),
+                syncing_on: lease.filter(|l| l.expires_micros >= now).and_then(|l| l.holder.clone()),
+                changes_done: state.progress(&group, &m.name),
+                due_micros: lease.map(|l| l.due_micros.max(0)).filter(|&d| d != i64::MAX),
+                tables: all
+                    .iter()
+                    .filter(|s| s.scope.member == m.name)
+                    .map(|s| TableState {
+                        table: s.scope.table.clone(),
+                        last_started_micros: s.last.started_micros,
+                        level: level(s.last.ok, s.last.warnings).into(),
+                        rows_down: s.last.rows_down,
+                        rows_up: s.last.rows_up,
+                        conflicts: s.last.conflicts,
+                        duration_ms: s.last.duration_ms,
+                        message: s.last.message.clone(),
+                        last_success_micros: s.last_success_micros,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Json(GroupState { group, members }))
+}
+
+/// Which history entries to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Only this group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Only this member.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// Only `success`, `warning` or `error`.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Only entries started at or after this, µs since the Unix epoch.
+    #[serde(default)]
+    pub since_micros: Option<i64>,
+    /// Only entries started before this.
+    #[serde(default)]
+    pub until_micros: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<i64>,
+    /// At most this many (1 to 1000; default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// One table sync of one member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// The entry's id.
+    pub id: i64,
+    /// The group.
+    pub group: String,
+    /// The member.
+    pub member: String,
+    /// The table.
+    pub table: String,
+    /// When it started, µs since the Unix epoch.
+    pub started_micros: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// `success`, `warning` or `error`.
+    pub level: String,
+    /// Rows written to the member.
+    pub rows_down: i64,
+    /// Rows written to the hub.
+    pub rows_up: i64,
+    /// Conflicts settled.
+    pub conflicts: i64,
+    /// Changes quarantined.
+    pub warnings: i64,
+    /// The error or note.
+    pub message: Option<String>,
+    /// The instance that ran it.
+    pub instance: Option<String>,
+}
+
+/// A page of history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    /// The entries.
+    pub entries: Vec<HistoryEntry>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// Sync history (Data Sync's logs), newest first, with filters and paging.
+#[utoipa::path(get, path = "/api/v1/history", tag = "sync", params(HistoryQuery),
+    responses((status = 200, body = HistoryPage), (status = 400, body = Problem)))]
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> ApiResult<Json<HistoryPage>> {
+    let q = query(q)?;
+    if let Some(l) = &q.level
+        && !matches!(l.as_str(), "success" | "warning" | "error")
+    {
+        return Err(ApiError::bad(format!("level {l:?} is not one of success, warning, error")));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad("limit is 1 to 1000"));
+    }
+    let filter = hubsync_connectors::meta::HistoryFilter {
+        group: q.group,
+        member: q.member,
+        level: q.level,
+        since_micros: q.since_micros,
+        until_micros: q.until_micros,
+        before_id: q.cursor,
+        limit,
+    };
+    let page = state.engine.meta().history(&filter).await?;
+    Ok(Json(HistoryPage {
+        entries: page
+            .entries
+            .into_iter()
+            .map(|(id, r)| HistoryEntry {
+                id,
+                level: level(r.ok, r.warnings).into(),
+                group: r.scope.group,
+                member: r.scope.member,
+                table: r.scope.table,
+                started_micros: r.started_micros,
+                duration_ms: r.duration_ms,
+                rows_down: r.rows_down,
+                rows_up: r.rows_up,
+                conflicts: r.conflicts,
+                warnings: r.warnings,
+                message: r.message,
+                instance: r.holder,
+            })
+            .collect(),
+        next_cursor: page.next,
+    }))
+}
+
+/// How many conflicts.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictQuery {
+    /// At most this many, newest first (1 to 1000; default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// A settled conflict with both row images.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictView {
+    /// The member.
+    pub member: String,
+    /// The table.
+    pub table: String,
+    /// When it was settled, µs since the Unix epoch.
+    pub at_micros: i64,
+    /// The key.
+    #[schema(value_type = Object)]
+    pub key: serde_json::Value,
+    /// The hub's row (null: deleted there).
+    #[schema(value_type = Object)]
+    pub hub_row: serde_json::Value,
+    /// The member's row (null: deleted there).
+    #[schema(value_type = Object)]
+    pub member_row: serde_json::Value,
+    /// What the policy decided.
+    pub decision: String,
+    /// The policy's reason.
+    pub reason: Option<String>,
+    /// The plugin that decided.
+    pub plugin: String,
+    /// Its SHA-256.
+    pub plugin_sha256: String,
+}
+
+fn json_of(text: Option<&str>) -> serde_json::Value {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(serde_json::Value::Null)
+}
+
+/// The latest settled conflicts of a group.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/conflicts", tag = "sync",
+    params(("group" = String, Path), ConflictQuery),
+    responses((status = 200, body = [ConflictView]), (status = 404, body = Problem)))]
+pub async fn conflicts(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+    q: Result<Query<ConflictQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<ConflictView>>> {
+    let group = path(p)?;
+    let q = query(q)?;
+    load(&state, &group).await?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad("limit is 1 to 1000"));
+    }
+    let rows = state.engine.meta().conflicts(&group, limit).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(s, c)| ConflictView {
+                member: s.member,
+                table: s.table,
+                at_micros: c.at_micros,
+                key: json_of(Some(&c.key)),
+                hub_row: json_of(c.hub_row.as_deref()),
+                member_row: json_of(c.member_row.as_deref()),
+                decision: c.decision,
+                reason: c.reason,
+                plugin: c.plugin,
+                plugin_sha256: c.plugin_sha256,
+            })
+            .collect(),
+    ))
+}
+
+/// A change that could not be synced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuarantineView {
+    /// Its number.
+    pub id: i64,
+    /// The member.
+    pub member: String,
+    /// The table.
+    pub table: String,
+    /// `hub` or `member`: where the change was read.
+    pub side: String,
+    /// The key, if it could be read.
+    #[schema(value_type = Object)]
+    pub key: serde_json::Value,
+    /// What hubsync was doing.
+    pub stage: String,
+    /// The column at fault, if known.
+    pub column: Option<String>,
+    /// The error.
+    pub error: String,
+    /// How many syncs failed on it.
+    pub attempts: i64,
+}
+
+/// A group's quarantined changes (rows that could not be synced, and why).
+#[utoipa::path(get, path = "/api/v1/groups/{group}/quarantine", tag = "sync", params(("group" = String, Path)),
+    responses((status = 200, body = [QuarantineView]), (status = 404, body = Problem)))]
+pub async fn quarantine(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Vec<QuarantineView>>> {
+    let group = path(p)?;
+    load(&state, &group).await?;
+    let rows = state.engine.meta().quarantine(Some(&group)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|q| QuarantineView {
+                id: q.id,
+                member: q.scope.member,
+                table: q.scope.table,
+                side: q.record.side.as_str().to_owned(),
+                key: json_of(q.record.key.as_deref()),
+                stage: q.record.stage,
+                column: q.record.column,
+                error: q.record.error,
+                attempts: q.attempts,
+            })
+            .collect(),
+    ))
+}
+
+/// A token (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `admin` or `reader`.
+    pub role: String,
+    /// When it was made, µs since the Unix epoch.
+    pub created_micros: i64,
+    /// When it was last used.
+    pub last_used_micros: Option<i64>,
+    /// When it was revoked.
+    pub revoked_micros: Option<i64>,
+}
+
+/// A token to make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// A name for people.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// A new token: `token` is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    /// The bearer token (keep it: it is not stored).
+    pub token: String,
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// List API tokens.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
+    responses((status = 200, body = [TokenView]), (status = 403, body = Problem)))]
+pub async fn list_tokens(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<TokenView>>> {
+    admin(&caller)?;
+    Ok(Json(
+        state
+            .engine
+            .meta()
+            .tokens()
+            .await?
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                name: t.name,
+                role: t.role,
+                created_micros: t.created_micros,
+                last_used_micros: t.last_used_micros,
+                revoked_micros: t.revoked_micros,
+            })
+            .collect(),
+    ))
+}
+
+/// Make an API token.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn create_token(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let new: NewToken = body(&bytes)?;
+    let (token, rec) = crate::auth::create(state.engine.meta(), &new.name, new.role, now_micros()).await?;
+    let out = CreatedToken { token, id: rec.id, name: rec.name, role: new.role };
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Revoke an API token (by id or name).
+#[utoipa::path(delete, path = "/api/v1/tokens/{token}", tag = "tokens", params(("token" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<StatusCode> {
+    admin(&caller)?;
+    let id = path(p)?;
+    match state.engine.meta().revoke_token(&id, now_micros()).await? {
+        0 => Err(ApiError::not_found(format!("no live token has the id or name {id:?}"))),
+        _ => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hubsync admin API", description = "Sync groups, members, schemas, syncs, history, conflicts and tokens."),
+    paths(list_groups, create_group, get_group, update_group, delete_group, list_members, add_member, get_member,
+          update_member, remove_member, get_tables, set_tables, get_schema, sync_now, cancel, status, history,
+          conflicts, quarantine, list_tokens, create_token, revoke_token),
+    modifiers(&Bearer),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! The client side of the admin API, for the CLI: one HTTP/1.1 request per
+//! call over plain TCP or rustls, JSON in and out, problem+json errors
+//! turned into their `detail`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+use crate::ServerError;
+
+/// A failed call: the HTTP status (0 when the server could not be reached)
+/// and what the server said.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CallError {
+    /// The HTTP status, or 0 for "not reached".
+    pub status: u16,
+    /// The server's `detail`, or why it could not be reached.
+    pub message: String,
+}
+
+/// A client of one server with one token.
+#[derive(Clone)]
+pub struct Client {
+    host: String,
+    port: u16,
+    tls: Option<TlsConnector>,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of `server` (`http://HOST:PORT` or `https://…`); `ca_cert`
+    /// is a PEM file to trust besides the public roots (a self-signed
+    /// server certificate).
+    pub fn new(server: &str, token: Option<String>, ca_cert: Option<&std::path::Path>) -> Result<Client, ServerError> {
+        let bad = || {
+            ServerError::Invalid(format!(
+                "server {server:?} is not a URL like http://127.0.0.1:7070 or https://sync.example.com"
+            ))
+        };
+        let (tls, rest) = if let Some(r) = server.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = server.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(bad());
+        };
+        let authority = rest.trim_end_matches('/');
+        if authority.contains('/') || authority.is_empty() {
+            return Err(bad());
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().map_err(|_| bad())?),
+            _ => (authority, if tls { 443 } else { 80 }),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let tls = if tls {
+            let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            if let Some(path) = ca_cert {
+                let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                    .and_then(|i| i.collect::<Result<_, _>>())
+                    .map_err(|e| ServerError::Tls(format!("CA certificate {}: {e}", path.display())))?;
+                for c in certs {
+                    roots.add(c).map_err(|e| ServerError::Tls(format!("CA certificate {}: {e}", path.display())))?;
+                }
+            }
+            let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| ServerError::Tls(e.to_string()))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Some(TlsConnector::from(Arc::new(config)))
+        } else {
+            None
+        };
+        Ok(Client { host, port, tls, token })
+    }
+
+    /// GET `path` (with its query) as JSON.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
+        let (_, body) = self.call("GET", path, None).await?;
+        decode(&body)
+    }
+
+    /// GET `path` as text (metrics).
+    pub async fn get_text(&self, path: &str) -> Result<String, CallError> {
+        let (_, body) = self.call("GET", path, None).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Send `body` as JSON with `method`; the answer as JSON (`null` for 204).
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, CallError> {
+        let json = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| CallError { status: 0, message: e.to_string() })?),
+            None => None,
+        };
+        let (_, answer) = self.call(method, path, json).await?;
+        if answer.is_empty() { decode(b"null") } else { decode(&answer) }
+    }
+
+    /// One request; the status and body of a 2xx answer, else the error.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Result<(u16, Bytes), CallError> {
+        let unreachable = |e: &dyn std::fmt::Display| CallError {
+            status: 0,
+            message: format!(
+                "cannot reach the hubsync server at {}:{}: {e} (is `hubsync serve` running? set --server or HUBSYNC_SERVER)",
+                self.host, self.port
+            ),
+        };
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| unreachable(&e))?;
+        let _ = tcp.set_nodelay(true);
+        let mut req = Request::builder().method(method).uri(path).header(HOST, format!("{}:{}", self.host, self.port));
+        if let Some(t) = &self.token {
+            req = req.header(AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| CallError { status: 0, message: format!("bad request: {e}") })?;
+        let response = match &self.tls {
+            None => send(TokioIo::new(tcp), req).await,
+            Some(connector) => {
+                let name = ServerName::try_from(self.host.clone())
+                    .map_err(|e| CallError { status: 0, message: format!("server name {}: {e}", self.host) })?;
+                let tls = connector.connect(name, tcp).await.map_err(|e| unreachable(&e))?;
+                send(TokioIo::new(tls), req).await
+            }
+        }
+        .map_err(|e| unreachable(&e))?;
+        let (status, bytes) = response;
+        if (200..300).contains(&status) {
+            return Ok((status, bytes));
+        }
+        let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        Err(CallError { status, message: detail })
+    }
+}
+
+async fn send<S>(io: TokioIo<S>, req: Request<Full<Bytes>>) -> Result<(u16, Bytes), hyper::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
+    tokio::spawn(conn);
+    let response = sender.send_request(req).await?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, bytes))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
+    serde_json::from_slice(bytes).map_err(|e| CallError {
+        status: 0,
+        message: format!("the server's answer is not what this hubsync expects: {e}"),
+    })
+}

@@ -1,0 +1,457 @@
+//! `hubsync serve`: the admin endpoint (a REST API under `/api/v1` with its
+//! OpenAPI document, bearer tokens, health and Prometheus metrics) and the
+//! lease scheduler that lets several instances share one metadata store.
+//!
+//! The only crate that knows HTTP: it calls the engine and the metadata
+//! store, never SQL. [`client`] is the other end, used by the CLI.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+mod metrics;
+pub mod problem;
+mod scheduler;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use hubsync_engine::{Engine, EngineError, Group, SyncControl};
+use tokio::sync::{Notify, watch};
+use tracing::{info, warn};
+use utoipa::OpenApi;
+
+pub use auth::Role;
+use metrics::Metrics;
+use problem::ApiError;
+
+/// What can go wrong serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A request or setting is not valid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The metadata store failed.
+    #[error("the sync metadata database: {0}")]
+    Meta(#[from] hubsync_core::ConnectorError),
+    /// The listening address cannot be used.
+    #[error("cannot listen on {addr}: {cause}; choose another address with --listen")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// Another instance holds an embedded (SQLite) store.
+    #[error(
+        "another hubsync serve ({0}) is running on this SQLite metadata database; only one instance may use \
+         an embedded store: stop it, or use a PostgreSQL metadata database (--metadata postgres://…) to run several"
+    )]
+    Busy(String),
+    /// The system's random source failed.
+    #[error("the system's random number source failed")]
+    Random,
+    /// TLS set-up failed.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Talking to a server failed (the client).
+    #[error("{0}")]
+    Client(String),
+}
+
+/// µs since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, bytes.
+    pub body_limit_bytes: usize,
+    /// How long a member's lease lasts without a heartbeat, seconds.
+    pub lease_seconds: u64,
+    /// How many members this instance syncs at once.
+    pub concurrency: usize,
+    /// Seconds before a group whose preparation failed is tried again
+    /// (absent: only on request).
+    pub retry_seconds: Option<u64>,
+    /// This instance's name (in leases and history).
+    pub instance: String,
+    /// A PEM certificate chain and key: serve HTTPS.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// The server's shared state.
+pub struct AppState {
+    /// The engine (and through it the metadata store).
+    pub engine: Arc<Engine>,
+    /// Wakes the scheduler (a sync was asked for, a group changed).
+    pub wake: Notify,
+    /// This instance's name.
+    pub instance: String,
+    options: ServeOptions,
+    metrics: Metrics,
+    running: Mutex<HashMap<(String, String), Arc<SyncControl>>>,
+    prepared: tokio::sync::Mutex<HashMap<String, (i64, Arc<Group>)>>,
+}
+
+impl AppState {
+    /// State for `engine` under `options`.
+    pub fn new(engine: Engine, options: ServeOptions) -> Arc<AppState> {
+        Arc::new(AppState {
+            engine: Arc::new(engine),
+            wake: Notify::new(),
+            instance: options.instance.clone(),
+            options,
+            metrics: Metrics::default(),
+            running: Mutex::new(HashMap::new()),
+            prepared: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn track(&self, group: &str, member: &str, control: Option<Arc<SyncControl>>) {
+        if let Ok(mut r) = self.running.lock() {
+            let key = (group.to_owned(), member.to_owned());
+            match control {
+                Some(c) => r.insert(key, c),
+                None => r.remove(&key),
+            };
+        }
+    }
+
+    /// Changes moved so far by this instance's running sync of a member.
+    pub fn progress(&self, group: &str, member: &str) -> Option<u64> {
+        let r = self.running.lock().ok()?;
+        r.get(&(group.to_owned(), member.to_owned())).map(|c| c.changes())
+    }
+
+    /// Cancel this instance's running syncs of a group (or one member).
+    pub fn cancel_local(&self, group: &str, member: Option<&str>) {
+        if let Ok(r) = self.running.lock() {
+            for ((g, m), c) in r.iter() {
+                if g == group && member.is_none_or(|x| x == m) {
+                    c.cancel();
+                }
+            }
+        }
+    }
+
+    fn cancel_local_all(&self) {
+        if let Ok(r) = self.running.lock() {
+            r.values().for_each(|c| c.cancel());
+        }
+    }
+
+    /// Drop a group's prepared state (it changed or was removed).
+    pub fn forget(&self, group: &str) {
+        if let Ok(mut p) = self.prepared.try_lock() {
+            p.remove(group);
+        }
+        self.cancel_local(group, None);
+    }
+
+    /// The group prepared at its current revision (prepared again when the
+    /// definition changed or a member could not be prepared last time).
+    async fn prepared(&self, group: &str) -> Result<Arc<Group>, ServerError> {
+        let Some((json, revision)) = self.engine.meta().spec(group).await? else {
+            return Err(ServerError::Invalid(format!("group {group:?} was removed")));
+        };
+        let mut cache = self.prepared.lock().await;
+        if let Some((rev, g)) = cache.get(group)
+            && *rev == revision
+            && g.unprepared().next().is_none()
+        {
+            return Ok(g.clone());
+        }
+        let config: hubsync_core::GroupConfig =
+            serde_json::from_str(&json).map_err(|e| ServerError::Invalid(format!("stored group {group:?}: {e}")))?;
+        let g = Arc::new(self.engine.prepare(&config).await?);
+        cache.insert(group.to_owned(), (revision, g.clone()));
+        Ok(g)
+    }
+}
+
+/// Define (create, or replace whatever is stored) a group from a group
+/// file, as `hubsync serve --config` does at start. Says what it did.
+pub async fn define(
+    meta: &hubsync_connectors::meta::MetaStore,
+    config: &hubsync_core::GroupConfig,
+) -> Result<&'static str, ServerError> {
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(ServerError::Engine(EngineError::Invalid(problems)));
+    }
+    for _ in 0..3 {
+        let current = meta.spec(&config.name).await?;
+        if let Some((json, _)) = &current
+            && serde_json::from_str::<hubsync_core::GroupConfig>(json).is_ok_and(|c| c == *config)
+        {
+            return Ok("unchanged");
+        }
+        if api::put(meta, config, current.as_ref().map(|c| c.1)).await?.is_some() {
+            return Ok(if current.is_some() { "updated" } else { "created" });
+        }
+    }
+    Err(ServerError::Invalid(format!("group {:?} keeps changing under us; try again", config.name)))
+}
+
+/// Make an admin token if the store has no live admin token; returns the
+/// token text (to print once).
+pub async fn bootstrap_token(engine: &Engine) -> Result<Option<String>, ServerError> {
+    let tokens = engine.meta().tokens().await?;
+    if tokens.iter().any(|t| t.role == "admin" && t.revoked_micros.is_none()) {
+        return Ok(None);
+    }
+    let (text, _) = auth::create(engine.meta(), "admin", Role::Admin, now_micros()).await?;
+    Ok(Some(text))
+}
+
+async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .map(str::to_owned);
+    let Some(token) = presented else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this call needs a token: send `Authorization: Bearer TOKEN` (make one with `hubsync token create`)",
+        )
+        .into_response();
+    };
+    match auth::check(state.engine.meta(), &token, now_micros()).await {
+        Ok(Some((role, name))) => {
+            req.extensions_mut().insert(api::Caller { role, name });
+            next.run(req).await
+        }
+        Ok(None) => ApiError::new(StatusCode::UNAUTHORIZED, "the token is not valid or was revoked").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Every error answer as problem+json, including axum's own (an unknown
+/// route, a wrong method, a body over the limit).
+async fn problems(req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    let is_problem = r.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return r;
+    }
+    let text = match axum::body::to_bytes(r.into_body(), 64 << 10).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => match status {
+            StatusCode::NOT_FOUND => "no such route; the API is described at /api/v1/openapi.json".into(),
+            StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".into(),
+            _ => status.canonical_reason().unwrap_or("error").into(),
+        },
+    };
+    ApiError::new(status, text).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.engine.meta().ping().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+async fn openapi() -> Response {
+    let mut r = axum::Json(api::ApiDoc::openapi()).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let now = now_micros();
+    let leases = match state.engine.meta().leases().await {
+        Ok(l) => l,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let held: Vec<(String, String, String)> = leases
+        .into_iter()
+        .filter(|l| l.expires_micros >= now)
+        .filter_map(|l| Some((l.group, l.member, l.holder?)))
+        .collect();
+    let mut r = state.metrics.render(&held, &state.instance).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r
+}
+
+/// The HTTP routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    use api::*;
+    let protected = Router::new()
+        .route("/api/v1/groups", get(list_groups).post(create_group))
+        .route("/api/v1/groups/{group}", get(get_group).put(update_group).delete(delete_group))
+        .route("/api/v1/groups/{group}/members", get(list_members).post(add_member))
+        .route("/api/v1/groups/{group}/members/{member}", get(get_member).patch(update_member).delete(remove_member))
+        .route("/api/v1/groups/{group}/tables", get(get_tables).put(set_tables))
+        .route("/api/v1/groups/{group}/schema", get(get_schema))
+        .route("/api/v1/groups/{group}/sync", post(sync_now))
+        .route("/api/v1/groups/{group}/cancel", post(cancel))
+        .route("/api/v1/groups/{group}/status", get(status))
+        .route("/api/v1/groups/{group}/conflicts", get(conflicts))
+        .route("/api/v1/groups/{group}/quarantine", get(quarantine))
+        .route("/api/v1/history", get(history))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{token}", delete(revoke_token))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let limit = state.options.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(protected)
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(problems))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves: the API and the scheduler. Then stop
+/// taking work, let the batches in flight finish, release the leases.
+pub async fn serve(
+    engine: Engine,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|cause| ServerError::Listen { addr: options.listen.to_string(), cause })?;
+    let tls = options.tls.as_ref().map(|(c, k)| tls::acceptor(c, k)).transpose()?;
+    let state = AppState::new(engine, options);
+    let singleton = single_instance(&state).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    info!(%addr, instance = %state.instance, tls = tls.is_some(), "serving");
+    let app = router(state.clone());
+    let mut stop_http = stop_rx.clone();
+    let stopped = async move {
+        while !*stop_http.borrow() {
+            if stop_http.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+            .map_err(|cause| ServerError::Listen { addr: addr.clone(), cause })?,
+        Some(acceptor) => tls::serve(listener, acceptor, app, stopped).await,
+    }
+    info!("HTTP stopped; waiting for the syncs in flight");
+    if let Err(e) = scheduler.await {
+        warn!(error = %e, "the scheduler ended abnormally");
+    }
+    if let Some(h) = singleton {
+        h.abort();
+    }
+    Ok(())
+}
+
+/// On a SQLite store, hold the instance lease (renewed in the background);
+/// refuse to start when another live instance holds it.
+async fn single_instance(state: &Arc<AppState>) -> Result<Option<tokio::task::JoinHandle<()>>, ServerError> {
+    if state.engine.meta().engine() != hubsync_core::EngineKind::Sqlite {
+        return Ok(None);
+    }
+    let ttl = state.options.lease_seconds.max(2) as i64 * 1_000_000;
+    if let Some(other) = state.engine.meta().claim_instance(&state.instance, now_micros(), ttl).await? {
+        return Err(ServerError::Busy(other));
+    }
+    let state = state.clone();
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_micros(ttl as u64 / 3)).await;
+            match state.engine.meta().claim_instance(&state.instance, now_micros(), ttl).await {
+                Ok(None) => {}
+                Ok(Some(other)) => warn!(%other, "another instance took this SQLite store"),
+                Err(e) => warn!(error = %e, "renewing the instance lease failed"),
+            }
+        }
+    })))
+}
+
+mod tls {
+    //! HTTPS with rustls: an accept loop serving each connection with hyper.
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use axum::Router;
+    use hyper_util::rt::TokioIo;
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tracing::debug;
+
+    use crate::ServerError;
+
+    pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServerError> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .and_then(|i| i.collect::<Result<_, _>>())
+            .map_err(|e| ServerError::Tls(format!("certificate {}: {e}", cert.display())))?;
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| ServerError::Tls(format!("private key {}: {e}", key.display())))?;
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ServerError::Tls(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| ServerError::Tls(format!("certificate and key do not fit: {e}")))?;
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+
+    pub(crate) async fn serve(
+        listener: tokio::net::TcpListener,
+        acceptor: TlsAcceptor,
+        app: Router,
+        stopped: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stopped);
+        loop {
+            let (tcp, peer) = tokio::select! {
+                r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
+                _ = &mut stopped => return,
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    debug!(%peer, "TLS handshake failed");
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+            });
+        }
+    }
+}

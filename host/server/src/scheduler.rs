@@ -1,0 +1,131 @@
+//! The lease scheduler: each instance claims due members one lease at a
+//! time, syncs them, and gives the lease back with the next due time.
+//!
+//! A heartbeat renews the lease while the sync runs and reads the cancel
+//! flag; an instance that dies stops renewing, its leases run out, and
+//! another instance claims those members (the engine's anchors and journal
+//! make the re-run safe). Preparing a group (opening its databases,
+//! provisioning) is cached per instance by the group's revision.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hubsync_engine::{Group, GroupReport, SyncControl};
+use tokio::sync::{Semaphore, watch};
+use tracing::{info, warn};
+
+use crate::{AppState, ServerError, now_micros};
+
+/// Run until `stop` turns true; then cancel the syncs in flight (they stop
+/// after their batch), wait for them and release every lease.
+pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(state.options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let ttl = state.options.lease_seconds.max(2) as i64 * 1_000_000;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while let Ok(permit) = slots.clone().try_acquire_owned() {
+            match state.engine.meta().claim_due(&state.instance, now_micros(), ttl).await {
+                Ok(Some((group, member))) => {
+                    let state = state.clone();
+                    tasks.spawn(async move {
+                        run_member(&state, &group, &member).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(error = %e, "claiming work failed; retrying");
+                    break;
+                }
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = state.wake.notified() => {}
+            _ = stop.changed() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    info!(running = tasks.len(), "stopping: letting the batches in flight finish");
+    state.cancel_local_all();
+    while tasks.join_next().await.is_some() {}
+    if let Err(e) = state.engine.meta().release_all(&state.instance).await {
+        warn!(error = %e, "releasing leases failed; they run out by themselves");
+    }
+}
+
+async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
+    let control = Arc::new(SyncControl::default());
+    state.track(group, member, Some(control.clone()));
+    let ttl = Duration::from_secs(state.options.lease_seconds.max(2));
+    let heartbeat = {
+        let (state, control, group, member) = (state.clone(), control.clone(), group.to_owned(), member.to_owned());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let until = now_micros() + ttl.as_micros() as i64;
+                match state.engine.meta().renew_lease(&state.instance, &group, &member, until).await {
+                    Ok(Some(cancel)) => {
+                        if cancel {
+                            control.cancel();
+                        }
+                    }
+                    Ok(None) => {
+                        warn!(%group, %member, "lost the lease (it ran out); stopping this sync");
+                        control.cancel();
+                        return;
+                    }
+                    Err(e) => warn!(%group, %member, error = %e, "renewing the lease failed"),
+                }
+            }
+        })
+    };
+    let clock = Instant::now();
+    let result = sync(state, group, member, &control).await;
+    heartbeat.abort();
+    let m = &state.metrics;
+    m.observe(group, member, clock.elapsed().as_secs_f64());
+    m.add("hubsync_syncs_total", group, member, 1.0);
+    let interval = match &result {
+        Ok((report, interval)) => {
+            for t in report.members.iter().flat_map(|r| &r.tables) {
+                m.add("hubsync_rows_down_total", group, member, t.rows_down as f64);
+                m.add("hubsync_rows_up_total", group, member, t.rows_up as f64);
+                m.add("hubsync_conflicts_total", group, member, t.conflicts as f64);
+                m.add("hubsync_quarantined_total", group, member, t.quarantined as f64);
+                if t.error.is_some() {
+                    m.add("hubsync_sync_errors_total", group, member, 1.0);
+                }
+            }
+            info!(%group, %member, errors = report.errors().len(), ms = clock.elapsed().as_millis() as u64, "synced");
+            *interval
+        }
+        Err(e) => {
+            m.add("hubsync_sync_errors_total", group, member, 1.0);
+            warn!(%group, %member, error = %e, "sync failed");
+            state.options.retry_seconds
+        }
+    };
+    let next = interval.map(|s| now_micros() + s as i64 * 1_000_000).unwrap_or(i64::MAX);
+    if let Err(e) = state.engine.meta().release_lease(&state.instance, group, member, next).await {
+        warn!(%group, %member, error = %e, "releasing the lease failed; it runs out by itself");
+    }
+    state.track(group, member, None);
+}
+
+/// Sync one member; returns the report and the group's interval.
+async fn sync(
+    state: &AppState,
+    group: &str,
+    member: &str,
+    control: &SyncControl,
+) -> Result<(GroupReport, Option<u64>), ServerError> {
+    let prepared: Arc<Group> = state.prepared(group).await?;
+    let interval = prepared.config().interval_seconds;
+    let report = state.engine.sync_group_with(&prepared, Some(member), control).await?;
+    Ok((report, interval))
+}
