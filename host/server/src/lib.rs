@@ -340,6 +340,16 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|cause| ServerError::Listen { addr: options.listen.to_string(), cause })?;
+    serve_on(listener, engine, options, shutdown).await
+}
+
+/// [`serve`] on a listener already bound (`options.listen` is ignored).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    engine: Engine,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let tls = options.tls.as_ref().map(|(c, k)| tls::acceptor(c, k)).transpose()?;
     let state = AppState::new(engine, options);
     let singleton = single_instance(&state).await?;
