@@ -179,7 +179,8 @@ impl AppState {
         }
         let config: hubsync_core::GroupConfig =
             serde_json::from_str(&json).map_err(|e| ServerError::Invalid(format!("stored group {group:?}: {e}")))?;
-        let g = Arc::new(self.engine.prepare(&config).await?);
+        let meta = self.engine.meta();
+        let g = Arc::new(meta.exclusive(&format!("prepare:{group}"), self.engine.prepare(&config)).await??);
         cache.insert(group.to_owned(), (revision, g.clone()));
         Ok(g)
     }

@@ -465,6 +465,30 @@ impl MetaStore {
         Ok(())
     }
 
+    /// Run `work` while no other instance runs work under the same `key`
+    /// (a PostgreSQL advisory lock held by a transaction of its own; on
+    /// SQLite, where one instance runs, it simply runs). Instances preparing
+    /// the same group at once would race each other's provisioning.
+    pub async fn exclusive<T>(
+        &self,
+        key: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, ConnectorError> {
+        if self.engine != EngineKind::Postgres {
+            return Ok(work.await);
+        }
+        let what = "waiting for another instance preparing the same group";
+        let mut tx = self.pool.begin().await.map_err(self.db(what))?;
+        sqlx::query(self.sql("SELECT pg_advisory_xact_lock(hashtextextended(?, 7418880002))"))
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
+        let out = work.await;
+        tx.rollback().await.map_err(self.db(what))?;
+        Ok(out)
+    }
+
     /// Sync history, newest first, filtered and paged by entry id.
     pub async fn history(&self, f: &HistoryFilter) -> Result<HistoryPage, ConnectorError> {
         let level = match f.level.as_deref() {

@@ -1,0 +1,187 @@
+//! `hubsync serve` as deployments run it: several instances as separate
+//! processes on one PostgreSQL metadata database, driven by the CLI client,
+//! one of them killed with SIGKILL mid-sync; and the embedded SQLite store
+//! refusing a second instance.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use hubsync_tests::{Db, Engine, Workspace, hubsync, hubsync_cmd, wait_for};
+use serde_json::Value;
+
+/// A free loopback port (bound, then released for the server to take).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+struct Instance {
+    name: String,
+    url: String,
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+fn key() -> String {
+    // 32 fixed bytes in base64: the test's secret key.
+    "aHVic3luYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=".into()
+}
+
+fn start(ws: &Workspace, name: &str, metadata: &str, extra: &[&str]) -> Instance {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = ws.dir().join(format!("{name}.log"));
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--metadata", metadata, "--listen", &listen, "--instance", name];
+    args.extend_from_slice(extra);
+    let child = hubsync_cmd(&args)
+        .env("HUBSYNC_SECRET_KEY", key())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("spawn hubsync serve");
+    let inst = Instance { name: name.into(), url, child, log };
+    let up = wait_for(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert!(up, "{name} did not start:\n{}", std::fs::read_to_string(&inst.log).unwrap_or_default());
+    inst
+}
+
+fn client(inst: &Instance, token: &str, args: &[&str]) -> hubsync_tests::Run {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--server", &inst.url, "--token", token]);
+    hubsync(&all)
+}
+
+#[test]
+fn three_instances_share_thirty_members_and_finish_the_work_of_a_killed_one() {
+    let meta = Db::new(Engine::Postgres);
+    let hub = Db::new(Engine::Postgres);
+    hub.exec(
+        "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+         INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 20000) g;",
+    );
+    let members: Vec<Db> = (0..30).map(|_| Db::new(Engine::Sqlite)).collect();
+    let ws = Workspace::new();
+    let mut file = format!(
+        "[[group]]\nname = \"fleet\"\nhub = \"{}\"\ninterval_seconds = 3600\nbatch_rows = 100\n\
+         [[group.table]]\nname = \"items\"\n",
+        hub.url
+    );
+    for (i, m) in members.iter().enumerate() {
+        file.push_str(&format!("[[group.member]]\nname = \"shop-{i:02}\"\nurl = \"{}\"\n", m.url));
+    }
+    let file = ws.group_file(&file);
+
+    // The first token, made on the store before any instance runs.
+    let t = hubsync(&["token", "create", "ops", "--role", "admin", "--metadata", &meta.url]);
+    let token = t.expect_ok("token create").trim().to_owned();
+    let extra = ["--lease-seconds", "3", "--concurrency", "2"];
+    let mut insts: Vec<Instance> = ["i1", "i2", "i3"].iter().map(|n| start(&ws, n, &meta.url, &extra)).collect();
+
+    // The group arrives through the CLI client; the diff shows it is new.
+    let applied = client(&insts[0], &token, &["apply", &file]);
+    assert!(applied.expect_ok("apply").contains("will be created"), "{}", applied.stdout);
+
+    // Kill i2 with SIGKILL while it holds members mid-sync.
+    let first_url = insts[0].url.clone();
+    let held_by_i2 = || {
+        let st = hubsync(&["status", "--group", "fleet", "--json", "--server", &first_url, "--token", &token]);
+        let st: Value = serde_json::from_str(&st.stdout).unwrap_or(Value::Null);
+        let busy = st[0]["members"].as_array().into_iter().flatten().filter(|m| m["syncing_on"] == "i2");
+        busy.filter_map(|m| m["member"].as_str()).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert!(wait_for(Duration::from_secs(60), || !held_by_i2().is_empty()), "i2 never held a member");
+    insts[1].child.kill().expect("SIGKILL i2");
+    let _ = insts[1].child.wait();
+    // Its leases outlive it for up to 3 s: the members it held at death.
+    let victims = held_by_i2();
+    assert!(!victims.is_empty(), "i2 held nothing at its death");
+
+    // Every member converges: the others take i2's members once its leases run out.
+    let all_done = wait_for(Duration::from_secs(180), || {
+        let st = client(&insts[0], &token, &["status", "--group", "fleet", "--json"]);
+        let st: Value = serde_json::from_str(&st.stdout).unwrap_or(Value::Null);
+        let ms = st[0]["members"].as_array().cloned().unwrap_or_default();
+        ms.len() == 30
+            && ms.iter().all(|m| m["tables"].as_array().is_some_and(|t| t.len() == 1 && t[0]["level"] == "success"))
+    });
+    assert!(all_done, "not every member synced:\n{}", client(&insts[0], &token, &["status"]).stdout);
+    for (i, m) in members.iter().enumerate() {
+        assert_eq!(m.scalar("SELECT count(*) FROM items"), "20000", "shop-{i:02}");
+    }
+
+    // The history: one session of a member at a time, the killed one's
+    // member finished by another instance, each instance did some work.
+    let log = client(&insts[2], &token, &["log", "--group", "fleet", "--limit", "1000", "--json"]);
+    let entries: Vec<Value> =
+        log.expect_ok("log").lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let mut by_member: HashMap<String, Vec<(i64, i64, String)>> = HashMap::new();
+    for e in &entries {
+        let start = e["started_micros"].as_i64().expect("start");
+        let end = start + e["duration_ms"].as_i64().expect("duration") * 1000;
+        let who = e["instance"].as_str().unwrap_or_default().to_owned();
+        by_member.entry(e["member"].as_str().expect("member").to_owned()).or_default().push((start, end, who));
+    }
+    assert_eq!(by_member.len(), 30);
+    for (m, mut spans) in by_member.clone() {
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(w[0].1 <= w[1].0, "member {m} synced twice at once: {w:?}");
+        }
+    }
+    for v in &victims {
+        let finished_by: Vec<&String> = by_member[v].iter().map(|s| &s.2).collect();
+        assert!(finished_by.iter().all(|w| *w == "i1" || *w == "i3"), "{v}: {finished_by:?}");
+    }
+    let workers: std::collections::HashSet<&str> = entries.iter().filter_map(|e| e["instance"].as_str()).collect();
+    assert!(workers.contains("i1") && workers.contains("i3"), "{workers:?}");
+
+    // SIGTERM stops an instance cleanly (exit 0).
+    for i in [0, 2] {
+        let pid = insts[i].child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+        let status = insts[i].child.wait().expect("wait");
+        assert!(
+            status.success(),
+            "{} did not stop cleanly:\n{}",
+            insts[i].name,
+            std::fs::read_to_string(&insts[i].log).unwrap_or_default()
+        );
+    }
+}
+
+#[test]
+fn an_embedded_store_takes_one_instance_and_the_client_reports_failures_with_exit_codes() {
+    let ws = Workspace::new();
+    let meta = format!("sqlite://{}", ws.dir().join("meta.db").display());
+    let mut first = start(&ws, "solo", &meta, &[]);
+    let port = free_port().to_string();
+    let second = hubsync_cmd(&["serve", "--metadata", &meta, "--listen", &format!("127.0.0.1:{port}")])
+        .env("HUBSYNC_SECRET_KEY", key())
+        .output()
+        .expect("second instance");
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("another hubsync serve (solo)") && err.contains("PostgreSQL"), "{err}");
+
+    let token = hubsync(&["token", "create", "ro", "--role", "reader", "--metadata", &meta]);
+    let token = token.expect_ok("token").trim().to_owned();
+    let code = |r: std::process::Output| r.status.code().unwrap_or(-1);
+    let run = |args: &[&str], token: &str| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--server", &first.url, "--token", token]);
+        hubsync_cmd(&all).output().expect("run")
+    };
+    assert_eq!(code(run(&["group", "list"], &token)), 0);
+    assert_eq!(code(run(&["group", "show", "nope"], &token)), 3, "not found");
+    assert_eq!(code(run(&["group", "list"], "hst_000000000000_x")), 4, "bad token");
+    let denied = run(&["group", "delete", "nope"], &token);
+    assert_eq!(code(denied.clone()), 4, "a reader cannot write");
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("reader"));
+    let dead =
+        hubsync_cmd(&["group", "list", "--server", "http://127.0.0.1:1", "--token", &token]).output().expect("run");
+    assert_eq!(code(dead), 5, "server unreachable");
+    first.child.kill().expect("kill");
+    let _ = first.child.wait();
+}
