@@ -193,7 +193,7 @@ pub struct RemoveQuery {
 
 /// List the sync groups.
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups",
-    responses((status = 200, body = [GroupSummary]), (status = 401, body = Problem)))]
+    responses((status = 200, body = [GroupSummary]), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_groups(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<GroupSummary>>> {
     let mut out = Vec::new();
     for (name, json, revision) in state.engine.meta().specs().await? {
@@ -212,8 +212,8 @@ pub async fn list_groups(State(state): State<Arc<AppState>>) -> ApiResult<Json<V
 
 /// Create a sync group.
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = GroupConfig,
-    responses((status = 201, body = GroupView), (status = 400, body = Problem), (status = 403, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 201, body = GroupView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_group(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -227,7 +227,7 @@ pub async fn create_group(
 
 /// Show a sync group's definition.
 #[utoipa::path(get, path = "/api/v1/groups/{group}", tag = "groups", params(("group" = String, Path)),
-    responses((status = 200, body = GroupView), (status = 404, body = Problem)))]
+    responses((status = 200, body = GroupView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_group(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -240,8 +240,8 @@ pub async fn get_group(
 /// Replace a sync group's definition (members, tables, policy, schedule).
 #[utoipa::path(put, path = "/api/v1/groups/{group}", tag = "groups", params(("group" = String, Path)),
     request_body = GroupUpdate,
-    responses((status = 200, body = GroupView), (status = 400, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 200, body = GroupView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn update_group(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -271,7 +271,7 @@ pub async fn update_group(
 /// Remove a sync group (its sync state goes, its history stays).
 #[utoipa::path(delete, path = "/api/v1/groups/{group}", tag = "groups",
     params(("group" = String, Path), RemoveQuery),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_group(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -342,7 +342,7 @@ fn member_of<'a>(config: &'a mut GroupConfig, member: &str) -> ApiResult<&'a mut
 
 /// List a group's members.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/members", tag = "members", params(("group" = String, Path)),
-    responses((status = 200, body = [MemberConfig]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [MemberConfig]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_members(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -354,8 +354,8 @@ pub async fn list_members(
 /// Add a member to a group.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/members", tag = "members", params(("group" = String, Path)),
     request_body = MemberConfig,
-    responses((status = 201, body = MemberView), (status = 400, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem)))]
+    responses((status = 201, body = MemberView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_member(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -381,7 +381,7 @@ pub async fn add_member(
 /// Show a member.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/members/{member}", tag = "members",
     params(("group" = String, Path), ("member" = String, Path)),
-    responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
+    responses((status = 200, body = MemberView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_member(
     State(state): State<Arc<AppState>>,
     p: Result<Path<(String, String)>, PathRejection>,
@@ -396,7 +396,7 @@ pub async fn get_member(
 /// Change a member's URL (credentials), direction, plugins or timeouts.
 #[utoipa::path(patch, path = "/api/v1/groups/{group}/members/{member}", tag = "members",
     params(("group" = String, Path), ("member" = String, Path)), request_body = MemberUpdate,
-    responses((status = 200, body = MemberView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = MemberView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn update_member(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -435,7 +435,7 @@ pub async fn update_member(
 /// Remove a member from a group.
 #[utoipa::path(delete, path = "/api/v1/groups/{group}/members/{member}", tag = "members",
     params(("group" = String, Path), ("member" = String, Path), RemoveQuery),
-    responses((status = 204), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_member(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -467,7 +467,7 @@ pub async fn remove_member(
 
 /// The sync schema: the tables (and columns) a group syncs.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/tables", tag = "schema", params(("group" = String, Path)),
-    responses((status = 200, body = [TableConfig]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [TableConfig]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_tables(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -479,7 +479,7 @@ pub async fn get_tables(
 /// the tracking of what is gone).
 #[utoipa::path(put, path = "/api/v1/groups/{group}/tables", tag = "schema", params(("group" = String, Path)),
     request_body = [TableConfig],
-    responses((status = 200, body = GroupView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = GroupView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn set_tables(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -537,7 +537,7 @@ pub struct SchemaTable {
 /// types, keys, and what cannot be synced and why.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/schema", tag = "schema",
     params(("group" = String, Path), SchemaQuery),
-    responses((status = 200, body = [SchemaTable]), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = [SchemaTable]), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_schema(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -633,7 +633,7 @@ async fn selected_member(state: &AppState, group: &str, bytes: &Bytes) -> ApiRes
 /// takes it; follow it with `/status` and `/history`.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/sync", tag = "sync", params(("group" = String, Path)),
     request_body(content = SyncRequest, description = "optional"),
-    responses((status = 202, body = Accepted), (status = 404, body = Problem)))]
+    responses((status = 202, body = Accepted), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn sync_now(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -653,7 +653,7 @@ pub async fn sync_now(
 /// flight; what was committed stays, the next sync goes on from there.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/cancel", tag = "sync", params(("group" = String, Path)),
     request_body(content = SyncRequest, description = "optional"),
-    responses((status = 202, body = Accepted), (status = 404, body = Problem)))]
+    responses((status = 202, body = Accepted), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -726,7 +726,7 @@ fn level(ok: bool, warnings: i64) -> &'static str {
 
 /// Status of every member and table of a group.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/status", tag = "sync", params(("group" = String, Path)),
-    responses((status = 200, body = GroupState), (status = 404, body = Problem)))]
+    responses((status = 200, body = GroupState), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn status(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -837,7 +837,7 @@ pub struct HistoryPage {
 
 /// Sync history (Data Sync's logs), newest first, with filters and paging.
 #[utoipa::path(get, path = "/api/v1/history", tag = "sync", params(HistoryQuery),
-    responses((status = 200, body = HistoryPage), (status = 400, body = Problem)))]
+    responses((status = 200, body = HistoryPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn history(
     State(state): State<Arc<AppState>>,
     q: Result<Query<HistoryQuery>, QueryRejection>,
@@ -851,6 +851,12 @@ pub async fn history(
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("limit is 1 to 1000"));
+    }
+    if let Some(g) = &q.group {
+        check_name("group name", g)?;
+    }
+    if let Some(m) = &q.member {
+        check_name("member name", m)?;
     }
     let filter = hubsync_connectors::meta::HistoryFilter {
         group: q.group,
@@ -930,7 +936,7 @@ fn json_of(text: Option<&str>) -> serde_json::Value {
 /// The latest settled conflicts of a group.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/conflicts", tag = "sync",
     params(("group" = String, Path), ConflictQuery),
-    responses((status = 200, body = [ConflictView]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [ConflictView]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn conflicts(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -988,7 +994,7 @@ pub struct QuarantineView {
 
 /// A group's quarantined changes (rows that could not be synced, and why).
 #[utoipa::path(get, path = "/api/v1/groups/{group}/quarantine", tag = "sync", params(("group" = String, Path)),
-    responses((status = 200, body = [QuarantineView]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [QuarantineView]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn quarantine(
     State(state): State<Arc<AppState>>,
     p: Result<Path<String>, PathRejection>,
@@ -1055,7 +1061,7 @@ pub struct CreatedToken {
 
 /// List API tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
-    responses((status = 200, body = [TokenView]), (status = 403, body = Problem)))]
+    responses((status = 200, body = [TokenView]), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_tokens(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -1082,7 +1088,7 @@ pub async fn list_tokens(
 
 /// Make an API token.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 201, body = CreatedToken), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -1097,7 +1103,7 @@ pub async fn create_token(
 
 /// Revoke an API token (by id or name).
 #[utoipa::path(delete, path = "/api/v1/tokens/{token}", tag = "tokens", params(("token" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke_token(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -1128,10 +1134,37 @@ struct Bearer;
 impl utoipa::Modify for Bearer {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Every operation can answer these (bad input, no or a wrong token,
+        // a reader's write, a body over the limit, an unreachable metadata
+        // database): all problem+json.
+        let common = [
+            ("400", "The request is not valid: the detail says what to fix."),
+            ("401", "No token, or a token that is not valid."),
+            ("403", "The token's role may not do this."),
+            ("404", "No such group, member or token."),
+            ("413", "The body is larger than the server accepts."),
+            ("503", "The metadata database cannot be reached."),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                for (code, what) in common {
+                    op.responses.responses.entry(code.to_owned()).or_insert_with(|| {
+                        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+                        ResponseBuilder::new()
+                            .description(what)
+                            .content("application/problem+json", content)
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
     }
 }
