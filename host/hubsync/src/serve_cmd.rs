@@ -55,7 +55,9 @@ fn cipher(file: Option<&Path>) -> Result<Cipher> {
 }
 
 async fn store(metadata: &str, key_file: Option<&Path>) -> Result<MetaStore> {
-    Ok(MetaStore::open(metadata).await?.with_cipher(cipher(key_file)?))
+    // API requests, the scheduler's claims and heartbeats, and each running
+    // sync's commits share the pool.
+    Ok(MetaStore::open_pooled(metadata, 16).await?.with_cipher(cipher(key_file)?))
 }
 
 fn instance_name() -> String {

@@ -1111,7 +1111,9 @@ pub async fn revoke_token(
 ) -> ApiResult<StatusCode> {
     admin(&caller)?;
     let id = path(p)?;
-    match state.engine.meta().revoke_token(&id, now_micros()).await? {
+    let revoked = state.engine.meta().revoke_token(&id, now_micros()).await?;
+    state.forget_tokens();
+    match revoked {
         0 => Err(ApiError::not_found(format!("no live token has the id or name {id:?}"))),
         _ => Ok(StatusCode::NO_CONTENT),
     }

@@ -45,6 +45,11 @@ fn random_hex(bytes: usize) -> Result<String, ServerError> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
+/// A token's cache key: its SHA-256 (the text itself is not kept).
+pub fn fingerprint(presented: &str) -> String {
+    hash(presented)
+}
+
 fn hash(secret: &str) -> String {
     ring::digest::digest(&ring::digest::SHA256, secret.as_bytes()).as_ref().iter().map(|x| format!("{x:02x}")).collect()
 }

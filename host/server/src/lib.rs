@@ -70,6 +70,9 @@ pub enum ServerError {
     Client(String),
 }
 
+/// How long a checked token is trusted without asking the store again.
+pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// µs since the Unix epoch, now.
 pub fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
@@ -106,6 +109,11 @@ pub struct AppState {
     options: ServeOptions,
     metrics: Metrics,
     running: Mutex<HashMap<(String, String), Arc<SyncControl>>>,
+    /// Tokens checked lately: SHA-256 of the presented text → role, name,
+    /// when checked. Spares the store a lookup per request; a revocation
+    /// through this instance clears it, through another takes effect
+    /// within [`TOKEN_CACHE`].
+    tokens: Mutex<HashMap<String, (Role, String, std::time::Instant)>>,
     prepared: tokio::sync::Mutex<HashMap<String, (i64, Arc<Group>)>>,
 }
 
@@ -119,6 +127,7 @@ impl AppState {
             options,
             metrics: Metrics::default(),
             running: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
             prepared: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -154,6 +163,33 @@ impl AppState {
         if let Ok(r) = self.running.lock() {
             r.values().for_each(|c| c.cancel());
         }
+    }
+
+    /// Forget every cached token check (a token was revoked).
+    pub fn forget_tokens(&self) {
+        if let Ok(mut t) = self.tokens.lock() {
+            t.clear();
+        }
+    }
+
+    async fn caller(&self, presented: &str) -> Result<Option<api::Caller>, ServerError> {
+        let key = auth::fingerprint(presented);
+        if let Ok(t) = self.tokens.lock()
+            && let Some((role, name, at)) = t.get(&key)
+            && at.elapsed() < TOKEN_CACHE
+        {
+            return Ok(Some(api::Caller { role: *role, name: name.clone() }));
+        }
+        let Some((role, name)) = auth::check(self.engine.meta(), presented, now_micros()).await? else {
+            return Ok(None);
+        };
+        if let Ok(mut t) = self.tokens.lock() {
+            if t.len() > 10_000 {
+                t.clear(); // bounded: many distinct tokens only cost lookups
+            }
+            t.insert(key, (role, name.clone(), std::time::Instant::now()));
+        }
+        Ok(Some(api::Caller { role, name }))
     }
 
     /// Drop a group's prepared state (it changed or was removed).
@@ -236,9 +272,9 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next
         )
         .into_response();
     };
-    match auth::check(state.engine.meta(), &token, now_micros()).await {
-        Ok(Some((role, name))) => {
-            req.extensions_mut().insert(api::Caller { role, name });
+    match state.caller(&token).await {
+        Ok(Some(caller)) => {
+            req.extensions_mut().insert(caller);
             next.run(req).await
         }
         Ok(None) => ApiError::new(StatusCode::UNAUTHORIZED, "the token is not valid or was revoked").into_response(),

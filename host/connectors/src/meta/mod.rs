@@ -72,6 +72,15 @@ const MIGRATIONS: &[&[&str]] = &[
      PRIMARY KEY (group_name, member))",
         "ALTER TABLE sessions ADD COLUMN holder TEXT",
         "CREATE INDEX sessions_time ON sessions (started_micros)",
+        // The latest session of each table of each member, kept by
+        // `record_session`: status reads stay O(members × tables) however
+        // long the history grows.
+        "CREATE TABLE latest (group_name TEXT NOT NULL, member TEXT NOT NULL, table_name TEXT NOT NULL, \
+     session_id BIGINT NOT NULL, last_success_micros BIGINT, PRIMARY KEY (group_name, member, table_name))",
+        "INSERT INTO latest (group_name, member, table_name, session_id, last_success_micros) \
+     SELECT s.group_name, s.member, s.table_name, MAX(s.id), \
+     MAX(CASE WHEN s.ok = 1 THEN s.started_micros END) FROM sessions s \
+     GROUP BY s.group_name, s.member, s.table_name",
     ],
 ];
 
@@ -250,6 +259,12 @@ impl MetaStore {
     /// `sqlite://PATH` (created if missing) or `postgres://…` (the database
     /// must exist; hubsync creates its tables in it).
     pub async fn open(url: &str) -> Result<MetaStore, ConnectorError> {
+        MetaStore::open_pooled(url, 4).await
+    }
+
+    /// [`MetaStore::open`] with up to `connections` pooled connections (a
+    /// server answering many requests at once wants more than the CLI's 4).
+    pub async fn open_pooled(url: &str, connections: u32) -> Result<MetaStore, ConnectorError> {
         sqlx::any::install_default_drivers();
         let (engine, url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             let sep = if path.contains('?') { '&' } else { '?' };
@@ -271,7 +286,7 @@ impl MetaStore {
             common::probe(&url, &options, hubsync_core::ConnectOptions::DEFAULT_CONNECT_TIMEOUT).await?;
         }
         let pool = AnyPoolOptions::new()
-            .max_connections(4)
+            .max_connections(connections.max(1))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -604,6 +619,19 @@ impl MetaStore {
         .execute(&mut *tx)
         .await
         .map_err(self.db(what))?;
+        sqlx::query(self.sql(
+            "INSERT INTO latest (group_name, member, table_name, session_id, last_success_micros) \
+             SELECT group_name, member, table_name, id, CASE WHEN ok = 1 THEN started_micros END FROM sessions \
+             WHERE id = (SELECT MAX(id) FROM sessions WHERE group_name = ? AND member = ? AND table_name = ?) \
+             ON CONFLICT (group_name, member, table_name) DO UPDATE SET session_id = excluded.session_id, \
+             last_success_micros = COALESCE(excluded.last_success_micros, latest.last_success_micros)",
+        ))
+        .bind(&r.scope.group)
+        .bind(&r.scope.member)
+        .bind(&r.scope.table)
+        .execute(&mut *tx)
+        .await
+        .map_err(self.db(what))?;
         tx.commit().await.map_err(self.db(what))
     }
 
@@ -825,12 +853,10 @@ impl MetaStore {
     pub async fn status(&self, group: Option<&str>) -> Result<Vec<TableStatus>, ConnectorError> {
         let rows = sqlx::query(self.sql(
             "SELECT s.group_name, s.member, s.table_name, s.started_micros, s.duration_ms, s.ok, s.rows_down, \
-             s.rows_up, s.conflicts, s.message, s.warnings, s.holder, \
-             (SELECT MAX(o.started_micros) FROM sessions o WHERE o.group_name = s.group_name \
-              AND o.member = s.member AND o.table_name = s.table_name AND o.ok = 1) \
-             FROM sessions s WHERE s.id IN (SELECT MAX(id) FROM sessions WHERE CAST(? AS TEXT) IS NULL OR group_name = ? \
-             GROUP BY group_name, member, table_name) ORDER BY s.group_name, s.member, s.table_name"),
-        )
+             s.rows_up, s.conflicts, s.message, s.warnings, s.holder, l.last_success_micros \
+             FROM latest l JOIN sessions s ON s.id = l.session_id \
+             WHERE CAST(? AS TEXT) IS NULL OR l.group_name = ? ORDER BY s.group_name, s.member, s.table_name",
+        ))
         .bind(group)
         .bind(group)
         .fetch_all(&self.pool)

@@ -146,7 +146,7 @@ impl MetaStore {
             .await
             .map_err(self.db(what))?
             .rows_affected();
-        for t in ["leases", "anchors", "journal", "parked", "quarantine", "members"] {
+        for t in ["leases", "anchors", "journal", "parked", "quarantine", "members", "latest"] {
             sqlx::query(self.sql(&format!("DELETE FROM {t} WHERE group_name = ?")))
                 .bind(name)
                 .execute(&mut *tx)
