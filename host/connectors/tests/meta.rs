@@ -29,6 +29,8 @@ async fn exercise(url: &str) {
         reason: None,
         plugin: "hub-wins 0.1.0".into(),
         plugin_sha256: "ab".into(),
+        hub_changed_micros: Some(3),
+        member_changed_micros: None,
     };
     let commit = BatchCommit {
         anchor: Some((Side::Hub, Anchor("42".into()))),

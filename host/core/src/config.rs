@@ -171,8 +171,9 @@ pub type PluginConfig = PolicyConfig;
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// `builtin:NAME` (e.g. `hub-wins`, `member-wins`, `last-writer-wins`,
-    /// `column-merge`, `column-filter`, `schema-map`) or the path of a
-    /// `.wasm` plugin (relative to the group file).
+    /// `column-merge`, `column-filter`, `schema-map`), `stored:NAME` (a plugin
+    /// uploaded to `hubsync serve`), or the path of a `.wasm` plugin
+    /// (relative to the group file).
     pub plugin: String,
     /// The plugin's JSON configuration (in TOML: an inline table). Default: `{}`.
     #[serde(default = "empty_object")]

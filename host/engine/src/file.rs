@@ -48,7 +48,8 @@ pub fn parse_file(text: &str, name: &str, base_dir: &Path) -> Result<LoadedFile,
                 g.members.iter_mut().flat_map(|m| m.column_filter.as_mut().into_iter().chain(m.schema_map.as_mut())),
             );
         for p in policies {
-            if !p.plugin.starts_with("builtin:") && Path::new(&p.plugin).is_relative() {
+            let named = p.plugin.starts_with("builtin:") || p.plugin.starts_with("stored:");
+            if !named && Path::new(&p.plugin).is_relative() {
                 p.plugin = base_dir.join(&p.plugin).display().to_string();
             }
         }

@@ -321,7 +321,7 @@ impl Engine {
         &self.meta
     }
 
-    async fn load_plugin(
+    pub(crate) async fn load_plugin(
         &self,
         cache: &mut HashMap<(String, String), Arc<Plugin>>,
         policy: &hubsync_core::PolicyConfig,
@@ -332,9 +332,19 @@ impl Engine {
         if let Some(p) = cache.get(&(policy.plugin.clone(), config.clone())) {
             return Ok(p.clone());
         }
-        let source = match policy.plugin.strip_prefix("builtin:") {
-            Some(name) => Source::Builtin(name),
-            None => Source::File(Path::new(&policy.plugin)),
+        // `stored:NAME`: uploaded through the API into the metadata database.
+        let stored = match policy.plugin.strip_prefix("stored:") {
+            Some(name) => Some(self.meta.plugin_wasm(name).await.ctx(|| context.to_owned())?.ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "{context}: no plugin {name:?} was uploaded; `hubsync plugin upload FILE --name {name}` adds it"
+                ))
+            })?),
+            None => None,
+        };
+        let source = match (policy.plugin.strip_prefix("builtin:"), &stored) {
+            (_, Some(bytes)) => Source::Bytes { name: &policy.plugin, bytes },
+            (Some(name), None) => Source::Builtin(name),
+            (None, None) => Source::File(Path::new(&policy.plugin)),
         };
         let plugin = self
             .runtime

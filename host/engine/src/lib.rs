@@ -11,6 +11,7 @@
 mod error;
 mod file;
 mod group;
+mod replay;
 mod schedule;
 mod session;
 mod verify;
@@ -19,5 +20,6 @@ mod view;
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};
 pub use group::{Engine, Group, GroupReport, MemberReport, SyncControl, TableReport, snapshot};
+pub use replay::ReplayedConflict;
 pub use schedule::watch;
 pub use verify::{Shown, TableVerdict, VerifyOptions};

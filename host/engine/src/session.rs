@@ -668,6 +668,8 @@ impl<'a> Pair<'a> {
                 reason,
                 plugin: format!("{} {}", info.name, info.version),
                 plugin_sha256: info.sha256.clone(),
+                hub_changed_micros: Some(conflict.hub.changed_at_micros),
+                member_changed_micros: Some(conflict.member.changed_at_micros),
             });
         }
         Ok(())

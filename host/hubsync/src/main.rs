@@ -84,6 +84,13 @@ enum Command {
         /// At most this many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Run the recorded conflicts through this policy (`builtin:NAME`,
+        /// `stored:NAME`) on the server and show where it decides otherwise.
+        #[arg(long, conflicts_with = "config")]
+        replay: Option<String>,
+        /// The replayed policy's configuration (JSON text).
+        #[arg(long, requires = "replay")]
+        replay_config: Option<String>,
         #[command(flatten)]
         remote: remote::Remote,
     },
@@ -565,8 +572,35 @@ enum PluginCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// List the built-in plugins.
-    List,
+    /// List the built-in plugins (and, with a server, the uploaded ones).
+    List {
+        /// Also list the plugins uploaded to this server.
+        #[arg(long, env = "HUBSYNC_SERVER")]
+        server: Option<String>,
+        /// The API token.
+        #[arg(long, env = "HUBSYNC_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload a plugin to the server (checked first); groups use it as `stored:NAME`.
+    Upload {
+        /// The `.wasm` component.
+        file: PathBuf,
+        /// The name to store it under (default: the file's name without `.wasm`).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Remove an uploaded plugin no group uses.
+    Remove {
+        /// Its name.
+        name: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -636,7 +670,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts { config: Some(config), group, limit, .. } => {
             sync_cmd::conflicts(&config, &group, limit).await
         }
-        Command::Conflicts { config: None, group, limit, remote } => remote::conflicts(&remote, &group, limit).await,
+        Command::Conflicts { config: None, group, limit, replay: Some(policy), replay_config, remote } => {
+            remote::replay(&remote, &group, &policy, replay_config.as_deref(), limit).await
+        }
+        Command::Conflicts { config: None, group, limit, replay: None, remote, .. } => {
+            remote::conflicts(&remote, &group, limit).await
+        }
         Command::Quarantine { config, group, json, retry, discard } => {
             sync_cmd::quarantine(&config, group.as_deref(), json, &retry, &discard).await
         }
@@ -662,7 +701,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugin(PluginCommand::Test { plugin, cases, config }) => {
             plugin_cmd::test(&plugin, &cases, config.as_deref()).await
         }
-        Command::Plugin(PluginCommand::List) => plugin_cmd::list().await,
+        Command::Plugin(PluginCommand::List { server, token, json }) => {
+            if !json {
+                plugin_cmd::list().await?;
+            }
+            match server {
+                Some(server) => {
+                    let r = remote::Remote {
+                        server,
+                        token,
+                        ca_cert: std::env::var_os("HUBSYNC_CA_CERT").map(Into::into),
+                        json,
+                    };
+                    remote::plugin_list(&r).await
+                }
+                None if json => plugin_cmd::list().await,
+                None => Ok(()),
+            }
+        }
+        Command::Plugin(PluginCommand::Upload { file, name, remote }) => {
+            remote::plugin_upload(&remote, &file, name.as_deref()).await
+        }
+        Command::Plugin(PluginCommand::Remove { name, remote }) => remote::plugin_remove(&remote, &name).await,
         Command::Db(DbCommand::Introspect { url, json }) => db_cmd::introspect(&url, json).await,
         Command::Db(DbCommand::Provision { url, table, columns }) => {
             db_cmd::provision(&url, &table, columns.as_deref()).await

@@ -521,6 +521,83 @@ pub async fn conflicts(r: &Remote, group: &str, limit: i64) -> Result<()> {
     print(&v)
 }
 
+/// `hubsync conflicts --group G --replay POLICY`.
+pub async fn replay(r: &Remote, group: &str, policy: &str, config: Option<&str>, limit: i64) -> Result<()> {
+    let config: Value = match config {
+        Some(c) => serde_json::from_str(c).context("--replay-config is not JSON")?,
+        None => json!({}),
+    };
+    let body = json!({"policy": {"plugin": policy, "config": config}, "limit": limit});
+    let path = format!("/api/v1/groups/{}/conflicts/replay", enc(group));
+    let v: Value = r.client()?.send("POST", &path, Some(&body)).await?;
+    if r.json {
+        return print(&v);
+    }
+    println!(
+        "{} conflicts replayed through {policy}: {} decided the same, {} otherwise",
+        v["replayed"],
+        v["same"],
+        v["differences"].as_array().map_or(0, Vec::len)
+    );
+    let rows = v["differences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| vec![s(&d["member"]), s(&d["table"]), d["key"].to_string(), s(&d["recorded"]), s(&d["replayed"])])
+        .collect();
+    table(&["member", "table", "key", "decided", "would decide"], rows);
+    Ok(())
+}
+
+/// `hubsync plugin list` (uploaded plugins).
+pub async fn plugin_list(r: &Remote) -> Result<()> {
+    let v: Value = r.client()?.get("/api/v1/plugins").await?;
+    if r.json {
+        return print(&v);
+    }
+    println!("\nUploaded to {}:", r.server);
+    let rows = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let used = p["used_by"].as_array().map(|u| u.iter().map(s).collect::<Vec<_>>().join(", "));
+            vec![format!("stored:{}", s(&p["name"])), s(&p["role"]), s(&p["version"]), used.unwrap_or_default()]
+        })
+        .collect();
+    table(&["plugin", "role", "version", "used by"], rows);
+    Ok(())
+}
+
+/// `hubsync plugin upload FILE [--name N]`.
+pub async fn plugin_upload(r: &Remote, file: &Path, name: Option<&str>) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => file.file_stem().and_then(|s| s.to_str()).map(str::to_owned).context("give --name")?,
+    };
+    let path = format!("/api/v1/plugins?name={}", enc(&name));
+    let (_, answer) = r.client()?.call("POST", &path, Some(bytes)).await?;
+    let v: Value = serde_json::from_slice(&answer)?;
+    if r.json {
+        return print(&v);
+    }
+    println!(
+        "uploaded {} ({} {}); use it as plugin = \"stored:{name}\"",
+        s(&v["name"]),
+        s(&v["role"]),
+        s(&v["version"])
+    );
+    Ok(())
+}
+
+/// `hubsync plugin remove NAME`.
+pub async fn plugin_remove(r: &Remote, name: &str) -> Result<()> {
+    let _: Value = r.client()?.send::<Value, _>("DELETE", &format!("/api/v1/plugins/{}", enc(name)), None).await?;
+    println!("removed plugin {name}");
+    Ok(())
+}
+
 /// Print tokens (server or store answer alike).
 pub fn print_tokens(tokens: &[Value], json: bool) -> Result<()> {
     if json {

@@ -33,7 +33,7 @@ pub struct Caller {
     pub name: String,
 }
 
-fn admin(c: &Caller) -> ApiResult<()> {
+pub(crate) fn admin(c: &Caller) -> ApiResult<()> {
     match c.role {
         Role::Admin => Ok(()),
         Role::Reader => Err(ApiError::new(
@@ -43,22 +43,22 @@ fn admin(c: &Caller) -> ApiResult<()> {
     }
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     if bytes.is_empty() {
         return Err(ApiError::bad("the request needs a JSON body"));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad(format!("the JSON body is not valid: {e}")))
 }
 
-fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> ApiResult<T> {
+pub(crate) fn optional_body<T: DeserializeOwned + Default>(bytes: &Bytes) -> ApiResult<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { body(bytes) }
 }
 
-fn path<T>(p: Result<Path<T>, PathRejection>) -> ApiResult<T> {
+pub(crate) fn path<T>(p: Result<Path<T>, PathRejection>) -> ApiResult<T> {
     p.map(|Path(v)| v).map_err(|e| ApiError::bad(format!("the path is not valid: {}", e.body_text())))
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
     q.map(|Query(v)| v).map_err(|e| ApiError::bad(format!("the query string is not valid: {}", e.body_text())))
 }
 
@@ -85,7 +85,7 @@ fn masked(g: &GroupConfig) -> GroupConfig {
     g
 }
 
-fn check_name(what: &str, name: &str) -> ApiResult<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> ApiResult<()> {
     if hubsync_core::config::valid_name(name) {
         Ok(())
     } else {
@@ -1125,7 +1125,9 @@ pub async fn revoke_token(
     info(title = "hubsync admin API", description = "Sync groups, members, schemas, syncs, history, conflicts and tokens."),
     paths(list_groups, create_group, get_group, update_group, delete_group, list_members, add_member, get_member,
           update_member, remove_member, get_tables, set_tables, get_schema, sync_now, cancel, status, history,
-          conflicts, quarantine, list_tokens, create_token, revoke_token),
+          conflicts, quarantine, list_tokens, create_token, revoke_token, crate::plugins::upload_plugin,
+          crate::plugins::list_plugins, crate::plugins::get_plugin, crate::plugins::delete_plugin,
+          crate::plugins::replay, crate::plugins::retry_quarantine, crate::plugins::discard_quarantine),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 mod metrics;
+pub mod plugins;
 pub mod problem;
 mod scheduler;
 
@@ -69,6 +70,9 @@ pub enum ServerError {
     #[error("{0}")]
     Client(String),
 }
+
+/// The largest plugin component accepted, bytes.
+pub const PLUGIN_LIMIT_BYTES: usize = 64 << 20;
 
 /// How long a checked token is trusted without asking the store again.
 pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -202,7 +206,7 @@ impl AppState {
 
     /// The group prepared at its current revision (prepared again when the
     /// definition changed or a member could not be prepared last time).
-    async fn prepared(&self, group: &str) -> Result<Arc<Group>, ServerError> {
+    pub(crate) async fn prepared(&self, group: &str) -> Result<Arc<Group>, ServerError> {
         let Some((json, revision)) = self.engine.meta().spec(group).await? else {
             return Err(ServerError::Invalid(format!("group {group:?} was removed")));
         };
@@ -350,6 +354,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/groups/{group}/status", get(status))
         .route("/api/v1/groups/{group}/conflicts", get(conflicts))
         .route("/api/v1/groups/{group}/quarantine", get(quarantine))
+        .route("/api/v1/groups/{group}/conflicts/replay", post(crate::plugins::replay))
+        .route("/api/v1/groups/{group}/quarantine/retry", post(crate::plugins::retry_quarantine))
+        .route("/api/v1/groups/{group}/quarantine/discard", post(crate::plugins::discard_quarantine))
+        .route(
+            "/api/v1/plugins",
+            get(crate::plugins::list_plugins)
+                .post(crate::plugins::upload_plugin)
+                // Components are larger than API bodies.
+                .layer(DefaultBodyLimit::max(PLUGIN_LIMIT_BYTES)),
+        )
+        .route("/api/v1/plugins/{plugin}", get(crate::plugins::get_plugin).delete(crate::plugins::delete_plugin))
         .route("/api/v1/history", get(history))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{token}", delete(revoke_token))

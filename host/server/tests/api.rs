@@ -144,6 +144,8 @@ async fn every_route_answers_as_documented() {
         "/api/v1/groups/g/status",
         "/api/v1/groups/g/conflicts",
         "/api/v1/groups/g/quarantine",
+        "/api/v1/plugins",
+        "/api/v1/plugins/p",
         "/api/v1/history",
         "/api/v1/tokens",
         "/api/v1/openapi.json",
@@ -161,6 +163,9 @@ async fn every_route_answers_as_documented() {
         ("POST", "/api/v1/groups/g/cancel"),
         ("POST", "/api/v1/tokens"),
         ("DELETE", "/api/v1/tokens/ro"),
+        ("DELETE", "/api/v1/plugins/p"),
+        ("POST", "/api/v1/groups/g/quarantine/retry"),
+        ("POST", "/api/v1/groups/g/quarantine/discard"),
     ];
     for p in reads {
         let v = expect(&anon, "GET", p, None, 401).await;
@@ -184,6 +189,7 @@ async fn every_route_answers_as_documented() {
             .map(|seg| match seg {
                 "g" => "{group}",
                 "m1" => "{member}",
+                "p" => "{plugin}",
                 other => other,
             })
             .collect();
@@ -326,6 +332,78 @@ async fn every_route_answers_as_documented() {
     expect(&admin, "GET", "/api/v1/history?limit=5000", None, 400).await;
     expect(&admin, "GET", "/api/v1/history?limit=abc", None, 400).await;
 
+    // Replay: member-wins would have decided the recorded hub-wins conflict otherwise.
+    let replay = json!({"policy": {"plugin": "builtin:member-wins"}});
+    let v = expect(&reader, "POST", "/api/v1/groups/g/conflicts/replay", Some(replay.clone()), 200).await;
+    assert_eq!((v["replayed"].as_u64(), v["same"].as_u64()), (Some(1), Some(0)), "{v}");
+    assert_eq!(v["differences"][0]["recorded"], "take-hub");
+    assert_eq!(v["differences"][0]["replayed"], "take-member");
+    let v = expect(
+        &admin,
+        "POST",
+        "/api/v1/groups/g/conflicts/replay",
+        Some(json!({"policy": {"plugin": "builtin:hub-wins"}})),
+        200,
+    )
+    .await;
+    assert_eq!(v["differences"], json!([]));
+    expect(
+        &admin,
+        "POST",
+        "/api/v1/groups/g/conflicts/replay",
+        Some(json!({"policy": {"plugin": "/etc/passwd"}})),
+        400,
+    )
+    .await;
+    expect(
+        &admin,
+        "POST",
+        "/api/v1/groups/g/conflicts/replay",
+        Some(json!({"policy": {"plugin": "builtin:nope"}})),
+        422,
+    )
+    .await;
+    expect(&admin, "POST", "/api/v1/groups/nope/conflicts/replay", Some(replay), 404).await;
+
+    // Quarantine actions.
+    let v = expect(&admin, "POST", "/api/v1/groups/g/quarantine/retry", None, 200).await;
+    assert_eq!(v["count"], 0);
+    let v = expect(&admin, "POST", "/api/v1/groups/g/quarantine/discard", Some(json!({"ids": [1, 2]})), 200).await;
+    assert_eq!(v["count"], 0);
+    expect(&admin, "POST", "/api/v1/groups/g/quarantine/discard", Some(json!({"ids": "all"})), 400).await;
+    expect(&reader, "POST", "/api/v1/groups/g/quarantine/retry", None, 403).await;
+
+    // Plugins: a real component is checked and stored; junk is refused;
+    // one in use cannot be removed.
+    let wasm = hubsync_plugin_host::builtin::bytes("member-wins").expect("built-in").to_vec();
+    let (st, body) = admin.call("POST", "/api/v1/plugins?name=mine", Some(wasm)).await.expect("upload");
+    assert_eq!(st, 201);
+    let up: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(up["role"], "conflict-policy");
+    let e =
+        admin.call("POST", "/api/v1/plugins?name=junk", Some(b"\0asm not really".to_vec())).await.expect_err("junk");
+    assert_eq!(e.status, 400, "{}", e.message);
+    let e = reader.call("POST", "/api/v1/plugins?name=x", Some(b"x".to_vec())).await.expect_err("reader");
+    assert_eq!(e.status, 403);
+    expect(&admin, "POST", "/api/v1/plugins", Some(json!({})), 400).await;
+    let list: Value = reader.get("/api/v1/plugins").await.expect("plugins");
+    assert_eq!(list[0]["name"], "mine");
+    expect(&admin, "GET", "/api/v1/plugins/nope", None, 404).await;
+    let v = expect(
+        &admin,
+        "POST",
+        "/api/v1/groups/g/conflicts/replay",
+        Some(json!({"policy": {"plugin": "stored:mine"}})),
+        200,
+    )
+    .await;
+    assert_eq!(v["differences"][0]["replayed"], "take-member", "the uploaded copy decides as member-wins");
+    let tables = json!([{"name": "items", "columns": ["id", "name"], "conflict_policy": {"plugin": "stored:mine"}}]);
+    expect(&admin, "PUT", "/api/v1/groups/g/tables", Some(tables), 200).await;
+    let v = expect(&admin, "GET", "/api/v1/plugins/mine", None, 200).await;
+    assert_eq!(v["used_by"], json!(["g"]));
+    expect(&admin, "DELETE", "/api/v1/plugins/mine", None, 409).await;
+
     // Metrics.
     let m = admin.get_text("/metrics").await.expect("metrics");
     assert!(m.contains("hubsync_rows_down_total{group=\"g\",member=\"m1\"} 3"), "{m}");
@@ -348,8 +426,9 @@ async fn every_route_answers_as_documented() {
     expect(&admin, "GET", "/api/v1/nothing", None, 404).await;
     expect(&admin, "PATCH", "/api/v1/groups", Some(json!({})), 405).await;
 
-    // Delete.
+    // Delete (then the plugin is unused and can go).
     expect(&admin, "DELETE", "/api/v1/groups/g?deprovision=true", None, 204).await;
+    expect(&admin, "DELETE", "/api/v1/plugins/mine", None, 204).await;
     expect(&admin, "GET", "/api/v1/groups/g", None, 404).await;
     // The table's triggers and tracking table are gone (the shared
     // registry and session tables stay, as `db deprovision TABLE` leaves them).
