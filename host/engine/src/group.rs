@@ -106,6 +106,22 @@ impl Group {
         self.members.iter().find(|m| m.config.name == name).map(|m| m.db.as_ref())
     }
 
+    /// Every plugin the group runs (policies, filters, maps), each once.
+    pub fn plugins(&self) -> Vec<Arc<Plugin>> {
+        let mut out: Vec<Arc<Plugin>> = Vec::new();
+        let all = self
+            .tables
+            .iter()
+            .map(|t| t.policy.clone())
+            .chain(self.members.iter().flat_map(|m| m.views.iter().flat_map(View::plugins)));
+        for p in all {
+            if !out.iter().any(|o| Arc::ptr_eq(o, &p)) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
     /// The synced tables as the hub has them, in sync order.
     pub fn tables(&self) -> Vec<&TableSchema> {
         self.tables.iter().map(|t| &t.hub_schema).collect()
@@ -208,6 +224,8 @@ pub struct TableReport {
     pub rows_up: u64,
     /// Conflicts settled by the policy.
     pub conflicts: u64,
+    /// Conflicts settled, by decision (`take-hub`, `take-member`, `merged`, `skip`).
+    pub decisions: BTreeMap<&'static str, u64>,
     /// Conflicts the policy skipped (left as they are).
     pub skipped: u64,
     /// Changes quarantined: they could not be read, converted or written
@@ -795,6 +813,9 @@ impl Engine {
                 r.rows_down += again.rows_down;
                 r.rows_up += again.rows_up;
                 r.conflicts += again.conflicts;
+                for (d, n) in &again.decisions {
+                    *r.decisions.entry(d).or_default() += n;
+                }
                 r.skipped += again.skipped;
                 r.quarantined = again.quarantined;
                 r.deferred = again.deferred;

@@ -85,6 +85,8 @@ pub(crate) struct Pair<'a> {
 /// What one batch decided to write.
 #[derive(Default)]
 struct Plan {
+    /// Conflicts settled, by decision (`take-hub`, `merged`, …).
+    decisions: std::collections::BTreeMap<&'static str, u64>,
     to_dest: Vec<ApplyOp>,
     to_source: Vec<ApplyOp>,
     journal: Vec<JournalEntry>,
@@ -658,6 +660,7 @@ impl<'a> Pair<'a> {
                 }
             }
             plan.conflicts += 1;
+            *plan.decisions.entry(name).or_default() += 1;
             let json = |r: &Option<Row>| r.as_ref().map(|r| row_to_json(&schema.columns, r).to_string());
             plan.commit.conflicts.push(ConflictRecord {
                 at_micros: now,
@@ -741,6 +744,9 @@ impl<'a> Pair<'a> {
         report.rows_down += down as u64;
         report.rows_up += up as u64;
         report.conflicts += plan.conflicts;
+        for (d, n) in &plan.decisions {
+            *report.decisions.entry(d).or_default() += n;
+        }
         report.skipped += plan.skipped;
         Ok(())
     }

@@ -28,6 +28,13 @@ pub(crate) struct View {
     map: Option<Arc<Plugin>>,
 }
 
+impl View {
+    /// The member's filter and map plugins for this table.
+    pub(crate) fn plugins(&self) -> impl Iterator<Item = Arc<Plugin>> + '_ {
+        self.filter.iter().chain(self.map.iter()).cloned()
+    }
+}
+
 fn plugin_err(member: &str, table: &str, what: &str) -> impl FnOnce(hubsync_plugin_host::PluginError) -> EngineError {
     let context = format!("member {member}, table {table}: {what}");
     move |cause| EngineError::Plugin { context, cause }

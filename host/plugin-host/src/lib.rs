@@ -21,5 +21,5 @@ pub use error::PluginError;
 /// for other crates' tests.
 #[doc(hidden)]
 pub const TEST_PLUGINS_DIR: &str = env!("HUBSYNC_TEST_PLUGINS_DIR");
-pub use plugin::Plugin;
+pub use plugin::{Plugin, PluginStats};
 pub use runtime::{CONTRACT_VERSION, Limits, Runtime, RuntimeConfig, Source};

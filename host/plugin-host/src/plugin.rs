@@ -37,6 +37,26 @@ struct Instance {
     store: Store<HostState>,
     instance: wasmtime::component::Instance,
     bound: Bound,
+    /// The fuel and the clock when the current call was armed (for stats).
+    armed: (u64, std::time::Instant),
+}
+
+/// What a plugin's calls have cost so far (every call, failed ones too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PluginStats {
+    /// Calls made.
+    pub calls: u64,
+    /// Fuel consumed (wasm instructions, roughly).
+    pub fuel: u64,
+    /// Time spent in calls, µs.
+    pub micros: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: std::sync::atomic::AtomicU64,
+    fuel: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
 }
 
 /// A loaded, configured plugin. Calls may run concurrently: each takes its
@@ -50,6 +70,7 @@ pub struct Plugin {
     config: String,
     pre: Pre,
     idle: Mutex<Vec<Instance>>,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -100,8 +121,15 @@ impl Plugin {
             contract_version: CONTRACT_VERSION.to_owned(),
             sha256,
         };
-        let mut plugin =
-            Plugin { shared, info, label: name.clone(), config: config.to_owned(), pre, idle: Mutex::new(Vec::new()) };
+        let mut plugin = Plugin {
+            shared,
+            info,
+            label: name.clone(),
+            config: config.to_owned(),
+            pre,
+            idle: Mutex::new(Vec::new()),
+            counters: Counters::default(),
+        };
         let mut inst = plugin.instantiate_bare().await?;
         plugin.arm(&mut inst, 0);
         let described = match inst.instance.get_typed_func::<(), (wit::Info,)>(&mut inst.store, &plugin.pre.describe) {
@@ -366,7 +394,7 @@ impl Plugin {
             RoleIndices::Map(ix) => ix.load(&mut store, &instance).map(Bound::Map),
         };
         match bound {
-            Ok(bound) => Ok(Instance { store, instance, bound }),
+            Ok(bound) => Ok(Instance { store, instance, bound, armed: (0, std::time::Instant::now()) }),
             Err(e) => Err(PluginError::Incompatible {
                 plugin: self.label.clone(),
                 role: self.info.role,
@@ -407,7 +435,18 @@ impl Plugin {
         let fuel = l.fuel_per_call.saturating_add(l.fuel_per_item.saturating_mul(items as u64));
         // Setting fuel only fails when fuel is disabled, which this engine never is.
         let _ = inst.store.set_fuel(fuel);
+        inst.armed = (fuel, std::time::Instant::now());
         inst.store.set_epoch_deadline(self.shared.deadline_ticks());
+    }
+
+    /// What this plugin's calls have cost so far.
+    pub fn stats(&self) -> PluginStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        PluginStats {
+            calls: self.counters.calls.load(Relaxed),
+            fuel: self.counters.fuel.load(Relaxed),
+            micros: self.counters.micros.load(Relaxed),
+        }
     }
 
     async fn checkout(&self, items: usize) -> Result<Instance, PluginError> {
@@ -439,6 +478,14 @@ impl Plugin {
         call: &'static str,
         r: wasmtime::Result<Result<R, String>>,
     ) -> Result<R, PluginError> {
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            let (budget, since) = inst.armed;
+            let left = inst.store.get_fuel().unwrap_or(0);
+            self.counters.calls.fetch_add(1, Relaxed);
+            self.counters.fuel.fetch_add(budget.saturating_sub(left), Relaxed);
+            self.counters.micros.fetch_add(since.elapsed().as_micros() as u64, Relaxed);
+        }
         let (result, reusable) = self.settle(&mut inst, call, r);
         if reusable {
             self.checkin(inst);

@@ -74,6 +74,9 @@ pub enum ServerError {
 /// The largest plugin component accepted, bytes.
 pub const PLUGIN_LIMIT_BYTES: usize = 64 << 20;
 
+/// How often a group with unreachable members is prepared again.
+const REPREPARE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// How long a checked token is trusted without asking the store again.
 pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -118,7 +121,10 @@ pub struct AppState {
     /// through this instance clears it, through another takes effect
     /// within [`TOKEN_CACHE`].
     tokens: Mutex<HashMap<String, (Role, String, std::time::Instant)>>,
-    prepared: tokio::sync::Mutex<HashMap<String, (i64, Arc<Group>)>>,
+    /// Each group prepared at a revision (a std mutex: held only to look).
+    prepared: Mutex<HashMap<String, (i64, Arc<Group>, std::time::Instant)>>,
+    /// Held while preparing, so this instance prepares one group at a time.
+    preparing: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -132,7 +138,8 @@ impl AppState {
             metrics: Metrics::default(),
             running: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
-            prepared: tokio::sync::Mutex::new(HashMap::new()),
+            prepared: Mutex::new(HashMap::new()),
+            preparing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -198,7 +205,7 @@ impl AppState {
 
     /// Drop a group's prepared state (it changed or was removed).
     pub fn forget(&self, group: &str) {
-        if let Ok(mut p) = self.prepared.try_lock() {
+        if let Ok(mut p) = self.prepared.lock() {
             p.remove(group);
         }
         self.cancel_local(group, None);
@@ -210,18 +217,29 @@ impl AppState {
         let Some((json, revision)) = self.engine.meta().spec(group).await? else {
             return Err(ServerError::Invalid(format!("group {group:?} was removed")));
         };
-        let mut cache = self.prepared.lock().await;
-        if let Some((rev, g)) = cache.get(group)
-            && *rev == revision
-            && g.unprepared().next().is_none()
-        {
-            return Ok(g.clone());
+        // A group with members that could not be prepared (unreachable)
+        // is prepared again, so they join when they can; at most every
+        // REPREPARE, not at every member's sync.
+        let cached = |revision: i64| {
+            let cache = self.prepared.lock().ok()?;
+            let (rev, g, at) = cache.get(group)?;
+            let complete = g.unprepared().next().is_none() || at.elapsed() < REPREPARE;
+            (*rev == revision && complete).then(|| g.clone())
+        };
+        if let Some(g) = cached(revision) {
+            return Ok(g);
+        }
+        let _one_at_a_time = self.preparing.lock().await;
+        if let Some(g) = cached(revision) {
+            return Ok(g); // prepared by another task meanwhile
         }
         let config: hubsync_core::GroupConfig =
             serde_json::from_str(&json).map_err(|e| ServerError::Invalid(format!("stored group {group:?}: {e}")))?;
         let meta = self.engine.meta();
         let g = Arc::new(meta.exclusive(&format!("prepare:{group}"), self.engine.prepare(&config)).await??);
-        cache.insert(group.to_owned(), (revision, g.clone()));
+        if let Ok(mut cache) = self.prepared.lock() {
+            cache.insert(group.to_owned(), (revision, g.clone(), std::time::Instant::now()));
+        }
         Ok(g)
     }
 }
@@ -334,7 +352,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .filter(|l| l.expires_micros >= now)
         .filter_map(|l| Some((l.group, l.member, l.holder?)))
         .collect();
-    let mut r = state.metrics.render(&held, &state.instance).into_response();
+    let mut plugins = Vec::new();
+    if let Ok(prepared) = state.prepared.lock() {
+        for (group, (_, g, _)) in prepared.iter() {
+            for p in g.plugins() {
+                let i = p.info();
+                plugins.push((group.clone(), format!("{} {}", i.name, i.version), p.stats()));
+            }
+        }
+    }
+    let mut r = state.metrics.render(&held, &plugins, &state.instance).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
 }

@@ -22,8 +22,11 @@ pub struct Metrics {
     durations: Mutex<BTreeMap<String, Histogram>>,
 }
 
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
 fn labels(group: &str, member: &str) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
     format!("group=\"{}\",member=\"{}\"", esc(group), esc(member))
 }
 
@@ -44,6 +47,14 @@ impl Metrics {
         }
     }
 
+    /// Add to the conflicts counter of a decision.
+    pub fn add_decision(&self, group: &str, member: &str, decision: &str, by: f64) {
+        if let Ok(mut c) = self.counters.lock() {
+            let l = format!("{},decision=\"{}\"", labels(group, member), esc(decision));
+            *c.entry(("hubsync_conflicts_total", l)).or_default() += by;
+        }
+    }
+
     /// Record how long a member's sync took.
     pub fn observe(&self, group: &str, member: &str, seconds: f64) {
         if let Ok(mut d) = self.durations.lock() {
@@ -59,8 +70,14 @@ impl Metrics {
     }
 
     /// The exposition text; `leases` are (group, member, holder) rows and
-    /// are rendered as `hubsync_lease_holder` gauges.
-    pub fn render(&self, leases: &[(String, String, String)], instance: &str) -> String {
+    /// are rendered as `hubsync_lease_holder` gauges; `plugins` are
+    /// (group, plugin, stats) of the groups this instance has prepared.
+    pub fn render(
+        &self,
+        leases: &[(String, String, String)],
+        plugins: &[(String, String, hubsync_plugin_host::PluginStats)],
+        instance: &str,
+    ) -> String {
         let mut out = String::new();
         if let Ok(c) = self.counters.lock() {
             for (name, help) in HELP {
@@ -81,12 +98,26 @@ impl Metrics {
                 let _ = writeln!(out, "{name}_sum{{{l}}} {}\n{name}_count{{{l}}} {}", h.sum, h.count);
             }
         }
+        for (name, help, get) in [
+            ("hubsync_plugin_calls_total", "Plugin calls made by this instance.", 0),
+            ("hubsync_plugin_fuel_total", "Fuel (wasm instructions) plugins consumed on this instance.", 1),
+            ("hubsync_plugin_seconds_total", "Time spent in plugin calls on this instance.", 2),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (g, p, st) in plugins {
+                let v = match get {
+                    0 => st.calls as f64,
+                    1 => st.fuel as f64,
+                    _ => st.micros as f64 / 1e6,
+                };
+                let _ = writeln!(out, "{name}{{group=\"{}\",plugin=\"{}\"}} {v}", esc(g), esc(p));
+            }
+        }
         let name = "hubsync_lease_holder";
         let _ = writeln!(out, "# HELP {name} 1 for each member being synced, by the instance holding its lease.");
         let _ = writeln!(out, "# TYPE {name} gauge");
         for (g, m, h) in leases {
-            let esc = h.replace('\\', "\\\\").replace('"', "\\\"");
-            let _ = writeln!(out, "{name}{{{},instance=\"{esc}\"}} 1", labels(g, m));
+            let _ = writeln!(out, "{name}{{{},instance=\"{}\"}} 1", labels(g, m), esc(h));
         }
         let _ = writeln!(out, "# HELP hubsync_up 1 while this instance serves.\n# TYPE hubsync_up gauge");
         let _ = writeln!(out, "hubsync_up{{instance=\"{}\"}} 1", instance.replace('"', "'"));
@@ -103,7 +134,15 @@ mod tests {
         let m = Metrics::default();
         m.add("hubsync_rows_down_total", "g", "m\"1", 5.0);
         m.observe("g", "m\"1", 0.3);
-        let text = m.render(&[("g".into(), "m\"1".into(), "i1".into())], "i1");
+        m.add_decision("g", "m\"1", "take-hub", 2.0);
+        let stats = hubsync_plugin_host::PluginStats { calls: 3, fuel: 100, micros: 1_500_000 };
+        let text =
+            m.render(&[("g".into(), "m\"1".into(), "i1".into())], &[("g".into(), "hub-wins 1.0".into(), stats)], "i1");
+        assert!(
+            text.contains("hubsync_conflicts_total{group=\"g\",member=\"m\\\"1\",decision=\"take-hub\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("hubsync_plugin_seconds_total{group=\"g\",plugin=\"hub-wins 1.0\"} 1.5"), "{text}");
         assert!(text.contains("hubsync_rows_down_total{group=\"g\",member=\"m\\\"1\"} 5"), "{text}");
         assert!(text.contains("hubsync_sync_duration_seconds_bucket{group=\"g\",member=\"m\\\"1\",le=\"0.25\"} 0"));
         assert!(text.contains("le=\"0.5\"} 1"));

@@ -95,7 +95,9 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
             for t in report.members.iter().flat_map(|r| &r.tables) {
                 m.add("hubsync_rows_down_total", group, member, t.rows_down as f64);
                 m.add("hubsync_rows_up_total", group, member, t.rows_up as f64);
-                m.add("hubsync_conflicts_total", group, member, t.conflicts as f64);
+                for (d, n) in &t.decisions {
+                    m.add_decision(group, member, d, *n as f64);
+                }
                 m.add("hubsync_quarantined_total", group, member, t.quarantined as f64);
                 if t.error.is_some() {
                     m.add("hubsync_sync_errors_total", group, member, 1.0);

@@ -408,6 +408,8 @@ async fn every_route_answers_as_documented() {
     let m = admin.get_text("/metrics").await.expect("metrics");
     assert!(m.contains("hubsync_rows_down_total{group=\"g\",member=\"m1\"} 3"), "{m}");
     assert!(m.contains("hubsync_sync_duration_seconds_count{group=\"g\",member=\"m1\"} 2"), "{m}");
+    assert!(m.contains("hubsync_conflicts_total{group=\"g\",member=\"m1\",decision=\"take-hub\"} 1"), "{m}");
+    assert!(m.contains("hubsync_plugin_calls_total{group=\"g\",plugin=\"hub-wins"), "{m}");
 
     // Tokens.
     let list: Value = admin.get("/api/v1/tokens").await.expect("tokens");
