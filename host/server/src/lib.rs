@@ -105,6 +105,9 @@ pub struct ServeOptions {
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
+/// A group prepared at a revision, and when.
+type Prepared = (i64, Arc<Group>, std::time::Instant);
+
 /// The server's shared state.
 pub struct AppState {
     /// The engine (and through it the metadata store).
@@ -122,7 +125,7 @@ pub struct AppState {
     /// within [`TOKEN_CACHE`].
     tokens: Mutex<HashMap<String, (Role, String, std::time::Instant)>>,
     /// Each group prepared at a revision (a std mutex: held only to look).
-    prepared: Mutex<HashMap<String, (i64, Arc<Group>, std::time::Instant)>>,
+    prepared: Mutex<HashMap<String, Prepared>>,
     /// Held while preparing, so this instance prepares one group at a time.
     preparing: tokio::sync::Mutex<()>,
 }
