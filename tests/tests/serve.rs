@@ -185,3 +185,82 @@ fn an_embedded_store_takes_one_instance_and_the_client_reports_failures_with_exi
     first.child.kill().expect("kill");
     let _ = first.child.wait();
 }
+
+#[test]
+fn https_with_a_self_signed_certificate_the_client_trusts_when_told() {
+    let ws = Workspace::new();
+    // A private CA and a server certificate it signs (webpki refuses a CA
+    // certificate used as the server's own).
+    let d = ws.dir();
+    let (ca, cert, key) = (d.join("ca.pem"), d.join("cert.pem"), d.join("key.pem"));
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").current_dir(d).args(args).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+    ]);
+    std::fs::write(d.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+        .expect("ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    let meta = format!("sqlite://{}", ws.dir().join("meta.db").display());
+    let token = hubsync(&["token", "create", "t", "--role", "reader", "--metadata", &meta]);
+    let token = token.expect_ok("token").trim().to_owned();
+    let (c, k) = (cert.display().to_string(), key.display().to_string());
+    let mut inst = start(&ws, "tls", &meta, &["--tls-cert", &c, "--tls-key", &k]);
+    let https = inst.url.replace("http://", "https://localhost:").replace("localhost:127.0.0.1:", "localhost:");
+    let ca = ca.display().to_string();
+    let trusted = hubsync(&["group", "list", "--server", &https, "--token", &token, "--ca-cert", &ca]);
+    trusted.expect_ok("group list over HTTPS");
+    let untrusted = hubsync(&["group", "list", "--server", &https, "--token", &token]);
+    assert!(!untrusted.ok, "an unknown certificate is refused");
+    assert!(
+        untrusted.stderr.contains("certificate") || untrusted.stderr.contains("Certificate"),
+        "{}",
+        untrusted.stderr
+    );
+    let plain = hubsync(&["group", "list", "--server", &inst.url, "--token", &token]);
+    assert!(!plain.ok, "plain HTTP to the TLS port fails");
+    inst.child.kill().expect("kill");
+    let _ = inst.child.wait();
+}
