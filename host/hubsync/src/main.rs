@@ -97,15 +97,14 @@ enum Command {
     /// List the changes that could not be synced (unreadable values, rows a
     /// database rejected), and retry or discard them.
     Quarantine {
-        /// The group file (TOML).
+        /// The group file (TOML); without it, ask the server (--group needed).
         #[arg(long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// Only this group.
         #[arg(long)]
         group: Option<String>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        remote: remote::Remote,
         /// Sync these quarantined changes again at the next sync (numbers from the list, or `all`).
         #[arg(long, num_args = 1.., value_name = "ID|all", conflicts_with = "discard")]
         retry: Vec<String>,
@@ -676,8 +675,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Conflicts { config: None, group, limit, replay: None, remote, .. } => {
             remote::conflicts(&remote, &group, limit).await
         }
-        Command::Quarantine { config, group, json, retry, discard } => {
-            sync_cmd::quarantine(&config, group.as_deref(), json, &retry, &discard).await
+        Command::Quarantine { config: Some(config), group, remote, retry, discard } => {
+            sync_cmd::quarantine(&config, group.as_deref(), remote.json, &retry, &discard).await
+        }
+        Command::Quarantine { config: None, group, remote, retry, discard } => {
+            let group = group.ok_or_else(|| anyhow::anyhow!("give --group G (or --config FILE)"))?;
+            remote::quarantine(&remote, &group, &retry, &discard).await
         }
         Command::Verify { config, group, member, table, show, json, repair } => {
             let options = hubsync_engine::VerifyOptions { member, table, show, repair };

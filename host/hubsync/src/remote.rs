@@ -598,6 +598,41 @@ pub async fn plugin_remove(r: &Remote, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `hubsync quarantine --group G [--retry …] [--discard …]` against the server.
+pub async fn quarantine(r: &Remote, group: &str, retry: &[String], discard: &[String]) -> Result<()> {
+    let c = r.client()?;
+    let ids = |list: &[String]| -> Result<Value> {
+        if list.iter().any(|i| i == "all") {
+            return Ok(json!({}));
+        }
+        let ids: Result<Vec<i64>, _> = list.iter().map(|i| i.parse::<i64>()).collect();
+        Ok(json!({"ids": ids.map_err(|_| anyhow::anyhow!("ids are numbers from the list, or `all`"))?}))
+    };
+    for (list, action) in [(retry, "retry"), (discard, "discard")] {
+        if list.is_empty() {
+            continue;
+        }
+        let path = format!("/api/v1/groups/{}/quarantine/{action}", enc(group));
+        let v: Value = c.send("POST", &path, Some(&ids(list)?)).await?;
+        println!("{action}: {} change(s)", v["count"]);
+        return Ok(());
+    }
+    let v: Value = c.get(&format!("/api/v1/groups/{}/quarantine", enc(group))).await?;
+    if r.json {
+        return print(&v);
+    }
+    let rows = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|q| {
+            vec![s(&q["id"]), s(&q["member"]), s(&q["table"]), q["key"].to_string(), s(&q["stage"]), s(&q["error"])]
+        })
+        .collect();
+    table(&["id", "member", "table", "key", "where", "error"], rows);
+    Ok(())
+}
+
 /// Print tokens (server or store answer alike).
 pub fn print_tokens(tokens: &[Value], json: bool) -> Result<()> {
     if json {
