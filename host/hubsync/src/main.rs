@@ -137,11 +137,14 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
-    /// Forget a member's sync state so its next sync starts from scratch.
+    /// Forget a member's sync state so its next sync starts from scratch
+    /// (on the server without --config: it syncs at once).
     Reinit {
-        /// The group file (TOML).
+        /// The group file (TOML); without it, ask the server.
         #[arg(long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        remote: remote::Remote,
         /// The group.
         #[arg(long)]
         group: String,
@@ -686,7 +689,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = hubsync_engine::VerifyOptions { member, table, show, repair };
             verify_cmd::verify(&config, group.as_deref(), options, json).await
         }
-        Command::Reinit { config, group, member } => sync_cmd::reinit(&config, &group, &member).await,
+        Command::Reinit { config: Some(config), group, member, .. } => sync_cmd::reinit(&config, &group, &member).await,
+        Command::Reinit { config: None, group, member, remote } => remote::reinit(&remote, &group, &member).await,
         Command::Plugin(PluginCommand::New { dir, kind }) => {
             let name = scaffold::new_plugin(&dir, kind.into())?;
             let artifact = name.replace('-', "_");

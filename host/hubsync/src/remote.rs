@@ -373,6 +373,14 @@ pub async fn sync_now(r: &Remote, group: &str, member: Option<&str>, wait: bool)
     }
 }
 
+/// `hubsync reinit --group G --member M` against the server.
+pub async fn reinit(r: &Remote, group: &str, member: &str) -> Result<()> {
+    let path = format!("/api/v1/groups/{}/members/{}/reinit", enc(group), enc(member));
+    let _: Value = r.client()?.send::<Value, _>("POST", &path, None).await?;
+    println!("member {member} of group {group} forgot its sync state and syncs from scratch now");
+    Ok(())
+}
+
 /// `hubsync sync cancel GROUP [--member M]`.
 pub async fn sync_cancel(r: &Remote, group: &str, member: Option<&str>) -> Result<()> {
     let body = json!({"member": member});

@@ -1127,7 +1127,8 @@ pub async fn revoke_token(
           update_member, remove_member, get_tables, set_tables, get_schema, sync_now, cancel, status, history,
           conflicts, quarantine, list_tokens, create_token, revoke_token, crate::plugins::upload_plugin,
           crate::plugins::list_plugins, crate::plugins::get_plugin, crate::plugins::delete_plugin,
-          crate::plugins::replay, crate::plugins::retry_quarantine, crate::plugins::discard_quarantine),
+          crate::plugins::replay, crate::plugins::retry_quarantine, crate::plugins::discard_quarantine,
+          crate::plugins::reinit),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

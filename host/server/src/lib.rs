@@ -377,6 +377,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/groups/{group}", get(get_group).put(update_group).delete(delete_group))
         .route("/api/v1/groups/{group}/members", get(list_members).post(add_member))
         .route("/api/v1/groups/{group}/members/{member}", get(get_member).patch(update_member).delete(remove_member))
+        .route("/api/v1/groups/{group}/members/{member}/reinit", post(crate::plugins::reinit))
         .route("/api/v1/groups/{group}/tables", get(get_tables).put(set_tables))
         .route("/api/v1/groups/{group}/schema", get(get_schema))
         .route("/api/v1/groups/{group}/sync", post(sync_now))

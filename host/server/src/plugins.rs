@@ -277,6 +277,41 @@ pub async fn replay(
     Ok(Json(ReplayReport { replayed, same: replayed - differences.len(), differences }))
 }
 
+/// Forget a member's sync state (anchors, journal, parked and quarantined
+/// changes) and sync it from scratch now: for an out-of-date member.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/members/{member}/reinit", tag = "members",
+    params(("group" = String, Path), ("member" = String, Path)),
+    responses((status = 202, body = Count), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn reinit(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let (group, member) = path(p)?;
+    let (config, _) = load(&state, &group).await?;
+    crate::api::check_name("member name", &member)?;
+    if !config.members.iter().any(|m| m.name == member) {
+        return Err(ApiError::not_found(format!("group {group:?} has no member {member:?}")));
+    }
+    let meta = state.engine.meta();
+    if meta
+        .leases()
+        .await?
+        .iter()
+        .any(|l| l.group == group && l.member == member && l.holder.is_some() && l.expires_micros >= now_micros())
+    {
+        return Err(ApiError::conflict(format!(
+            "member {member:?} is syncing now; cancel it (`hubsync sync cancel {group} --member {member}`) and retry"
+        )));
+    }
+    meta.forget(&group, Some(&member), None).await?;
+    let count = meta.request_sync(&group, Some(&member)).await?;
+    state.wake.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(Count { count })).into_response())
+}
+
 /// Which quarantined changes.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -365,6 +365,15 @@ async fn every_route_answers_as_documented() {
     .await;
     expect(&admin, "POST", "/api/v1/groups/nope/conflicts/replay", Some(replay), 404).await;
 
+    // Reinit: state forgotten, synced again from scratch (nothing new to write).
+    let before = hubsync_server::now_micros();
+    let v = expect(&admin, "POST", "/api/v1/groups/g/members/m1/reinit", None, 202).await;
+    assert_eq!(v["count"], 1);
+    synced(&admin, "g", before).await;
+    assert_eq!(rows(&m1, "SELECT count(*) FROM items"), "2");
+    expect(&admin, "POST", "/api/v1/groups/g/members/zz/reinit", None, 404).await;
+    expect(&reader, "POST", "/api/v1/groups/g/members/m1/reinit", None, 403).await;
+
     // Quarantine actions.
     let v = expect(&admin, "POST", "/api/v1/groups/g/quarantine/retry", None, 200).await;
     assert_eq!(v["count"], 0);
@@ -407,7 +416,7 @@ async fn every_route_answers_as_documented() {
     // Metrics.
     let m = admin.get_text("/metrics").await.expect("metrics");
     assert!(m.contains("hubsync_rows_down_total{group=\"g\",member=\"m1\"} 3"), "{m}");
-    assert!(m.contains("hubsync_sync_duration_seconds_count{group=\"g\",member=\"m1\"} 2"), "{m}");
+    assert!(m.contains("hubsync_sync_duration_seconds_count{group=\"g\",member=\"m1\"} 3"), "{m}");
     assert!(m.contains("hubsync_conflicts_total{group=\"g\",member=\"m1\",decision=\"take-hub\"} 1"), "{m}");
     assert!(m.contains("hubsync_plugin_calls_total{group=\"g\",plugin=\"hub-wins"), "{m}");
 
