@@ -74,6 +74,10 @@ pub enum ServerError {
 /// The largest plugin component accepted, bytes.
 pub const PLUGIN_LIMIT_BYTES: usize = 64 << 20;
 
+/// How long a status or history answer is served again (a poll storm costs
+/// one query per URI and interval); writes through this instance clear it.
+pub const ANSWER_CACHE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How often a group with unreachable members is prepared again.
 const REPREPARE: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -128,6 +132,10 @@ pub struct AppState {
     prepared: Mutex<HashMap<String, Prepared>>,
     /// Held while preparing, so this instance prepares one group at a time.
     preparing: tokio::sync::Mutex<()>,
+    /// Recent answers of the busiest reads (status, history), by URI.
+    answers: Mutex<HashMap<String, (std::time::Instant, bytes::Bytes)>>,
+    /// One computation per URI at a time: concurrent misses wait for it.
+    computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppState {
@@ -143,6 +151,8 @@ impl AppState {
             tokens: Mutex::new(HashMap::new()),
             prepared: Mutex::new(HashMap::new()),
             preparing: tokio::sync::Mutex::new(()),
+            answers: Mutex::new(HashMap::new()),
+            computing: Mutex::new(HashMap::new()),
         })
     }
 
@@ -327,6 +337,73 @@ async fn problems(req: Request, next: Next) -> Response {
     ApiError::new(status, text).into_response()
 }
 
+impl AppState {
+    fn answer(&self, uri: &str) -> Option<bytes::Bytes> {
+        let a = self.answers.lock().ok()?;
+        a.get(uri).filter(|(at, _)| at.elapsed() < ANSWER_CACHE).map(|(_, b)| b.clone())
+    }
+
+    fn forget_answers(&self) {
+        if let Ok(mut a) = self.answers.lock() {
+            a.clear();
+        }
+    }
+}
+
+fn json_answer(body: bytes::Bytes) -> Response {
+    let mut r = Response::new(axum::body::Body::from(body));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Serve status and history reads from a half-second cache, computing
+/// each URI once however many clients ask at the same moment; any other
+/// call that changes something clears the cache.
+async fn answers(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let cacheable = req.method() == axum::http::Method::GET && (path.ends_with("/status") || path == "/api/v1/history");
+    if !cacheable {
+        let write = req.method() != axum::http::Method::GET;
+        let r = next.run(req).await;
+        if write {
+            state.forget_answers();
+        }
+        return r;
+    }
+    let uri = req.uri().to_string();
+    if let Some(b) = state.answer(&uri) {
+        return json_answer(b);
+    }
+    let lock: Option<Arc<tokio::sync::Mutex<()>>> = state.computing.lock().ok().map(|mut c| {
+        if c.len() > 10_000 {
+            c.clear();
+        }
+        c.entry(uri.clone()).or_default().clone()
+    });
+    let Some(lock) = lock else { return next.run(req).await };
+    let _one = lock.lock().await;
+    if let Some(b) = state.answer(&uri) {
+        return json_answer(b);
+    }
+    let r = next.run(req).await;
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    match axum::body::to_bytes(body, 64 << 20).await {
+        Ok(b) => {
+            if let Ok(mut a) = state.answers.lock() {
+                if a.len() > 10_000 {
+                    a.clear();
+                }
+                a.insert(uri, (std::time::Instant::now(), b.clone()));
+            }
+            Response::from_parts(parts, axum::body::Body::from(b))
+        }
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -401,6 +478,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/tokens/{token}", delete(revoke_token))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), answers))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let limit = state.options.body_limit_bytes;
     Router::new()
