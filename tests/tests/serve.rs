@@ -264,3 +264,50 @@ fn https_with_a_self_signed_certificate_the_client_trusts_when_told() {
     inst.child.kill().expect("kill");
     let _ = inst.child.wait();
 }
+
+#[test]
+fn apply_shows_the_diff_first_and_export_round_trips_with_passwords_masked() {
+    let ws = Workspace::new();
+    let hub = Db::new(Engine::Sqlite);
+    let member = Db::new(Engine::Postgres);
+    hub.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, 'one');");
+    let meta = format!("sqlite://{}", ws.dir().join("meta.db").display());
+    let token = hubsync(&["token", "create", "ops", "--role", "admin", "--metadata", &meta]);
+    let token = token.expect_ok("token").trim().to_owned();
+    let mut inst = start(&ws, "gitops", &meta, &[]);
+    let with_password = member.url.replacen("postgres://postgres@", "postgres://postgres:pw-9d2e@", 1);
+    let file_text = |interval: u64| {
+        format!(
+            "[[group]]\nname = \"shop\"\nhub = \"{}\"\ninterval_seconds = {interval}\n[[group.member]]\nname = \"pg\"\nurl = \"{with_password}\"\n[[group.table]]\nname = \"items\"\n",
+            hub.url
+        )
+    };
+    let file = ws.group_file(&file_text(3600));
+    let remote = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--server", &inst.url, "--token", &token]);
+        hubsync(&all)
+    };
+    assert!(remote(&["apply", &file]).expect_ok("apply").contains("will be created"));
+    assert!(remote(&["apply", &file]).expect_ok("apply again").contains("unchanged"));
+    let file = ws.group_file(&file_text(60));
+    let plan = remote(&["apply", &file, "--dry-run"]);
+    let plan = plan.expect_ok("dry run");
+    assert!(plan.contains("- interval_seconds = 3600") && plan.contains("+ interval_seconds = 60"), "{plan}");
+    assert!(!plan.contains("pw-9d2e"), "the diff masks passwords:\n{plan}");
+    assert!(remote(&["group", "show", "shop"]).expect_ok("show").contains("interval_seconds = 3600"));
+    remote(&["apply", &file]).expect_ok("apply the change");
+    let exported = remote(&["export"]);
+    let exported = exported.expect_ok("export");
+    assert!(exported.contains("interval_seconds = 60") && exported.contains("postgres:***@"), "{exported}");
+    assert!(!exported.contains("pw-9d2e"));
+    // The export applied again changes nothing, and the member still syncs.
+    let back = ws.dir().join("exported.toml");
+    std::fs::write(&back, exported).expect("write");
+    let back = back.display().to_string();
+    assert!(remote(&["apply", &back]).expect_ok("apply the export").contains("unchanged"));
+    remote(&["sync", "now", "shop", "--wait"]).expect_ok("sync now --wait");
+    assert_eq!(member.scalar("SELECT name FROM items WHERE id = 1"), "one");
+    inst.child.kill().expect("kill");
+    let _ = inst.child.wait();
+}

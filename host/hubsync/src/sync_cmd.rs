@@ -6,10 +6,19 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use hubsync_engine::{Engine, Group, GroupReport, LoadedFile, load_file};
 
-/// Open the engine of a loaded group file.
+/// Open the engine of a loaded group file. With `HUBSYNC_SECRET_KEY` (or
+/// `HUBSYNC_SECRET_KEY_FILE`) set, the definitions it records are sealed
+/// as `hubsync serve` seals them (and sealed ones can be read).
 pub async fn engine(loaded: &LoadedFile) -> Result<Engine> {
     let cache = hubsync_plugin_host::RuntimeConfig::default_cache_dir();
-    Ok(Engine::open(&loaded.metadata_url, cache.as_deref()).await?)
+    let meta = hubsync_connectors::meta::MetaStore::open(&loaded.metadata_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening the sync metadata database: {e}"))?;
+    let meta = match hubsync_connectors::secret::Cipher::from_env()? {
+        Some(c) => meta.with_cipher(c),
+        None => meta,
+    };
+    Ok(Engine::with_store(meta, cache.as_deref())?)
 }
 
 pub(crate) fn selected<'a>(loaded: &'a LoadedFile, group: Option<&str>) -> Result<Vec<&'a hubsync_core::GroupConfig>> {

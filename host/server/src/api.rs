@@ -1173,3 +1173,19 @@ impl utoipa::Modify for Bearer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_url_sent_back_keeps_the_stored_password_and_a_new_one_replaces_it() {
+        let stored = "postgres://app:s3cret@db1/sales";
+        assert_eq!(mask(stored), "postgres://app:***@db1/sales");
+        assert_eq!(unmask("postgres://app:***@db1/sales", Some(stored)), stored);
+        assert_eq!(unmask("postgres://app:new@db1/sales", Some(stored)), "postgres://app:new@db1/sales");
+        // A masked URL for another database is not given the stored password.
+        assert_eq!(unmask("postgres://app:***@db2/sales", Some(stored)), "postgres://app:***@db2/sales");
+        assert_eq!(unmask("sqlite:///x.db", None), "sqlite:///x.db");
+    }
+}
