@@ -585,7 +585,7 @@ pub async fn plugin_upload(r: &Remote, file: &Path, name: Option<&str>) -> Resul
         None => file.file_stem().and_then(|s| s.to_str()).map(str::to_owned).context("give --name")?,
     };
     let path = format!("/api/v1/plugins?name={}", enc(&name));
-    let (_, answer) = r.client()?.call("POST", &path, Some(bytes)).await?;
+    let (_, answer) = r.client()?.call_as("POST", &path, Some(bytes), "application/octet-stream").await?;
     let v: Value = serde_json::from_slice(&answer)?;
     if r.json {
         return print(&v);

@@ -114,8 +114,20 @@ impl Client {
         if answer.is_empty() { decode(b"null") } else { decode(&answer) }
     }
 
-    /// One request; the status and body of a 2xx answer, else the error.
+    /// One request with a JSON body (if any); the status and body of a 2xx
+    /// answer, else the error.
     pub async fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Result<(u16, Bytes), CallError> {
+        self.call_as(method, path, body, "application/json").await
+    }
+
+    /// [`Client::call`] with a body of `content_type`.
+    pub async fn call_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Result<(u16, Bytes), CallError> {
         let unreachable = |e: &dyn std::fmt::Display| CallError {
             status: 0,
             message: format!(
@@ -130,7 +142,7 @@ impl Client {
             req = req.header(AUTHORIZATION, format!("Bearer {t}"));
         }
         if body.is_some() {
-            req = req.header(CONTENT_TYPE, "application/json");
+            req = req.header(CONTENT_TYPE, content_type);
         }
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))

@@ -81,7 +81,7 @@ fn view(p: StoredPlugin, used_by: Vec<String>) -> PluginView {
 /// stored; groups then name it `stored:NAME`. Uploading a name again
 /// replaces it (groups using it load the new one at their next preparation).
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content = String, description = "the .wasm component (its bytes)", content_type = "application/octet-stream"),
     responses((status = 201, body = PluginView), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn upload_plugin(
     State(state): State<Arc<AppState>>,
