@@ -1,5 +1,6 @@
 //! The `hubsync` command line: the binary that wires the crates together.
 
+mod agent_cmd;
 mod db_cmd;
 mod demo;
 mod plugin_cmd;
@@ -196,6 +197,10 @@ enum Command {
         #[arg(long, default_value_t = 1 << 20)]
         body_limit_bytes: usize,
     },
+    /// Sync agents on the server: create one (its one-time key is printed
+    /// once), list, show, regenerate the key (retires the agent), delete.
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Create, list and revoke API tokens (through the server, or with
     /// --metadata directly on its metadata database).
     #[command(subcommand)]
@@ -248,6 +253,61 @@ enum Command {
         /// Only this group.
         #[arg(long)]
         group: Option<String>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Run the agent: join the service with a one-time key (kept as a
+    /// credential in --state), then stay connected (outbound only) until
+    /// stopped or retired. Without --key, the credential in --state is used.
+    Connect {
+        /// The service's URL (`https://…`).
+        #[arg(long)]
+        service: Option<String>,
+        /// The one-time key from `hubsync agent create` or `regenerate-key`.
+        #[arg(long)]
+        key: Option<String>,
+        /// The agent's state folder (its credential; mode 0700).
+        #[arg(long)]
+        state: PathBuf,
+        /// A PEM certificate to trust (a service with a self-signed certificate).
+        #[arg(long, env = "HUBSYNC_CA_CERT")]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Create an agent; prints its one-time key (give it to the agent).
+    Create {
+        /// The agent's name.
+        name: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// List agents: online or not, version, last contact, address.
+    List {
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Show an agent.
+    Show {
+        /// The agent.
+        name: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Give an agent a new one-time key: the old key and the agent's
+    /// credential stop working at once.
+    RegenerateKey {
+        /// The agent.
+        name: String,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Remove an agent.
+    Delete {
+        /// The agent.
+        name: String,
         #[command(flatten)]
         remote: remote::Remote,
     },
@@ -765,6 +825,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Agent(AgentCommand::Connect { service, key, state, ca_cert }) => {
+            agent_cmd::connect(service, key, &state, ca_cert.as_deref()).await
+        }
+        Command::Agent(AgentCommand::Create { name, remote }) => remote::agent_create(&remote, &name).await,
+        Command::Agent(AgentCommand::List { remote }) => remote::agent_list(&remote, None).await,
+        Command::Agent(AgentCommand::Show { name, remote }) => remote::agent_list(&remote, Some(&name)).await,
+        Command::Agent(AgentCommand::RegenerateKey { name, remote }) => remote::agent_rekey(&remote, &name).await,
+        Command::Agent(AgentCommand::Delete { name, remote }) => remote::agent_delete(&remote, &name).await,
         Command::Token(TokenCommand::Create { name, role, metadata: Some(m), .. }) => {
             serve_cmd::token_create(&m, &name, role.into()).await
         }

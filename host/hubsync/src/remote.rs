@@ -641,6 +641,66 @@ pub async fn quarantine(r: &Remote, group: &str, retry: &[String], discard: &[St
     Ok(())
 }
 
+/// `hubsync agent create NAME`.
+pub async fn agent_create(r: &Remote, name: &str) -> Result<()> {
+    let v: Value = r.client()?.send("POST", "/api/v1/agents", Some(&json!({"name": name}))).await?;
+    if r.json {
+        return print(&v);
+    }
+    eprintln!("agent {name} created; its one-time key (shown this once; it works once):");
+    println!("{}", s(&v["key"]));
+    Ok(())
+}
+
+/// `hubsync agent regenerate-key NAME`.
+pub async fn agent_rekey(r: &Remote, name: &str) -> Result<()> {
+    let path = format!("/api/v1/agents/{}/regenerate-key", enc(name));
+    let v: Value = r.client()?.send::<Value, _>("POST", &path, None).await?;
+    if r.json {
+        return print(&v);
+    }
+    eprintln!("agent {name}: the old key and its credential no longer work; the new one-time key:");
+    println!("{}", s(&v["key"]));
+    Ok(())
+}
+
+/// `hubsync agent delete NAME`.
+pub async fn agent_delete(r: &Remote, name: &str) -> Result<()> {
+    let _: Value = r.client()?.send::<Value, _>("DELETE", &format!("/api/v1/agents/{}", enc(name)), None).await?;
+    println!("removed agent {name}");
+    Ok(())
+}
+
+/// `hubsync agent list` / `agent show NAME`.
+pub async fn agent_list(r: &Remote, name: Option<&str>) -> Result<()> {
+    let c = r.client()?;
+    let v: Value = match name {
+        Some(n) => Value::Array(vec![c.get(&format!("/api/v1/agents/{}", enc(n))).await?]),
+        None => c.get("/api/v1/agents").await?,
+    };
+    if r.json {
+        return print(if name.is_some() { &v[0] } else { &v });
+    }
+    let rows = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let online = if a["online"] == json!(true) { "online" } else { "offline" };
+            vec![
+                s(&a["name"]),
+                s(&a["state"]),
+                online.into(),
+                s(&a["version"]),
+                when(a["last_contact_micros"].as_i64()),
+                s(&a["address"]),
+            ]
+        })
+        .collect();
+    table(&["agent", "state", "online", "version", "last contact", "address"], rows);
+    Ok(())
+}
+
 /// Print tokens (server or store answer alike).
 pub fn print_tokens(tokens: &[Value], json: bool) -> Result<()> {
     if json {

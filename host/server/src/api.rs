@@ -1128,7 +1128,9 @@ pub async fn revoke_token(
           conflicts, quarantine, list_tokens, create_token, revoke_token, crate::plugins::upload_plugin,
           crate::plugins::list_plugins, crate::plugins::get_plugin, crate::plugins::delete_plugin,
           crate::plugins::replay, crate::plugins::retry_quarantine, crate::plugins::discard_quarantine,
-          crate::plugins::reinit),
+          crate::plugins::reinit, crate::agents::create_agent, crate::agents::list_agents, crate::agents::get_agent,
+          crate::agents::regenerate_key, crate::agents::delete_agent, crate::agents::join,
+          crate::agents::heartbeat),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -5,6 +5,7 @@
 //! The only crate that knows HTTP: it calls the engine and the metadata
 //! store, never SQL. [`client`] is the other end, used by the CLI.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod client;
@@ -473,6 +474,9 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(PLUGIN_LIMIT_BYTES)),
         )
         .route("/api/v1/plugins/{plugin}", get(crate::plugins::get_plugin).delete(crate::plugins::delete_plugin))
+        .route("/api/v1/agents", get(crate::agents::list_agents).post(crate::agents::create_agent))
+        .route("/api/v1/agents/{agent}", get(crate::agents::get_agent).delete(crate::agents::delete_agent))
+        .route("/api/v1/agents/{agent}/regenerate-key", post(crate::agents::regenerate_key))
         .route("/api/v1/history", get(history))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{token}", delete(revoke_token))
@@ -484,6 +488,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // The agent's key authenticates the join, not a token.
+        .route("/api/v1/agent-join", post(crate::agents::join))
+        .route("/api/v1/agent-heartbeat", post(crate::agents::heartbeat))
         .merge(protected)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limit))
@@ -532,7 +539,7 @@ pub async fn serve_on(
         let _ = stop_tx.send(true);
     });
     match tls {
-        None => axum::serve(listener, app)
+        None => axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stopped)
             .await
             .map_err(|cause| ServerError::Listen { addr: addr.clone(), cause })?,
@@ -614,7 +621,8 @@ mod tls {
                 r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
                 _ = &mut stopped => return,
             };
-            let (acceptor, app) = (acceptor.clone(), app.clone());
+            let (acceptor, app) =
+                (acceptor.clone(), app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer))));
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     debug!(%peer, "TLS handshake failed");

@@ -146,6 +146,8 @@ async fn every_route_answers_as_documented() {
         "/api/v1/groups/g/quarantine",
         "/api/v1/plugins",
         "/api/v1/plugins/p",
+        "/api/v1/agents",
+        "/api/v1/agents/a",
         "/api/v1/history",
         "/api/v1/tokens",
         "/api/v1/openapi.json",
@@ -166,6 +168,9 @@ async fn every_route_answers_as_documented() {
         ("DELETE", "/api/v1/plugins/p"),
         ("POST", "/api/v1/groups/g/quarantine/retry"),
         ("POST", "/api/v1/groups/g/quarantine/discard"),
+        ("POST", "/api/v1/agents"),
+        ("DELETE", "/api/v1/agents/a"),
+        ("POST", "/api/v1/agents/a/regenerate-key"),
     ];
     for p in reads {
         let v = expect(&anon, "GET", p, None, 401).await;
@@ -190,6 +195,7 @@ async fn every_route_answers_as_documented() {
                 "g" => "{group}",
                 "m1" => "{member}",
                 "p" => "{plugin}",
+                "a" => "{agent}",
                 other => other,
             })
             .collect();
@@ -419,6 +425,51 @@ async fn every_route_answers_as_documented() {
     assert!(m.contains("hubsync_sync_duration_seconds_count{group=\"g\",member=\"m1\"} 3"), "{m}");
     assert!(m.contains("hubsync_conflicts_total{group=\"g\",member=\"m1\",decision=\"take-hub\"} 1"), "{m}");
     assert!(m.contains("hubsync_plugin_calls_total{group=\"g\",plugin=\"hub-wins"), "{m}");
+
+    // Agents: a key is shown once and works exactly once, even raced;
+    // regenerating retires the old key.
+    let created = expect(&admin, "POST", "/api/v1/agents", Some(json!({"name": "onprem"})), 201).await;
+    let key = created["key"].as_str().expect("key").to_owned();
+    expect(&admin, "POST", "/api/v1/agents", Some(json!({"name": "onprem"})), 409).await;
+    expect(&admin, "POST", "/api/v1/agents", Some(json!({"name": "bad name"})), 400).await;
+    expect(&reader, "POST", "/api/v1/agents", Some(json!({"name": "x"})), 403).await;
+    let listed: Value = reader.get("/api/v1/agents").await.expect("agents");
+    assert_eq!(listed[0]["state"], "waiting-for-key");
+    assert!(!listed.to_string().contains(&key), "keys are never shown again");
+    let join = json!({"key": key, "version": "0.1.0"});
+    let mut racers = Vec::new();
+    for _ in 0..6 {
+        let (c, body) = (anon.clone(), join.clone());
+        racers.push(tokio::spawn(async move { status_of(&c, "POST", "/api/v1/agent-join", Some(body)).await }));
+    }
+    let mut won = Vec::new();
+    for r in racers {
+        let (st, v) = r.await.expect("join");
+        assert!(st == 200 || st == 401, "{st}: {v}");
+        if st == 200 {
+            won.push(v);
+        }
+    }
+    assert_eq!(won.len(), 1, "a key works exactly once");
+    assert_eq!(won[0]["agent"], "onprem");
+    assert!(won[0]["credential"].as_str().expect("credential").starts_with("hsc_"));
+    let a = expect(&reader, "GET", "/api/v1/agents/onprem", None, 200).await;
+    assert_eq!(
+        (a["state"].as_str(), a["online"].as_bool(), a["address"].as_str()),
+        (Some("joined"), Some(true), Some("127.0.0.1"))
+    );
+    let v = expect(&anon, "POST", "/api/v1/agent-join", Some(join.clone()), 401).await;
+    assert!(v["detail"].as_str().expect("detail").contains("regenerate-key"), "{v}");
+    let fresh = expect(&admin, "POST", "/api/v1/agents/onprem/regenerate-key", None, 200).await;
+    assert_eq!(expect(&admin, "GET", "/api/v1/agents/onprem", None, 200).await["state"], "waiting-for-key");
+    expect(&anon, "POST", "/api/v1/agent-join", Some(join), 401).await;
+    let join = json!({"key": fresh["key"], "version": "0.1.0"});
+    expect(&anon, "POST", "/api/v1/agent-join", Some(join), 200).await;
+    expect(&anon, "POST", "/api/v1/agent-join", Some(json!({"key": "x"})), 400).await;
+    expect(&reader, "POST", "/api/v1/agents/onprem/regenerate-key", None, 403).await;
+    expect(&admin, "POST", "/api/v1/agents/nope/regenerate-key", None, 404).await;
+    expect(&admin, "DELETE", "/api/v1/agents/onprem", None, 204).await;
+    expect(&admin, "GET", "/api/v1/agents/onprem", None, 404).await;
 
     // Tokens.
     let list: Value = admin.get("/api/v1/tokens").await.expect("tokens");

@@ -22,7 +22,7 @@ use crate::common;
 
 mod served;
 use crate::secret::Cipher;
-pub use served::{HistoryFilter, HistoryPage, LeaseHolder, StoredPlugin, TokenRecord};
+pub use served::{AgentRecord, HistoryFilter, HistoryPage, LeaseHolder, StoredPlugin, TokenRecord};
 
 /// Schema migrations, in order; entry `n` takes the store from version `n`
 /// to `n + 1`. `{id}` is an auto-numbered key column in each dialect.
@@ -88,6 +88,14 @@ const MIGRATIONS: &[&[&str]] = &[
      SELECT s.group_name, s.member, s.table_name, MAX(s.id), \
      MAX(CASE WHEN s.ok = 1 THEN s.started_micros END) FROM sessions s \
      GROUP BY s.group_name, s.member, s.table_name",
+    ],
+    &[
+        // Sync agents: the one-time key (hash) until it is exchanged, then
+        // the long-lived credential (hash) issued for it. Regenerating the
+        // key clears both.
+        "CREATE TABLE agents (name TEXT PRIMARY KEY, key_hash TEXT, credential_hash TEXT, \
+     created_micros BIGINT NOT NULL, key_micros BIGINT NOT NULL, connected_micros BIGINT, \
+     last_contact_micros BIGINT, address TEXT, version TEXT)",
     ],
 ];
 

@@ -48,6 +48,29 @@ pub struct StoredPlugin {
     pub uploaded_micros: i64,
 }
 
+/// A sync agent as stored (hashes only, never a key or credential).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRecord {
+    /// Its name.
+    pub name: String,
+    /// SHA-256 of its one-time key while the key is unused.
+    pub key_hash: Option<String>,
+    /// SHA-256 of the credential the key was exchanged for.
+    pub credential_hash: Option<String>,
+    /// When it was created, µs since the Unix epoch.
+    pub created_micros: i64,
+    /// When its current key was made.
+    pub key_micros: i64,
+    /// When the key was exchanged (the agent joined).
+    pub connected_micros: Option<i64>,
+    /// When the agent was last heard from.
+    pub last_contact_micros: Option<i64>,
+    /// The address it connected from.
+    pub address: Option<String>,
+    /// The version it runs.
+    pub version: Option<String>,
+}
+
 /// Who holds a member's lease now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeaseHolder {
@@ -540,6 +563,122 @@ impl MetaStore {
             .execute(&self.pool)
             .await
             .map_err(self.db("removing a plugin"))?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Create an agent with the hash of its first key; `false` if the name is taken.
+    pub async fn add_agent(&self, name: &str, key_hash: &str, now_micros: i64) -> Result<bool, ConnectorError> {
+        let n = sqlx::query(self.sql(
+            "INSERT INTO agents (name, key_hash, credential_hash, created_micros, key_micros) \
+             VALUES (?, ?, NULL, ?, ?) ON CONFLICT (name) DO NOTHING",
+        ))
+        .bind(name)
+        .bind(key_hash)
+        .bind(now_micros)
+        .bind(now_micros)
+        .execute(&self.pool)
+        .await
+        .map_err(self.db("creating an agent"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Every agent.
+    pub async fn agents(&self) -> Result<Vec<AgentRecord>, ConnectorError> {
+        let rows = sqlx::query(self.sql(
+            "SELECT name, key_hash, credential_hash, created_micros, key_micros, connected_micros, \
+             last_contact_micros, address, version FROM agents ORDER BY name",
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.db("reading agents"))?;
+        Ok(rows
+            .iter()
+            .map(|r| AgentRecord {
+                name: r.get(0),
+                key_hash: r.get(1),
+                credential_hash: r.get(2),
+                created_micros: r.get(3),
+                key_micros: r.get(4),
+                connected_micros: r.get(5),
+                last_contact_micros: r.get(6),
+                address: r.get(7),
+                version: r.get(8),
+            })
+            .collect())
+    }
+
+    /// Give an agent a new key: the old key and any credential issued from
+    /// it stop working at once. `false` if there is no such agent.
+    pub async fn rekey_agent(&self, name: &str, key_hash: &str, now_micros: i64) -> Result<bool, ConnectorError> {
+        let n = sqlx::query(self.sql(
+            "UPDATE agents SET key_hash = ?, credential_hash = NULL, key_micros = ?, connected_micros = NULL \
+             WHERE name = ?",
+        ))
+        .bind(key_hash)
+        .bind(now_micros)
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .map_err(self.db("regenerating an agent key"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Exchange a one-time key for a credential, in one statement, so a key
+    /// works exactly once however many agents present it at the same time.
+    /// Returns the agent's name, or `None` when no unused key matches.
+    pub async fn exchange_agent_key(
+        &self,
+        key_hash: &str,
+        credential_hash: &str,
+        address: &str,
+        version: &str,
+        now_micros: i64,
+    ) -> Result<Option<String>, ConnectorError> {
+        let row = sqlx::query(self.sql(
+            "UPDATE agents SET key_hash = NULL, credential_hash = ?, connected_micros = ?, last_contact_micros = ?, \
+             address = ?, version = ? WHERE key_hash = ? RETURNING name",
+        ))
+        .bind(credential_hash)
+        .bind(now_micros)
+        .bind(now_micros)
+        .bind(address)
+        .bind(version)
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.db("exchanging an agent key"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// The agent a credential belongs to, noting the contact.
+    pub async fn agent_contact(
+        &self,
+        credential_hash: &str,
+        address: &str,
+        now_micros: i64,
+    ) -> Result<Option<String>, ConnectorError> {
+        let row = sqlx::query(
+            self.sql("UPDATE agents SET last_contact_micros = ?, address = ? WHERE credential_hash = ? RETURNING name"),
+        )
+        .bind(now_micros)
+        .bind(address)
+        .bind(credential_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.db("recording an agent's contact"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Remove an agent; whether it existed.
+    pub async fn delete_agent(&self, name: &str) -> Result<bool, ConnectorError> {
+        let n = sqlx::query(self.sql("DELETE FROM agents WHERE name = ?"))
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(self.db("removing an agent"))?
             .rows_affected();
         Ok(n == 1)
     }

@@ -1,0 +1,286 @@
+//! Sync agents, service side: create an agent (its one-time key is shown
+//! once), list and show them, regenerate the key (the old key and the
+//! credential issued from it stop working at once), remove them; and the
+//! join call an agent makes with its key, exchanging it for a long-lived
+//! credential: a key works exactly once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hubsync_connectors::meta::AgentRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::{Caller, admin, body, check_name, path};
+use crate::problem::{ApiError, Problem};
+use crate::{AppState, now_micros};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// An agent that has not been heard from for this long shows as offline.
+pub const OFFLINE_AFTER_MICROS: i64 = 60_000_000;
+
+/// An agent to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    /// Its name (letters, digits, `_`, `-`, `.`).
+    pub name: String,
+}
+
+/// An agent's key, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentKey {
+    /// The agent.
+    pub name: String,
+    /// The one-time key: give it to `hubsync agent connect --key`. It works
+    /// once; it is not stored.
+    pub key: String,
+}
+
+/// An agent as the service knows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentView {
+    /// Its name.
+    pub name: String,
+    /// `waiting-for-key` (created or re-keyed, no agent joined with the
+    /// key yet) or `joined`.
+    pub state: String,
+    /// Whether it was heard from in the last minute.
+    pub online: bool,
+    /// When it was created, µs since the Unix epoch.
+    pub created_micros: i64,
+    /// When its current key was made.
+    pub key_micros: i64,
+    /// When an agent joined with the current key.
+    pub joined_micros: Option<i64>,
+    /// When it was last heard from.
+    pub last_contact_micros: Option<i64>,
+    /// The address it connected from.
+    pub address: Option<String>,
+    /// The hubsync version it runs.
+    pub version: Option<String>,
+}
+
+fn view(a: AgentRecord) -> AgentView {
+    let joined = a.credential_hash.is_some();
+    AgentView {
+        online: joined && a.last_contact_micros.is_some_and(|t| now_micros() - t < OFFLINE_AFTER_MICROS),
+        state: if joined { "joined" } else { "waiting-for-key" }.into(),
+        name: a.name,
+        created_micros: a.created_micros,
+        key_micros: a.key_micros,
+        joined_micros: a.connected_micros,
+        last_contact_micros: a.last_contact_micros,
+        address: a.address,
+        version: a.version,
+    }
+}
+
+fn secret(prefix: &str) -> ApiResult<String> {
+    let mut b = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the system's random source failed"))?;
+    Ok(format!("{prefix}{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
+}
+
+/// Create an agent; its one-time key is in the answer, and only there.
+#[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = NewAgent,
+    responses((status = 201, body = AgentKey), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_agent(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    admin(&caller)?;
+    let new: NewAgent = body(&bytes)?;
+    check_name("agent name", &new.name)?;
+    let key = secret("hsa_")?;
+    if !state.engine.meta().add_agent(&new.name, &crate::auth::fingerprint(&key), now_micros()).await? {
+        return Err(ApiError::conflict(format!(
+            "agent {:?} exists already; `regenerate-key` gives it a new key",
+            new.name
+        )));
+    }
+    Ok((StatusCode::CREATED, Json(AgentKey { name: new.name, key })).into_response())
+}
+
+/// List agents: online or not, version, last contact, address.
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200, body = [AgentView])))]
+pub async fn list_agents(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<AgentView>>> {
+    Ok(Json(state.engine.meta().agents().await?.into_iter().map(view).collect()))
+}
+
+async fn find(state: &AppState, name: &str) -> ApiResult<AgentRecord> {
+    check_name("agent name", name)?;
+    state
+        .engine
+        .meta()
+        .agents()
+        .await?
+        .into_iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("there is no agent {name:?}; `GET /api/v1/agents` lists them")))
+}
+
+/// Show an agent.
+#[utoipa::path(get, path = "/api/v1/agents/{agent}", tag = "agents", params(("agent" = String, Path)),
+    responses((status = 200, body = AgentView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_agent(
+    State(state): State<Arc<AppState>>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<AgentView>> {
+    let name = path(p)?;
+    Ok(Json(view(find(&state, &name).await?)))
+}
+
+/// Give an agent a new one-time key. The old key, and the credential an
+/// agent got for it, stop working at once: the agent is retired until it
+/// joins again with the new key (moving an agent: a new install, this key).
+#[utoipa::path(post, path = "/api/v1/agents/{agent}/regenerate-key", tag = "agents", params(("agent" = String, Path)),
+    responses((status = 200, body = AgentKey), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn regenerate_key(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<AgentKey>> {
+    admin(&caller)?;
+    let name = path(p)?;
+    find(&state, &name).await?;
+    let key = secret("hsa_")?;
+    state.engine.meta().rekey_agent(&name, &crate::auth::fingerprint(&key), now_micros()).await?;
+    Ok(Json(AgentKey { name, key }))
+}
+
+/// Remove an agent (its key and credential stop working).
+#[utoipa::path(delete, path = "/api/v1/agents/{agent}", tag = "agents", params(("agent" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_agent(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    p: Result<Path<String>, PathRejection>,
+) -> ApiResult<StatusCode> {
+    admin(&caller)?;
+    let name = path(p)?;
+    find(&state, &name).await?;
+    state.engine.meta().delete_agent(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What an agent sends to join.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    /// The one-time key `POST /api/v1/agents` (or `regenerate-key`) gave.
+    pub key: String,
+    /// The agent's hubsync version.
+    pub version: String,
+}
+
+/// What a joining agent gets: its long-lived credential, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Joined {
+    /// The agent's name.
+    pub agent: String,
+    /// The credential the agent authenticates with from now on.
+    pub credential: String,
+}
+
+/// Exchange a one-time agent key for the agent's credential. Needs no
+/// token: the key is the authentication, and it works exactly once.
+#[utoipa::path(post, path = "/api/v1/agent-join", tag = "agents", request_body = Join, security(()),
+    responses((status = 200, body = Joined), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn join(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    bytes: Bytes,
+) -> ApiResult<Json<Joined>> {
+    let j: Join = body(&bytes)?;
+    if j.version.is_empty() || j.version.len() > 64 || j.version.chars().any(char::is_control) {
+        return Err(ApiError::bad("version is 1 to 64 printable characters"));
+    }
+    let credential = secret("hsc_")?;
+    let address = peer.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_default();
+    let joined = state
+        .engine
+        .meta()
+        .exchange_agent_key(
+            &crate::auth::fingerprint(&j.key),
+            &crate::auth::fingerprint(&credential),
+            &address,
+            &j.version,
+            now_micros(),
+        )
+        .await?;
+    match joined {
+        Some(agent) => Ok(Json(Joined { agent, credential })),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this agent key is not valid: it was used already, regenerated, or never issued; \
+             generate a new key (`hubsync agent regenerate-key NAME`) and connect with it",
+        )),
+    }
+}
+
+/// What an agent says when it checks in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The agent's hubsync version.
+    pub version: String,
+}
+
+/// The service's answer to a heartbeat.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeartbeatAnswer {
+    /// The agent's name.
+    pub agent: String,
+    /// Seconds until the next heartbeat.
+    pub interval_seconds: u64,
+}
+
+/// The heartbeat interval agents are told.
+pub const HEARTBEAT_SECONDS: u64 = 2;
+
+/// An agent checks in with its credential (`Authorization: Bearer hsc_…`).
+/// 401 once the agent was retired (key regenerated, agent removed).
+#[utoipa::path(post, path = "/api/v1/agent-heartbeat", tag = "agents", request_body = Heartbeat, security(()),
+    responses((status = 200, body = HeartbeatAnswer), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn heartbeat(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: axum::http::HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<HeartbeatAnswer>> {
+    let h: Heartbeat = body(&bytes)?;
+    if h.version.is_empty() || h.version.len() > 64 {
+        return Err(ApiError::bad("version is 1 to 64 characters"));
+    }
+    let credential = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let address = peer.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_default();
+    let retired = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this agent's credential is no longer valid: its key was regenerated or the agent was removed; \
+             connect again with a new key (`hubsync agent regenerate-key NAME` on the service)",
+        )
+    };
+    if !credential.starts_with("hsc_") {
+        return Err(retired());
+    }
+    let fp = crate::auth::fingerprint(credential);
+    match state.engine.meta().agent_contact(&fp, &address, now_micros()).await? {
+        Some(agent) => Ok(Json(HeartbeatAnswer { agent, interval_seconds: HEARTBEAT_SECONDS })),
+        None => Err(retired()),
+    }
+}
