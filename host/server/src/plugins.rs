@@ -328,6 +328,20 @@ pub struct Count {
     pub count: u64,
 }
 
+/// The request of a quarantine action, checked: the group and the ids.
+async fn quarantine_request(
+    state: &AppState,
+    caller: &Caller,
+    p: Result<Path<String>, PathRejection>,
+    bytes: &Bytes,
+) -> ApiResult<(String, Option<Vec<i64>>)> {
+    admin(caller)?;
+    let group = path(p)?;
+    let a: QuarantineAction = optional_body(bytes)?;
+    load(state, &group).await?;
+    Ok((group, a.ids))
+}
+
 /// Sync quarantined changes again at the next sync (after fixing the cause).
 #[utoipa::path(post, path = "/api/v1/groups/{group}/quarantine/retry", tag = "sync",
     params(("group" = String, Path)), request_body(content = QuarantineAction, description = "optional"),
@@ -338,11 +352,8 @@ pub async fn retry_quarantine(
     p: Result<Path<String>, PathRejection>,
     bytes: Bytes,
 ) -> ApiResult<Json<Count>> {
-    admin(&caller)?;
-    let group = path(p)?;
-    let a: QuarantineAction = optional_body(&bytes)?;
-    load(&state, &group).await?;
-    let count = state.engine.meta().retry_quarantined(&group, a.ids.as_deref()).await?;
+    let (group, ids) = quarantine_request(&state, &caller, p, &bytes).await?;
+    let count = state.engine.meta().retry_quarantined(&group, ids.as_deref()).await?;
     Ok(Json(Count { count }))
 }
 
@@ -356,10 +367,7 @@ pub async fn discard_quarantine(
     p: Result<Path<String>, PathRejection>,
     bytes: Bytes,
 ) -> ApiResult<Json<Count>> {
-    admin(&caller)?;
-    let group = path(p)?;
-    let a: QuarantineAction = optional_body(&bytes)?;
-    load(&state, &group).await?;
-    let count = state.engine.meta().discard_quarantined(&group, a.ids.as_deref()).await?;
+    let (group, ids) = quarantine_request(&state, &caller, p, &bytes).await?;
+    let count = state.engine.meta().discard_quarantined(&group, ids.as_deref()).await?;
     Ok(Json(Count { count }))
 }
