@@ -132,6 +132,7 @@ fn three_instances_share_thirty_members_and_finish_the_work_of_a_killed_one() {
     }
     for v in &victims {
         let finished_by: Vec<&String> = by_member[v].iter().map(|s| &s.2).collect();
+        assert!(!finished_by.is_empty(), "{v} was never finished");
         assert!(finished_by.iter().all(|w| *w == "i1" || *w == "i3"), "{v}: {finished_by:?}");
     }
     let workers: std::collections::HashSet<&str> = entries.iter().filter_map(|e| e["instance"].as_str()).collect();

@@ -51,7 +51,12 @@ pub fn fingerprint(presented: &str) -> String {
 }
 
 fn hash(secret: &str) -> String {
-    ring::digest::digest(&ring::digest::SHA256, secret.as_bytes()).as_ref().iter().map(|x| format!("{x:02x}")).collect()
+    sha256_hex(secret.as_bytes())
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Make a token: returns the full token text (shown once) and its record.

@@ -104,11 +104,7 @@ pub async fn upload_plugin(
         }
         // A valid plugin that wants a configuration: groups give it one.
         Err(PluginError::Config { .. }) => {
-            let sha: String = ring::digest::digest(&ring::digest::SHA256, &bytes)
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sha = crate::auth::sha256_hex(&bytes);
             ("(needs configuration to describe itself)".into(), "unknown".into(), sha)
         }
         Err(e) => return Err(ApiError::bad(format!("the upload is not a usable plugin: {e}"))),
