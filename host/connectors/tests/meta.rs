@@ -114,6 +114,33 @@ async fn exercise(url: &str) {
     m.forget("g", Some("m0"), None).await.expect("forget");
     assert_eq!(m.anchor(&s, Side::Hub).await.expect("anchor"), Anchor::start());
     assert_eq!(m.member_last_success("g", "m0").await.expect("last"), None);
+    // Members behind an agent are claimed only where the agent is connected.
+    let members = [("direct".to_owned(), None), ("far".to_owned(), Some("a1".to_owned()))];
+    m.sync_leases("lg", &members, 0).await.expect("leases");
+    let claim = |agents: Vec<String>| {
+        let m = &m;
+        async move { m.claim_due("i1", 10, 1_000_000, &agents).await.expect("claim") }
+    };
+    assert_eq!(claim(vec![]).await, Some(("lg".into(), "direct".into())));
+    assert_eq!(claim(vec![]).await, None, "the agent member waits for its agent");
+    assert_eq!(claim(vec!["other".into()]).await, None);
+    assert_eq!(claim(vec!["other".into(), "a1".into()]).await, Some(("lg".into(), "far".into())));
+    // Databases an agent reported: replaced as a whole, kept per agent.
+    let db = |name: &str, reachable: bool| hubsync_connectors::meta::AgentDatabase {
+        agent: "a1".into(),
+        name: name.into(),
+        engine: Some("SQLite".into()),
+        reachable,
+        error: (!reachable).then(|| "no credentials".into()),
+        tables: vec!["items".into()],
+        updated_micros: 0,
+    };
+    m.set_agent_databases("a1", &[db("x", true), db("y", false)], 5).await.expect("databases");
+    m.set_agent_databases("a1", &[db("y", false)], 6).await.expect("databases");
+    let got = m.agent_databases(Some("a1")).await.expect("read");
+    assert_eq!((got.len(), got[0].name.as_str(), got[0].reachable), (1, "y", false));
+    assert_eq!(got[0].tables, ["items"]);
+    assert!(m.agent_databases(Some("a2")).await.expect("read").is_empty());
     drop(m);
     // Opening again migrates nothing and keeps the history.
     let m = MetaStore::open(url).await.expect("reopen");

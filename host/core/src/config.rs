@@ -93,7 +93,9 @@ pub struct MemberConfig {
     /// The member's name in this group (same rules as group names; not `hub`).
     /// It names the member in history and status, whatever its database is called.
     pub name: String,
-    /// The member database's URL (same forms as the hub's).
+    /// The member database's URL (same forms as the hub's), or
+    /// `agent://AGENT/DATABASE` for a database registered on a sync agent
+    /// (reached through the agent's connection; served groups only).
     pub url: String,
     /// Which way changes flow. Default: `bidirectional`.
     #[serde(default)]
@@ -286,7 +288,18 @@ impl GroupConfig {
         }
         let mut names = HashSet::new();
         let mut urls = HashSet::from([self.hub.as_str()]);
+        if crate::connector::is_agent_url(&self.hub) {
+            out.push(format!(
+                "group {g:?}: the hub cannot be behind an agent (every member's sync goes through the hub); \
+                 give the hub a URL the service reaches, and put members behind agents"
+            ));
+        }
         for m in &self.members {
+            if crate::connector::is_agent_url(&m.url)
+                && let Err(e) = crate::connector::parse_agent_url(&m.url)
+            {
+                out.push(format!("group {g:?}, member {:?}: {e}", m.name));
+            }
             if !valid_name(&m.name) || m.name == "hub" {
                 out.push(format!(
                     "group {g:?}: member name {:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`, and not `hub`",

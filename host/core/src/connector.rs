@@ -408,6 +408,32 @@ pub trait Connector: Send + Sync {
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError>;
 }
 
+/// Opens databases by URL. The sync engine opens its databases through
+/// one, so a caller can reach URLs the connectors do not know themselves
+/// (`agent://AGENT/DATABASE`: a database behind an agent).
+#[async_trait::async_trait]
+pub trait Opener: Send + Sync {
+    /// Open the database at `url` with `options`.
+    async fn open(&self, url: &str, options: &ConnectOptions) -> Result<Box<dyn Connector>, ConnectorError>;
+}
+
+/// Whether `url` names a database behind an agent (`agent://AGENT/DATABASE`).
+pub fn is_agent_url(url: &str) -> bool {
+    url.starts_with("agent://")
+}
+
+/// The agent and database of an `agent://AGENT/DATABASE` URL.
+pub fn parse_agent_url(url: &str) -> Result<(&str, &str), ConnectorError> {
+    url.strip_prefix("agent://")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(a, d)| !a.is_empty() && !d.is_empty() && !d.contains('/'))
+        .ok_or_else(|| {
+            ConnectorError::BadUrl(format!(
+                "{url} is not an agent URL; write agent://AGENT/DATABASE (the agent's name and a database it registered)"
+            ))
+        })
+}
+
 impl TableInfo {
     /// The sync schema of this table for the given columns (all supported
     /// columns when `columns` is empty), in table order. Refuses columns of

@@ -20,7 +20,8 @@ pub use config::{GroupConfig, MemberConfig, PluginConfig, PolicyConfig, SyncDire
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
     Anchor, ApplyOp, BadRow, CapturedChange, ChangeBatch, ChangeMark, ConnectOptions, Connector, ConnectorError,
-    EngineKind, ForeignKey, IndexInfo, KeyState, TableInfo, TableRef, UnsupportedColumn, key_id,
+    EngineKind, ForeignKey, IndexInfo, KeyState, Opener, TableInfo, TableRef, UnsupportedColumn, is_agent_url, key_id,
+    parse_agent_url,
 };
 pub use plugin::{PluginInfo, PluginRole};
 pub use schema::{Column, ColumnType, Direction, TableSchema, TypeFacets};

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hubsync_connectors::meta::{MetaStore, Scope, SessionRecord, Side};
 use hubsync_core::{
-    Anchor, Connector, EngineKind, GroupConfig, MemberConfig, PluginRole, Row, TableInfo, TableRef, TableSchema, key_id,
+    Anchor, Connector, EngineKind, GroupConfig, MemberConfig, Opener, PluginRole, Row, TableInfo, TableRef,
+    TableSchema, key_id,
 };
 use hubsync_plugin_host::{Plugin, Runtime, Source};
 use tracing::{info, warn};
@@ -28,6 +29,9 @@ pub struct Engine {
     runtime: Runtime,
     /// The serving instance's name, recorded in the history of its syncs.
     holder: Option<String>,
+    /// Opens what the connectors cannot open themselves: databases behind
+    /// an agent (`agent://AGENT/DATABASE`), which only `hubsync serve` reaches.
+    opener: Option<Arc<dyn Opener>>,
 }
 
 /// A handle on running syncs: cancel them between batches, read how many
@@ -311,7 +315,7 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime, holder: None })
+        Ok(Engine { meta, runtime, holder: None, opener: None })
     }
 
     /// An engine over an opened store (a store with a secret key, say).
@@ -320,13 +324,40 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime, holder: None })
+        Ok(Engine { meta, runtime, holder: None, opener: None })
     }
 
     /// Record `holder` (a serving instance's name) in the history of every sync.
     pub fn with_holder(mut self, holder: String) -> Engine {
         self.holder = Some(holder);
         self
+    }
+
+    /// Open `agent://` URLs through `opener` (the service's agent connections).
+    pub fn with_opener(mut self, opener: Arc<dyn Opener>) -> Engine {
+        self.opener = Some(opener);
+        self
+    }
+
+    /// Open a database by URL: through the opener for a database behind an
+    /// agent, else with the connectors.
+    pub async fn open_database(
+        &self,
+        url: &str,
+        options: &hubsync_core::ConnectOptions,
+    ) -> Result<Box<dyn hubsync_core::Connector>, hubsync_core::ConnectorError> {
+        if !hubsync_core::is_agent_url(url) {
+            return hubsync_connectors::open_with(url, options).await;
+        }
+        match &self.opener {
+            Some(o) => o.open(url, options).await,
+            None => Err(hubsync_core::ConnectorError::Connect {
+                url: url.to_owned(),
+                cause: "a database behind an agent is reached only through `hubsync serve`, which the agent \
+                        connects to; sync this group there (`hubsync sync now GROUP`)"
+                    .into(),
+            }),
+        }
     }
 
     /// The plugin runtime (to check uploaded plugins, replay conflicts).
@@ -384,7 +415,8 @@ impl Engine {
         if !problems.is_empty() {
             return Err(EngineError::Invalid(problems));
         }
-        let hub = hubsync_connectors::open_with(&config.hub, &config.hub_connect_options())
+        let hub = self
+            .open_database(&config.hub, &config.hub_connect_options())
             .await
             .ctx(|| format!("group {g}: opening the hub"))?;
         let hub_infos = hub.introspect().await.ctx(|| format!("group {g}: reading the hub's tables"))?;
@@ -448,9 +480,8 @@ impl Engine {
     ) -> Result<(Member, Vec<(usize, usize)>), EngineError> {
         let g = &config.name;
         let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
-        let db = hubsync_connectors::open_with(&m.url, &config.member_connect_options(m))
-            .await
-            .ctx(|| ctx("opening the database"))?;
+        let db =
+            self.open_database(&m.url, &config.member_connect_options(m)).await.ctx(|| ctx("opening the database"))?;
         let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
         let filter = match &m.column_filter {
             Some(p) => {
@@ -594,7 +625,7 @@ impl Engine {
                 continue;
             }
             let result = async {
-                let db = hubsync_connectors::open(&url).await?;
+                let db = self.open_database(&url, &Default::default()).await?;
                 let r =
                     if db.engine().has_namespaces() { r.clone() } else { TableRef { namespace: None, ..r.clone() } };
                 db.deprovision(&r).await

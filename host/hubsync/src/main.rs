@@ -277,6 +277,10 @@ enum AgentCommand {
         #[arg(long, env = "HUBSYNC_CA_CERT")]
         ca_cert: Option<PathBuf>,
     },
+    /// The databases registered on this agent (run next to the agent; URLs
+    /// and credentials stay in its state folder).
+    #[command(subcommand)]
+    Db(AgentDbCommand),
     /// Create an agent; prints its one-time key (give it to the agent).
     Create {
         /// The agent's name.
@@ -310,6 +314,51 @@ enum AgentCommand {
         name: String,
         #[command(flatten)]
         remote: remote::Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentDbCommand {
+    /// Register a database: tests the connection, then saves its URL in
+    /// the state folder. Members reach it as `agent://AGENT/NAME`.
+    Register {
+        /// The name the service will know it by.
+        name: String,
+        /// Its URL with credentials (kept only in the state folder).
+        #[arg(long, env = "HUBSYNC_DB_URL")]
+        url: String,
+        /// The agent's state folder.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// List the registered databases, each tested now (reachable or not).
+    List {
+        /// The agent's state folder.
+        #[arg(long)]
+        state: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enter new credentials (a new URL) for a registered database; tests
+    /// the connection first. A moved agent needs this for each database.
+    UpdateCredential {
+        /// The database.
+        name: String,
+        /// Its URL with the new credentials.
+        #[arg(long, env = "HUBSYNC_DB_URL")]
+        url: String,
+        /// The agent's state folder.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Forget a database (its URL and credentials).
+    Unregister {
+        /// The database.
+        name: String,
+        /// The agent's state folder.
+        #[arg(long)]
+        state: PathBuf,
     },
 }
 
@@ -476,7 +525,8 @@ enum MemberCommand {
         group: String,
         /// The member's name.
         name: String,
-        /// Its database URL.
+        /// Its database URL, or `agent://AGENT/DATABASE` for a database
+        /// registered on a sync agent.
         #[arg(long)]
         url: String,
         /// Which way changes flow.
@@ -827,6 +877,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agent(AgentCommand::Connect { service, key, state, ca_cert }) => {
             agent_cmd::connect(service, key, &state, ca_cert.as_deref()).await
+        }
+        Command::Agent(AgentCommand::Db(AgentDbCommand::Register { name, url, state })) => {
+            agent_cmd::db_register(&state, &name, &url, false).await
+        }
+        Command::Agent(AgentCommand::Db(AgentDbCommand::UpdateCredential { name, url, state })) => {
+            agent_cmd::db_register(&state, &name, &url, true).await
+        }
+        Command::Agent(AgentCommand::Db(AgentDbCommand::List { state, json })) => {
+            agent_cmd::db_list(&state, json).await
+        }
+        Command::Agent(AgentCommand::Db(AgentDbCommand::Unregister { name, state })) => {
+            agent_cmd::db_unregister(&state, &name)
         }
         Command::Agent(AgentCommand::Create { name, remote }) => remote::agent_create(&remote, &name).await,
         Command::Agent(AgentCommand::List { remote }) => remote::agent_list(&remote, None).await,

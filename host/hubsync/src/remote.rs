@@ -698,6 +698,28 @@ pub async fn agent_list(r: &Remote, name: Option<&str>) -> Result<()> {
         })
         .collect();
     table(&["agent", "state", "online", "version", "last contact", "address"], rows);
+    let databases: Vec<Vec<String>> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| {
+            a["databases"].as_array().into_iter().flatten().map(move |d| {
+                let reach = if d["reachable"] == json!(true) { "reachable".into() } else { "unreachable".to_owned() };
+                vec![
+                    s(&a["name"]),
+                    s(&d["name"]),
+                    s(&d["engine"]),
+                    reach,
+                    d["tables"].as_array().map_or(0, Vec::len).to_string(),
+                    s(&d["error"]),
+                ]
+            })
+        })
+        .collect();
+    if !databases.is_empty() {
+        println!();
+        table(&["agent", "database", "engine", "state", "tables", "last error"], databases);
+    }
     Ok(())
 }
 

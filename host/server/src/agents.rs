@@ -13,7 +13,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hubsync_connectors::meta::AgentRecord;
+use hubsync_connectors::meta::{AgentDatabase, AgentRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,7 +24,8 @@ use crate::{AppState, now_micros};
 type ApiResult<T> = Result<T, ApiError>;
 
 /// An agent that has not been heard from for this long shows as offline.
-pub const OFFLINE_AFTER_MICROS: i64 = 60_000_000;
+/// A connected agent is heard from every few seconds (its connection's pings).
+pub const OFFLINE_AFTER_MICROS: i64 = 30_000_000;
 
 /// An agent to create.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,10 +67,42 @@ pub struct AgentView {
     pub address: Option<String>,
     /// The hubsync version it runs.
     pub version: Option<String>,
+    /// The databases it registered, as it last reported them.
+    pub databases: Vec<AgentDatabaseView>,
 }
 
-fn view(a: AgentRecord) -> AgentView {
+/// A database an agent registered. The service knows its name and tables;
+/// its URL and credentials stay with the agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentDatabaseView {
+    /// Its name: members reach it as `agent://AGENT/NAME`.
+    pub name: String,
+    /// Its engine, once the agent reached it.
+    pub engine: Option<String>,
+    /// Whether the agent reached it at its last check.
+    pub reachable: bool,
+    /// Why not, when it did not.
+    pub error: Option<String>,
+    /// Its tables.
+    pub tables: Vec<String>,
+    /// When the agent reported this, µs since the Unix epoch.
+    pub updated_micros: i64,
+}
+
+fn view(a: AgentRecord, databases: &[AgentDatabase]) -> AgentView {
     let joined = a.credential_hash.is_some();
+    let databases = databases
+        .iter()
+        .filter(|d| d.agent == a.name)
+        .map(|d| AgentDatabaseView {
+            name: d.name.clone(),
+            engine: d.engine.clone(),
+            reachable: d.reachable,
+            error: d.error.clone(),
+            tables: d.tables.clone(),
+            updated_micros: d.updated_micros,
+        })
+        .collect();
     AgentView {
         online: joined && a.last_contact_micros.is_some_and(|t| now_micros() - t < OFFLINE_AFTER_MICROS),
         state: if joined { "joined" } else { "waiting-for-key" }.into(),
@@ -80,6 +113,7 @@ fn view(a: AgentRecord) -> AgentView {
         last_contact_micros: a.last_contact_micros,
         address: a.address,
         version: a.version,
+        databases,
     }
 }
 
@@ -114,7 +148,8 @@ pub async fn create_agent(
 /// List agents: online or not, version, last contact, address.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200, body = [AgentView])))]
 pub async fn list_agents(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<AgentView>>> {
-    Ok(Json(state.engine.meta().agents().await?.into_iter().map(view).collect()))
+    let databases = state.engine.meta().agent_databases(None).await?;
+    Ok(Json(state.engine.meta().agents().await?.into_iter().map(|a| view(a, &databases)).collect()))
 }
 
 async fn find(state: &AppState, name: &str) -> ApiResult<AgentRecord> {
@@ -137,7 +172,8 @@ pub async fn get_agent(
     p: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<AgentView>> {
     let name = path(p)?;
-    Ok(Json(view(find(&state, &name).await?)))
+    let databases = state.engine.meta().agent_databases(Some(&name)).await?;
+    Ok(Json(view(find(&state, &name).await?, &databases)))
 }
 
 /// Give an agent a new one-time key. The old key, and the credential an
@@ -155,6 +191,8 @@ pub async fn regenerate_key(
     find(&state, &name).await?;
     let key = secret("hsa_")?;
     state.engine.meta().rekey_agent(&name, &crate::auth::fingerprint(&key), now_micros()).await?;
+    // Connected here: disconnected now; elsewhere: at that instance's next check.
+    state.links.retire(&name);
     Ok(Json(AgentKey { name, key }))
 }
 
@@ -170,6 +208,7 @@ pub async fn delete_agent(
     let name = path(p)?;
     find(&state, &name).await?;
     state.engine.meta().delete_agent(&name).await?;
+    state.links.retire(&name);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,7 +318,7 @@ pub async fn heartbeat(
         return Err(retired());
     }
     let fp = crate::auth::fingerprint(credential);
-    match state.engine.meta().agent_contact(&fp, &address, now_micros()).await? {
+    match state.engine.meta().agent_contact(&fp, &address, &h.version, now_micros()).await? {
         Some(agent) => Ok(Json(HeartbeatAnswer { agent, interval_seconds: HEARTBEAT_SECONDS })),
         None => Err(retired()),
     }

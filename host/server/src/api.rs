@@ -136,7 +136,11 @@ pub(crate) async fn put(
     let json = serde_json::to_string(config).unwrap_or_default();
     let Some(rev) = meta.put_spec(&config.name, &json, revision, now_micros()).await? else { return Ok(None) };
     let due = if config.interval_seconds.is_some() { now_micros() } else { i64::MAX };
-    let members: Vec<String> = config.members.iter().map(|m| m.name.clone()).collect();
+    let members: Vec<(String, Option<String>)> = config
+        .members
+        .iter()
+        .map(|m| (m.name.clone(), hubsync_core::parse_agent_url(&m.url).ok().map(|(a, _)| a.to_owned())))
+        .collect();
     meta.sync_leases(&config.name, &members, due).await?;
     Ok(Some(rev))
 }
@@ -558,7 +562,7 @@ pub async fn get_schema(
         }
     };
     let unreachable = |e: hubsync_core::ConnectorError| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
-    let db = hubsync_connectors::open_with(&url, &options).await.map_err(unreachable)?;
+    let db = state.engine.open_database(&url, &options).await.map_err(unreachable)?;
     let infos = db.introspect().await.map_err(unreachable)?;
     Ok(Json(
         infos
@@ -1130,7 +1134,7 @@ pub async fn revoke_token(
           crate::plugins::replay, crate::plugins::retry_quarantine, crate::plugins::discard_quarantine,
           crate::plugins::reinit, crate::agents::create_agent, crate::agents::list_agents, crate::agents::get_agent,
           crate::agents::regenerate_key, crate::agents::delete_agent, crate::agents::join,
-          crate::agents::heartbeat),
+          crate::agents::heartbeat, crate::tunnel::connect),
     modifiers(&Bearer),
     security(("bearer" = [])),
 )]

@@ -169,6 +169,73 @@ impl Client {
     }
 }
 
+/// A byte stream a WebSocket runs over: plain TCP or TLS.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// A WebSocket to the server.
+pub type Socket = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
+
+impl Client {
+    async fn stream(&self) -> Result<Box<dyn Io>, CallError> {
+        let unreachable = |e: &dyn std::fmt::Display| CallError {
+            status: 0,
+            message: format!("cannot reach the hubsync service at {}:{}: {e}", self.host, self.port),
+        };
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| unreachable(&e))?;
+        let _ = tcp.set_nodelay(true);
+        Ok(match &self.tls {
+            None => Box::new(tcp),
+            Some(connector) => {
+                let name = ServerName::try_from(self.host.clone())
+                    .map_err(|e| CallError { status: 0, message: format!("server name {}: {e}", self.host) })?;
+                Box::new(connector.connect(name, tcp).await.map_err(|e| unreachable(&e))?)
+            }
+        })
+    }
+
+    /// Open a WebSocket to `path` with the client's token and `headers`;
+    /// a refusal comes back as the server's status and `detail`.
+    pub async fn websocket(&self, path: &str, headers: &[(&str, String)]) -> Result<Socket, CallError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let bad = |e: &dyn std::fmt::Display| CallError { status: 0, message: format!("bad request: {e}") };
+        let mut req = format!("{scheme}://{host}:{}{path}", self.port).into_client_request().map_err(|e| bad(&e))?;
+        let mut put = |name: &str, value: &str| -> Result<(), CallError> {
+            let name = hyper::header::HeaderName::try_from(name).map_err(|e| bad(&e))?;
+            req.headers_mut().insert(name, value.parse().map_err(|e| bad(&e))?);
+            Ok(())
+        };
+        if let Some(t) = &self.token {
+            put("authorization", &format!("Bearer {t}"))?;
+        }
+        for (n, v) in headers {
+            put(n, v)?;
+        }
+        let stream = self.stream().await?;
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(crate::tunnel::MAX_FRAME_BYTES))
+            .max_frame_size(Some(crate::tunnel::MAX_FRAME_BYTES));
+        match tokio_tungstenite::client_async_with_config(req, stream, Some(config)).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response.body().as_deref().unwrap_or_default();
+                let detail = serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+                    .unwrap_or_else(|| format!("the service answered {status}"));
+                Err(CallError { status, message: detail })
+            }
+            Err(e) => Err(CallError {
+                status: 0,
+                message: format!("cannot open the agent connection to {}:{}: {e}", self.host, self.port),
+            }),
+        }
+    }
+}
+
 async fn send<S>(io: TokioIo<S>, req: Request<Full<Bytes>>) -> Result<(u16, Bytes), hyper::Error>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,

@@ -13,6 +13,7 @@ mod metrics;
 pub mod plugins;
 pub mod problem;
 mod scheduler;
+pub mod tunnel;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -137,13 +138,18 @@ pub struct AppState {
     answers: Mutex<HashMap<String, (std::time::Instant, bytes::Bytes)>>,
     /// One computation per URI at a time: concurrent misses wait for it.
     computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The agents connected to this instance (the engine opens
+    /// `agent://` URLs through them).
+    pub links: Arc<tunnel::AgentLinks>,
 }
 
 impl AppState {
     /// State for `engine` under `options`.
     pub fn new(engine: Engine, options: ServeOptions) -> Arc<AppState> {
+        let links = Arc::new(tunnel::AgentLinks::default());
         Arc::new(AppState {
-            engine: Arc::new(engine),
+            engine: Arc::new(engine.with_opener(links.clone())),
+            links,
             wake: Notify::new(),
             instance: options.instance.clone(),
             options,
@@ -223,6 +229,17 @@ impl AppState {
             p.remove(group);
         }
         self.cancel_local(group, None);
+    }
+
+    /// Drop the prepared state of groups with a member behind `agent`: its
+    /// connections belong to a link that ended or was replaced, and the
+    /// members it could not reach before may be reachable now.
+    pub(crate) fn forget_agent(&self, agent: &str) {
+        let prefix = format!("agent://{agent}/");
+        if let Ok(mut p) = self.prepared.lock() {
+            p.retain(|_, (_, g, _)| !g.config().members.iter().any(|m| m.url.starts_with(&prefix)));
+        }
+        self.wake.notify_one();
     }
 
     /// The group prepared at its current revision (prepared again when the
@@ -442,7 +459,24 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             }
         }
     }
-    let mut r = state.metrics.render(&held, &plugins, &state.instance).into_response();
+    let mut text = state.metrics.render(&held, &plugins, &state.instance);
+    let (agents, databases) =
+        match (state.engine.meta().agents().await, state.engine.meta().agent_databases(None).await) {
+            (Ok(a), Ok(d)) => (a, d),
+            (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+        };
+    let online: Vec<(String, bool)> = agents
+        .iter()
+        .map(|a| {
+            let on = a.credential_hash.is_some()
+                && a.last_contact_micros.is_some_and(|t| now - t < agents::OFFLINE_AFTER_MICROS);
+            (a.name.clone(), on)
+        })
+        .collect();
+    let reachable: Vec<(String, String, bool)> =
+        databases.into_iter().map(|d| (d.agent, d.name, d.reachable)).collect();
+    metrics::render_agents(&mut text, &online, &reachable);
+    let mut r = text.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
 }
@@ -491,6 +525,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         // The agent's key authenticates the join, not a token.
         .route("/api/v1/agent-join", post(crate::agents::join))
         .route("/api/v1/agent-heartbeat", post(crate::agents::heartbeat))
+        .route(tunnel::CONNECT_PATH, get(tunnel::connect))
         .merge(protected)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limit))
@@ -629,7 +664,10 @@ mod tls {
                     return;
                 };
                 let service = hyper_util::service::TowerToHyperService::new(app);
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .with_upgrades()
+                    .await;
             });
         }
     }

@@ -125,6 +125,22 @@ impl Metrics {
     }
 }
 
+/// Append the agents' gauges: each agent online (1) or not, each of its
+/// databases reachable (1) or not, as the agent last reported.
+pub fn render_agents(out: &mut String, agents: &[(String, bool)], databases: &[(String, String, bool)]) {
+    let name = "hubsync_agent_online";
+    let _ = writeln!(out, "# HELP {name} 1 while the agent is connected to the service.\n# TYPE {name} gauge");
+    for (a, on) in agents {
+        let _ = writeln!(out, "{name}{{agent=\"{}\"}} {}", esc(a), u8::from(*on));
+    }
+    let name = "hubsync_agent_database_reachable";
+    let _ =
+        writeln!(out, "# HELP {name} 1 when the agent reached the database at its last check.\n# TYPE {name} gauge");
+    for (a, d, r) in databases {
+        let _ = writeln!(out, "{name}{{agent=\"{}\",database=\"{}\"}} {}", esc(a), esc(d), u8::from(*r));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

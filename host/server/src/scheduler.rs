@@ -27,7 +27,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             break;
         }
         while let Ok(permit) = slots.clone().try_acquire_owned() {
-            match state.engine.meta().claim_due(&state.instance, now_micros(), ttl).await {
+            match state.engine.meta().claim_due(&state.instance, now_micros(), ttl, &state.links.connected()).await {
                 Ok(Some((group, member))) => {
                     let state = state.clone();
                     tasks.spawn(async move {

@@ -464,7 +464,26 @@ async fn every_route_answers_as_documented() {
     assert_eq!(expect(&admin, "GET", "/api/v1/agents/onprem", None, 200).await["state"], "waiting-for-key");
     expect(&anon, "POST", "/api/v1/agent-join", Some(join), 401).await;
     let join = json!({"key": fresh["key"], "version": "0.1.0"});
-    expect(&anon, "POST", "/api/v1/agent-join", Some(join), 200).await;
+    let joined = expect(&anon, "POST", "/api/v1/agent-join", Some(join), 200).await;
+    // The agent connection: its credential, and a protocol version both speak.
+    let credential = joined["credential"].as_str().expect("credential").to_owned();
+    let as_agent = s.client(Some(&credential));
+    use hubsync_server::tunnel::{CONNECT_PATH, PROTOCOL_HEADER};
+    let ws = |c: Client, versions: Option<&'static str>| async move {
+        let headers: Vec<(&str, String)> = versions.map(|v| (PROTOCOL_HEADER, v.to_owned())).into_iter().collect();
+        c.websocket(CONNECT_PATH, &headers).await.map(|_| ())
+    };
+    let e = ws(anon.clone(), Some("1-1")).await.expect_err("no credential");
+    assert_eq!(e.status, 401, "{e}");
+    let e = ws(as_agent.clone(), Some("7-9")).await.expect_err("too new");
+    assert!(e.status == 426 && e.message.contains("upgrade the service"), "{}: {e}", e.status);
+    let e = ws(as_agent.clone(), Some("0-0")).await.expect_err("too old");
+    assert!(e.status == 426 && e.message.contains("agent is too old"), "{}: {e}", e.status);
+    let e = ws(as_agent.clone(), None).await.expect_err("no versions");
+    assert_eq!(e.status, 400, "{e}");
+    ws(as_agent.clone(), Some("1-1")).await.expect("the agent connects");
+    let e = ws(reader.clone(), Some("1-1")).await.expect_err("an API token is not an agent credential");
+    assert_eq!(e.status, 401, "{e}");
     expect(&anon, "POST", "/api/v1/agent-join", Some(json!({"key": "x"})), 400).await;
     expect(&reader, "POST", "/api/v1/agents/onprem/regenerate-key", None, 403).await;
     expect(&admin, "POST", "/api/v1/agents/nope/regenerate-key", None, 404).await;

@@ -22,7 +22,7 @@ use crate::common;
 
 mod served;
 use crate::secret::Cipher;
-pub use served::{AgentRecord, HistoryFilter, HistoryPage, LeaseHolder, StoredPlugin, TokenRecord};
+pub use served::{AgentDatabase, AgentRecord, HistoryFilter, HistoryPage, LeaseHolder, StoredPlugin, TokenRecord};
 
 /// Schema migrations, in order; entry `n` takes the store from version `n`
 /// to `n + 1`. `{id}` is an auto-numbered key column in each dialect.
@@ -96,6 +96,17 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE agents (name TEXT PRIMARY KEY, key_hash TEXT, credential_hash TEXT, \
      created_micros BIGINT NOT NULL, key_micros BIGINT NOT NULL, connected_micros BIGINT, \
      last_contact_micros BIGINT, address TEXT, version TEXT)",
+    ],
+    &[
+        // The databases an agent registered: names and what the agent last
+        // reported of them (never a URL or credential), so a moved agent
+        // can learn them back and status can show them.
+        "CREATE TABLE agent_databases (agent TEXT NOT NULL, name TEXT NOT NULL, engine TEXT, \
+     reachable INTEGER NOT NULL, error TEXT, tables TEXT NOT NULL, updated_micros BIGINT NOT NULL, \
+     PRIMARY KEY (agent, name))",
+        // The agent a member is reached through: only an instance holding
+        // that agent's connection takes its lease.
+        "ALTER TABLE leases ADD COLUMN agent TEXT",
     ],
 ];
 

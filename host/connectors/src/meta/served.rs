@@ -48,6 +48,25 @@ pub struct StoredPlugin {
     pub uploaded_micros: i64,
 }
 
+/// A database an agent registered, as the agent last reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentDatabase {
+    /// The agent.
+    pub agent: String,
+    /// The database's name on the agent.
+    pub name: String,
+    /// Its engine, once reached.
+    pub engine: Option<String>,
+    /// Whether the agent reached it at its last check.
+    pub reachable: bool,
+    /// Why not.
+    pub error: Option<String>,
+    /// Its tables.
+    pub tables: Vec<String>,
+    /// When the agent reported this, µs since the Unix epoch.
+    pub updated_micros: i64,
+}
+
 /// A sync agent as stored (hashes only, never a key or credential).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentRecord {
@@ -274,21 +293,29 @@ impl MetaStore {
 
     /// Make sure every listed member of `group` has a lease row (new ones
     /// due at `due_micros`), and drop the rows of members no longer listed.
-    pub async fn sync_leases(&self, group: &str, members: &[String], due_micros: i64) -> Result<(), ConnectorError> {
+    /// `members` are (name, agent it is reached through, if any).
+    pub async fn sync_leases(
+        &self,
+        group: &str,
+        members: &[(String, Option<String>)],
+        due_micros: i64,
+    ) -> Result<(), ConnectorError> {
         let what = "updating the sync schedule";
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
-        for m in members {
+        for (m, agent) in members {
             sqlx::query(self.sql(
-                "INSERT INTO leases (group_name, member, holder, expires_micros, due_micros, cancel) \
-                 VALUES (?, ?, NULL, 0, ?, 0) ON CONFLICT (group_name, member) DO NOTHING",
+                "INSERT INTO leases (group_name, member, holder, expires_micros, due_micros, cancel, agent) \
+                 VALUES (?, ?, NULL, 0, ?, 0, ?) ON CONFLICT (group_name, member) DO UPDATE SET agent = excluded.agent",
             ))
             .bind(group)
             .bind(m)
             .bind(due_micros)
+            .bind(agent)
             .execute(&mut *tx)
             .await
             .map_err(self.db(what))?;
         }
+        let members: Vec<String> = members.iter().map(|(m, _)| m.clone()).collect();
         let rows = sqlx::query(self.sql("SELECT member FROM leases WHERE group_name = ?"))
             .bind(group)
             .fetch_all(&mut *tx)
@@ -316,19 +343,27 @@ impl MetaStore {
         holder: &str,
         now_micros: i64,
         ttl_micros: i64,
+        agents: &[String],
     ) -> Result<Option<(String, String)>, ConnectorError> {
         let what = "taking a member's lease";
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
         let lock = if self.engine == EngineKind::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-        let row = sqlx::query(self.sql(&format!(
+        // Members behind an agent only where that agent is connected.
+        let reachable = if agents.is_empty() {
+            "agent IS NULL".to_owned()
+        } else {
+            format!("(agent IS NULL OR agent IN ({}))", vec!["?"; agents.len()].join(", "))
+        };
+        let sql = format!(
             "SELECT group_name, member FROM leases WHERE group_name <> '' AND due_micros <= ? \
-             AND (holder IS NULL OR expires_micros < ?) ORDER BY due_micros, group_name, member LIMIT 1{lock}"
-        )))
-        .bind(now_micros)
-        .bind(now_micros)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(self.db(what))?;
+             AND (holder IS NULL OR expires_micros < ?) AND {reachable} \
+             ORDER BY due_micros, group_name, member LIMIT 1{lock}"
+        );
+        let mut q = sqlx::query(self.sql(&sql)).bind(now_micros).bind(now_micros);
+        for a in agents {
+            q = q.bind(a);
+        }
+        let row = q.fetch_optional(&mut *tx).await.map_err(self.db(what))?;
         let Some(row) = row else {
             tx.rollback().await.map_err(self.db(what))?;
             return Ok(None);
@@ -658,13 +693,16 @@ impl MetaStore {
         &self,
         credential_hash: &str,
         address: &str,
+        version: &str,
         now_micros: i64,
     ) -> Result<Option<String>, ConnectorError> {
-        let row = sqlx::query(
-            self.sql("UPDATE agents SET last_contact_micros = ?, address = ? WHERE credential_hash = ? RETURNING name"),
-        )
+        let row = sqlx::query(self.sql(
+            "UPDATE agents SET last_contact_micros = ?, address = ?, version = ? WHERE credential_hash = ? \
+             RETURNING name",
+        ))
         .bind(now_micros)
         .bind(address)
+        .bind(version)
         .bind(credential_hash)
         .fetch_optional(&self.pool)
         .await
@@ -672,8 +710,72 @@ impl MetaStore {
         Ok(row.map(|r| r.get(0)))
     }
 
+    /// Replace what `agent` reported of its databases.
+    pub async fn set_agent_databases(
+        &self,
+        agent: &str,
+        databases: &[AgentDatabase],
+        now_micros: i64,
+    ) -> Result<(), ConnectorError> {
+        let what = "recording an agent's databases";
+        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
+        sqlx::query(self.sql("DELETE FROM agent_databases WHERE agent = ?"))
+            .bind(agent)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
+        for d in databases {
+            sqlx::query(self.sql(
+                "INSERT INTO agent_databases (agent, name, engine, reachable, error, tables, updated_micros) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ))
+            .bind(agent)
+            .bind(&d.name)
+            .bind(&d.engine)
+            .bind(i64::from(d.reachable))
+            .bind(&d.error)
+            .bind(serde_json::to_string(&d.tables).unwrap_or_default())
+            .bind(now_micros)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
+        }
+        tx.commit().await.map_err(self.db(what))
+    }
+
+    /// What `agent` (every agent when `None`) reported of its databases, by name.
+    pub async fn agent_databases(&self, agent: Option<&str>) -> Result<Vec<AgentDatabase>, ConnectorError> {
+        let filter = if agent.is_some() { "WHERE agent = ?" } else { "" };
+        let sql = format!(
+            "SELECT agent, name, engine, reachable, error, tables, updated_micros FROM agent_databases \
+             {filter} ORDER BY agent, name"
+        );
+        let mut q = sqlx::query(self.sql(&sql));
+        if let Some(a) = agent {
+            q = q.bind(a);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(self.db("reading an agent's databases"))?;
+        Ok(rows
+            .iter()
+            .map(|r| AgentDatabase {
+                agent: r.get(0),
+                name: r.get(1),
+                engine: r.get(2),
+                reachable: r.get::<i64, _>(3) != 0,
+                error: r.get(4),
+                tables: serde_json::from_str(&r.get::<String, _>(5)).unwrap_or_default(),
+                updated_micros: r.get(6),
+            })
+            .collect())
+    }
+
     /// Remove an agent; whether it existed.
     pub async fn delete_agent(&self, name: &str) -> Result<bool, ConnectorError> {
+        sqlx::query(self.sql("DELETE FROM agent_databases WHERE agent = ?"))
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(self.db("removing an agent"))?;
         let n = sqlx::query(self.sql("DELETE FROM agents WHERE name = ?"))
             .bind(name)
             .execute(&self.pool)
