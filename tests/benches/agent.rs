@@ -162,7 +162,8 @@ fn main() {
         // Wait until the agent reported its database (reachable).
         if group != "direct" {
             let ready = wait_for(Duration::from_secs(30), || {
-                let v: Value = serde_json::from_str(&cli(&["agent", "show", group, "--json"]).stdout).unwrap_or(Value::Null);
+                let v: Value =
+                    serde_json::from_str(&cli(&["agent", "show", group, "--json"]).stdout).unwrap_or(Value::Null);
                 v["databases"][0]["reachable"] == true
             });
             assert!(ready, "agent {group} reports its database");

@@ -211,7 +211,7 @@ fn a_database_only_the_agent_can_reach_syncs_through_it() {
         serde_json::from_str(&cli(&["agent", "show", "branch", "--json"]).stdout).unwrap_or(Value::Null)
     };
     assert!(
-        wait_for(Duration::from_secs(20), || shown()["online"] == true),
+        wait_for(Duration::from_secs(20), || shown()["online"] == true && state.join("agent.json").exists()),
         "agent online: {}",
         std::fs::read_to_string(ws.dir().join("agent.log")).unwrap_or_default()
     );

@@ -99,7 +99,10 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     let key = key.expect_ok("agent create").trim().to_owned();
     let state = ws.dir().join("agent-state").display().to_string();
     let mut a = agent(&ws, "agent1.log", &["--service", &service, "--key", &key, "--state", &state]);
-    assert!(wait_for(Duration::from_secs(20), || shown("store")["online"] == true), "the agent came online");
+    let joined = wait_for(Duration::from_secs(20), || {
+        shown("store")["online"] == true && std::path::Path::new(&state).join("agent.json").exists()
+    });
+    assert!(joined, "the agent came online");
     let bad =
         hubsync(&["agent", "db", "register", "shop", "--url", "postgres://nobody@127.0.0.1:1/x", "--state", &state]);
     assert!(!bad.ok && bad.stderr.contains("nothing was saved"), "{}", bad.stderr);

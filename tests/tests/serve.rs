@@ -247,6 +247,8 @@ fn https_with_a_self_signed_certificate_the_client_trusts_when_told() {
     let meta = format!("sqlite://{}", ws.dir().join("meta.db").display());
     let token = hubsync(&["token", "create", "t", "--role", "reader", "--metadata", &meta]);
     let token = token.expect_ok("token").trim().to_owned();
+    let admin = hubsync(&["token", "create", "a", "--role", "admin", "--metadata", &meta]);
+    let admin = admin.expect_ok("token").trim().to_owned();
     let (c, k) = (cert.display().to_string(), key.display().to_string());
     let mut inst = start(&ws, "tls", &meta, &["--tls-cert", &c, "--tls-key", &k]);
     let https = inst.url.replace("http://", "https://localhost:").replace("localhost:127.0.0.1:", "localhost:");
@@ -262,6 +264,47 @@ fn https_with_a_self_signed_certificate_the_client_trusts_when_told() {
     );
     let plain = hubsync(&["group", "list", "--server", &inst.url, "--token", &token]);
     assert!(!plain.ok, "plain HTTP to the TLS port fails");
+
+    // An agent joins and holds its connection over TLS (wss) when it
+    // trusts the certificate, and is refused when it does not.
+    let as_admin = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--server", &https, "--token", &admin, "--ca-cert", &ca]);
+        hubsync(&all)
+    };
+    let key = as_admin(&["agent", "create", "branch"]);
+    let key = key.expect_ok("agent create").trim().to_owned();
+    let state = d.join("agent").display().to_string();
+    let refused = hubsync(&["agent", "connect", "--service", &https, "--key", &key, "--state", &state]);
+    assert!(!refused.ok && refused.stderr.to_lowercase().contains("certificate"), "{}", refused.stderr);
+    let mut agent = hubsync_tests::spawn_hubsync(&[
+        "agent",
+        "connect",
+        "--service",
+        &https,
+        "--key",
+        &key,
+        "--state",
+        &state,
+        "--ca-cert",
+        &ca,
+    ]);
+    let shown = || -> serde_json::Value {
+        serde_json::from_str(&as_admin(&["agent", "show", "branch", "--json"]).stdout).unwrap_or_default()
+    };
+    let joined = hubsync_tests::wait_for(std::time::Duration::from_secs(20), || {
+        shown()["online"] == true && d.join("agent").join("agent.json").exists()
+    });
+    assert!(joined, "the agent joined over TLS");
+    let local = format!("sqlite://{}", d.join("branch.db").display());
+    hubsync(&["agent", "db", "register", "shop", "--url", &local, "--state", &state]).expect_ok("register");
+    assert!(
+        hubsync_tests::wait_for(std::time::Duration::from_secs(20), || shown()["databases"][0]["reachable"] == true),
+        "the agent reports its database over the TLS connection: {}",
+        shown()
+    );
+    agent.kill().expect("kill agent");
+    let _ = agent.wait();
     inst.child.kill().expect("kill");
     let _ = inst.child.wait();
 }
