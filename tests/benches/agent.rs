@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hubsync_tests::{Workspace, hubsync, hubsync_cmd, wait_for};
+use hubsync_tests::{Workspace, free_port, hubsync, hubsync_cmd, wait_for};
 use serde_json::Value;
 
 /// One-way delay of the proxy.
@@ -72,10 +72,6 @@ fn delaying_proxy(upstream: u16) -> u16 {
 fn sqlite(path: &std::path::Path, sql: &str) {
     let out = Command::new("sqlite3").arg(path).arg(sql).output().expect("sqlite3");
     assert!(out.status.success(), "sqlite3: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 fn main() {

@@ -101,6 +101,28 @@ pub fn spawn_hubsync(args: &[&str]) -> Child {
     hubsync_cmd(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn hubsync")
 }
 
+/// A free TCP port on loopback (for a `hubsync serve` of a test's own).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Start `hubsync ARGS` in the background, its standard error kept in
+/// `log` (read it when the test fails), its standard output discarded.
+pub fn spawn_logged(log: &Path, args: &[&str]) -> Child {
+    hubsync_cmd(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("spawn hubsync")
+}
+
+/// `hubsync agent connect ARGS` in the background, logging to `log` in `ws`.
+pub fn spawn_agent(ws: &Workspace, log: &str, args: &[&str]) -> Child {
+    let mut all = vec!["agent", "connect"];
+    all.extend_from_slice(args);
+    spawn_logged(&ws.dir().join(log), &all)
+}
+
 /// Run `hubsync ARGS` to completion, sampling its peak resident memory
 /// (`VmHWM`, KiB) from `/proc` while it runs.
 pub fn hubsync_measured(args: &[&str]) -> (Run, u64) {

@@ -3,15 +3,11 @@
 //! on no port, restarts from its state folder, is retired within seconds
 //! when its key is regenerated, and moves with a new key and folder.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use hubsync_tests::{Workspace, hubsync, hubsync_cmd, wait_for};
+use hubsync_tests::{Workspace, free_port, hubsync, hubsync_cmd, spawn_agent, wait_for};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 /// Socket inodes a process listens on (TCP, from /proc).
 fn listening(pid: u32) -> Vec<String> {
@@ -36,16 +32,6 @@ fn listening(pid: u32) -> Vec<String> {
         }
     }
     out
-}
-
-fn agent(ws: &Workspace, log: &str, args: &[&str]) -> Child {
-    let mut all = vec!["agent", "connect"];
-    all.extend_from_slice(args);
-    hubsync_cmd(&all)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(ws.dir().join(log)).expect("log"))
-        .spawn()
-        .expect("spawn agent")
 }
 
 #[test]
@@ -79,7 +65,7 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
     // Joins with the key; the credential is private; it listens on nothing.
     let state = ws.dir().join("agent-state");
     let st = state.display().to_string();
-    let mut a1 = agent(&ws, "a1.log", &["--service", &service, "--key", &key, "--state", &st]);
+    let mut a1 = spawn_agent(&ws, "a1.log", &["--service", &service, "--key", &key, "--state", &st]);
     assert!(wait_for(Duration::from_secs(20), || shown("onprem")["online"] == true), "the agent came online");
     let a = shown("onprem");
     assert_eq!((a["state"].as_str(), a["address"].as_str()), (Some("joined"), Some("127.0.0.1")));
@@ -110,7 +96,7 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
     // Killed and restarted from its folder (no key): online again.
     a1.kill().expect("SIGKILL agent");
     let _ = a1.wait();
-    let mut a2 = agent(&ws, "a2.log", &["--state", &st]);
+    let mut a2 = spawn_agent(&ws, "a2.log", &["--state", &st]);
     let contact = shown("onprem")["last_contact_micros"].as_i64().unwrap_or(0);
     assert!(
         wait_for(Duration::from_secs(20), || shown("onprem")["last_contact_micros"].as_i64().unwrap_or(0) > contact),
@@ -131,7 +117,7 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
 
     // Moved: a new folder and the new key.
     let moved = ws.dir().join("moved").display().to_string();
-    let mut a3 = agent(&ws, "a3.log", &["--service", &service, "--key", &fresh, "--state", &moved]);
+    let mut a3 = spawn_agent(&ws, "a3.log", &["--service", &service, "--key", &fresh, "--state", &moved]);
     assert!(
         wait_for(Duration::from_secs(20), || shown("onprem")["state"] == "joined" && shown("onprem")["online"] == true)
     );

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use hubsync_tests::{Db, Engine, Workspace, hubsync, hubsync_bin, hubsync_cmd, wait_for};
+use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_bin, hubsync_cmd, wait_for};
 use serde_json::Value;
 
 /// A network namespace with a veth pair to the host and a MariaDB server
@@ -112,16 +112,10 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
+        // `ip netns exec` execs the server, so the child is mariadbd itself.
         if let Some(mut m) = self.mariadb.take() {
-            let _ = self.exec(&["sh", "-c", "kill $(cat pid 2>/dev/null) 2>/dev/null"]);
             let _ = m.kill();
             let _ = m.wait();
-        }
-        // `ip netns exec` leaves the server as its child: end it by its pid file.
-        let pid = self._data.path().join("pid");
-        if let Ok(p) = std::fs::read_to_string(&pid) {
-            let _ = Command::new("kill").arg(p.trim()).status();
-            std::thread::sleep(Duration::from_millis(500));
         }
         let _ = ip(&["link", "del", &self.host_if]);
         let _ = ip(&["netns", "del", &self.name]);
@@ -139,10 +133,6 @@ fn available() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 fn path_str(p: &Path) -> String {

@@ -12,12 +12,8 @@
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use hubsync_tests::{Db, Engine, Workspace, hubsync, hubsync_cmd, wait_for};
+use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_cmd, spawn_agent, wait_for};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 const SECRET: &str = "aHVic3luYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=";
 
@@ -30,16 +26,6 @@ fn serve(ws: &Workspace, meta: &str, port: u16, log: &str) -> Child {
         .expect("serve");
     assert!(wait_for(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
     child
-}
-
-fn agent(ws: &Workspace, log: &str, args: &[&str]) -> Child {
-    let mut all = vec!["agent", "connect"];
-    all.extend_from_slice(args);
-    hubsync_cmd(&all)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(ws.dir().join(log)).expect("log"))
-        .spawn()
-        .expect("spawn agent")
 }
 
 /// GET `path` with the token, as a monitoring system does; the body.
@@ -98,7 +84,7 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     let key = cli(&["agent", "create", "store"]);
     let key = key.expect_ok("agent create").trim().to_owned();
     let state = ws.dir().join("agent-state").display().to_string();
-    let mut a = agent(&ws, "agent1.log", &["--service", &service, "--key", &key, "--state", &state]);
+    let mut a = spawn_agent(&ws, "agent1.log", &["--service", &service, "--key", &key, "--state", &state]);
     let joined = wait_for(Duration::from_secs(20), || {
         shown("store")["online"] == true && std::path::Path::new(&state).join("agent.json").exists()
     });
@@ -151,7 +137,7 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     kill9(&mut a);
     let mid = shop.scalar("SELECT count(*) FROM items WHERE id BETWEEN 30001 AND 230000");
     eprintln!("agent killed with {mid} of 200000 new rows written");
-    let mut a = agent(&ws, "agent2.log", &["--state", &state]);
+    let mut a = spawn_agent(&ws, "agent2.log", &["--state", &state]);
     let converged = wait_for(Duration::from_secs(120), || {
         let _ = cli(&["sync", "now", "stores", "--wait"]);
         digest(&shop) == digest(&hub)
@@ -176,7 +162,7 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     assert!(wait_for(Duration::from_secs(15), || matches!(a.try_wait(), Ok(Some(_)))), "retired");
     assert_eq!(a.wait().expect("status").code(), Some(4));
     let moved = ws.dir().join("moved-state").display().to_string();
-    let mut a = agent(&ws, "agent3.log", &["--service", &service, "--key", &fresh, "--state", &moved]);
+    let mut a = spawn_agent(&ws, "agent3.log", &["--service", &service, "--key", &fresh, "--state", &moved]);
     let listed = || hubsync(&["agent", "db", "list", "--state", &moved, "--json"]).stdout;
     assert!(
         wait_for(Duration::from_secs(20), || listed().contains("\"shop\"")),

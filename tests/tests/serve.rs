@@ -4,17 +4,11 @@
 //! refusing a second instance.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use hubsync_tests::{Db, Engine, Workspace, hubsync, hubsync_cmd, wait_for};
+use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_cmd, wait_for};
 use serde_json::Value;
-
-/// A free loopback port (bound, then released for the server to take).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
 
 struct Instance {
     name: String,
