@@ -200,3 +200,83 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn with_two_instances_only_the_one_holding_the_agents_connection_syncs_its_member() {
+    let ws = Workspace::new();
+    let meta = Db::new(Engine::Postgres);
+    let token = hubsync(&["token", "create", "ops", "--role", "admin", "--metadata", &meta.url]);
+    let token = token.expect_ok("token").trim().to_owned();
+    let mut instances = Vec::new();
+    let mut urls = Vec::new();
+    for name in ["i1", "i2"] {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let args = ["serve", "--metadata", &meta.url, "--listen", &listen, "--instance", name, "--lease-seconds", "3"];
+        instances.push(
+            hubsync_cmd(&args)
+                .env("HUBSYNC_SECRET_KEY", SECRET)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(ws.dir().join(format!("{name}.log"))).expect("log"))
+                .spawn()
+                .expect("serve"),
+        );
+        assert!(wait_for(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
+        urls.push(format!("http://{listen}"));
+    }
+    let cli = |i: usize, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--server", &urls[i], "--token", &token]);
+        hubsync(&all)
+    };
+    let hub = Db::new(Engine::Sqlite);
+    hub.exec(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL); \
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 3000) \
+         INSERT INTO items SELECT i, 'item ' || i, i % 10 FROM s;",
+    );
+    let (direct, far) = (Db::new(Engine::Sqlite), Db::new(Engine::Sqlite));
+
+    // The agent connects to i1 only.
+    let key = cli(1, &["agent", "create", "branch"]);
+    let key = key.expect_ok("agent create").trim().to_owned();
+    let state = ws.dir().join("agent").display().to_string();
+    let mut agent = spawn_agent(&ws, "agent.log", &["--service", &urls[0], "--key", &key, "--state", &state]);
+    assert!(wait_for(Duration::from_secs(20), || std::path::Path::new(&state).join("agent.json").exists()));
+    hubsync(&["agent", "db", "register", "shop", "--url", &far.url, "--state", &state]).expect_ok("register");
+    let file = ws.group_file(&format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\ninterval_seconds = 1\n[[group.member]]\nname = \"direct\"\nurl = \"{}\"\n\
+         [[group.member]]\nname = \"far\"\nurl = \"agent://branch/shop\"\n[[group.table]]\nname = \"items\"\n",
+        hub.url, direct.url
+    ));
+    cli(1, &["apply", &file]).expect_ok("apply");
+    hub.exec("UPDATE items SET qty = 99 WHERE id <= 100;");
+    // A member's table exists once its first sync created it.
+    let ready = |db: &Db| db.try_exec("SELECT 1 FROM items LIMIT 1").is_ok();
+    let converged = wait_for(Duration::from_secs(90), || {
+        let h = digest(&hub);
+        ready(&direct) && ready(&far) && digest(&direct) == h && digest(&far) == h
+    });
+    assert!(converged, "both members converge: {}", cli(0, &["status", "g"]).stdout);
+
+    // Every session of the agent's member ran on i1, and none failed (the
+    // history row is written just after the data, so wait for it).
+    let sessions = || -> Vec<Value> {
+        let log = cli(1, &["log", "--group", "g", "--limit", "1000", "--json"]);
+        log.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    };
+    let recorded =
+        wait_for(Duration::from_secs(20), || sessions().iter().filter(|s| s["member"] == "far").count() >= 2);
+    assert!(recorded, "{:?}", sessions());
+    let all = sessions();
+    let far_sessions: Vec<&Value> = all.iter().filter(|s| s["member"] == "far").collect();
+    for s in &far_sessions {
+        assert_eq!((s["instance"].as_str(), s["level"].as_str()), (Some("i1"), Some("success")), "{s}");
+    }
+    let _ = agent.kill();
+    let _ = agent.wait();
+    for mut i in instances {
+        let _ = i.kill();
+        let _ = i.wait();
+    }
+}
