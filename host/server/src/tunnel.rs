@@ -320,12 +320,20 @@ pub async fn run_agent(
     let mut heard = Instant::now();
     let mut ticks = tokio::time::interval(PING_EVERY);
     let mut pending_pong = false;
+    let mut reporting = true;
     let ended = loop {
         // Frames to write first: answers, then reports.
         let out = tokio::select! {
             biased;
             f = outgoing.recv() => f.map(|f| tokio_tungstenite::tungstenite::Message::Binary(f.into())),
-            r = reports.recv() => r.map(|d| tokio_tungstenite::tungstenite::Message::Binary(encode(&ToService::Databases(d)).into())),
+            r = reports.recv(), if reporting => match r {
+                Some(d) => Some(tokio_tungstenite::tungstenite::Message::Binary(encode(&ToService::Databases(d)).into())),
+                None => {
+                    // No more reports: stop polling the closed channel.
+                    reporting = false;
+                    None
+                }
+            },
             m = stream.next() => {
                 use tokio_tungstenite::tungstenite::Message as M;
                 match m {
