@@ -103,6 +103,21 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
         "the restarted agent checks in"
     );
 
+    // The state folder copied and run a second time: the newer process
+    // takes over, the older one stops saying why (no flapping between them).
+    let copy = ws.dir().join("agent-copy");
+    std::fs::create_dir_all(&copy).expect("copy");
+    std::fs::copy(state.join("agent.json"), copy.join("agent.json")).expect("copy state");
+    let mut twin = spawn_agent(&ws, "twin.log", &["--state", &copy.display().to_string()]);
+    let stopped = wait_for(Duration::from_secs(20), || matches!(a2.try_wait(), Ok(Some(_))));
+    let logs = |n: &str| std::fs::read_to_string(ws.dir().join(n)).unwrap_or_default();
+    assert!(stopped, "the older process stops:\n{}\n--- twin:\n{}", logs("a2.log"), logs("twin.log"));
+    let log = std::fs::read_to_string(ws.dir().join("a2.log")).unwrap_or_default();
+    assert!(log.contains("another agent process"), "{log}");
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(matches!(twin.try_wait(), Ok(None)), "the newer one keeps running");
+    let mut a2 = twin;
+
     // A regenerated key retires the running agent within seconds.
     let fresh = cli(&["agent", "regenerate-key", "onprem"]);
     let fresh = fresh.expect_ok("regenerate-key").trim().to_owned();
@@ -111,7 +126,7 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
     assert!(exited, "the agent kept running after its key was regenerated");
     let status = a2.wait().expect("status");
     assert_eq!(status.code(), Some(4), "retired agents exit 4");
-    let log = std::fs::read_to_string(ws.dir().join("a2.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(ws.dir().join("twin.log")).unwrap_or_default();
     assert!(log.contains("retired"), "{log}");
     eprintln!("retired after {:?}", clock.elapsed());
 

@@ -281,6 +281,7 @@ pub async fn connect(service: Option<String>, key: Option<String>, dir: &Path, c
                 return Err(CallError { status: 401, message }.into());
             }
             Ended::Incompatible(message) => bail!("agent {} cannot talk to the service: {message}", state.agent),
+            Ended::Replaced(message) => bail!("agent {} stopped: {message}", state.agent),
             Ended::Lost(message) => {
                 if started.elapsed() > Duration::from_secs(60) {
                     backoff = Duration::from_secs(1);

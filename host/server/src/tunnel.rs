@@ -47,12 +47,33 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(20);
 pub const MAX_FRAME_BYTES: usize = 1 << 30;
 /// The WebSocket close code telling an agent it was retired.
 pub const RETIRED_CODE: u16 = 4001;
+/// The WebSocket close code telling an agent that another process
+/// connected with its credential (one state folder used twice).
+pub const REPLACED_CODE: u16 = 4002;
+/// The close message of [`REPLACED_CODE`].
+const REPLACED: &str = "another agent process connected with this agent's credential (the same state folder copied \
+                        to a second machine?); this one stops: run one agent per state folder";
 /// The close message telling an agent it was retired.
 const RETIRED: &str = "this agent's credential is no longer valid: its key was regenerated or the agent was removed; \
                        connect again with a new key (`hubsync agent regenerate-key NAME` on the service)";
 
+/// Why a connection is being stopped from outside its loop: the close
+/// code and message the agent gets.
+#[derive(Default)]
+struct Stop {
+    wake: Notify,
+    order: Mutex<Option<(u16, &'static str)>>,
+}
+
+impl Stop {
+    fn stop(&self, code: u16, message: &'static str) {
+        *self.order.lock().unwrap_or_else(|p| p.into_inner()) = Some((code, message));
+        self.wake.notify_one();
+    }
+}
+
 /// A live connection and what stops its loop.
-type Live = (Arc<Link>, Arc<Notify>);
+type Live = (Arc<Link>, Arc<Stop>);
 
 /// The agent connections of this instance.
 #[derive(Default)]
@@ -81,7 +102,7 @@ impl AgentLinks {
     pub fn retire(&self, agent: &str) {
         if let Some((link, stop)) = self.lock().remove(agent) {
             link.close("the agent was retired");
-            stop.notify_one();
+            stop.stop(RETIRED_CODE, RETIRED);
         }
     }
 }
@@ -185,11 +206,14 @@ async fn serve_link(
 ) {
     let (to_agent, mut outgoing) = mpsc::channel::<Vec<u8>>(hubsync_agent_protocol::MAX_IN_FLIGHT * 2);
     let link = Link::new(&agent, to_agent);
-    let stop = Arc::new(Notify::new());
+    let stop = Arc::new(Stop::default());
     let replaced = state.links.lock().insert(agent.clone(), (link.clone(), stop.clone()));
     if let Some((old, old_stop)) = replaced {
+        // A connection the agent already gave up on (its end died unseen),
+        // or a second process with the same credential: either way the
+        // newer connection wins.
         old.close("a newer connection of the same agent replaced it");
-        old_stop.notify_one();
+        old_stop.stop(REPLACED_CODE, REPLACED);
     }
     state.forget_agent(&agent);
     let meta = state.engine.meta();
@@ -216,7 +240,12 @@ async fn serve_link(
     });
     let mut ticks = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
-    let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+    // A close frame's reason is at most 123 bytes: the code says it, and
+    // the agent has the full message for each code.
+    let close = |code: u16| {
+        let reason = if code == REPLACED_CODE { "replaced" } else { "retired" };
+        Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+    };
     let why: String = loop {
         tokio::select! {
             m = stream.next() => match m {
@@ -249,16 +278,17 @@ async fn serve_link(
                 match meta.agent_contact(&fp, &address, &version, now_micros()).await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
-                        let _ = control.send(close(RETIRED_CODE, RETIRED)).await;
+                        let _ = control.send(close(RETIRED_CODE)).await;
                         break "the agent was retired".into();
                     }
                     Err(e) => warn!(agent = %agent, error = %e, "could not record the agent's contact"),
                 }
                 let _ = control.send(Message::Ping(Vec::new().into())).await;
             }
-            _ = stop.notified() => {
-                let _ = control.send(close(RETIRED_CODE, RETIRED)).await;
-                break "the agent was retired".into();
+            _ = stop.wake.notified() => {
+                let (code, message) = stop.order.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or((RETIRED_CODE, RETIRED));
+                let _ = control.send(close(code)).await;
+                break message.into();
             }
         }
     };
@@ -283,6 +313,8 @@ pub enum Ended {
     Retired(String),
     /// Agent and service speak no common protocol version.
     Incompatible(String),
+    /// Another agent process connected with the same credential.
+    Replaced(String),
     /// The connection could not be made or was lost: try again.
     Lost(String),
 }
@@ -360,7 +392,8 @@ pub async fn run_agent(
                         None
                     }
                     Some(Ok(M::Close(frame))) => match frame {
-                        Some(f) if u16::from(f.code) == RETIRED_CODE => break Ended::Retired(f.reason.to_string()),
+                        Some(f) if u16::from(f.code) == RETIRED_CODE => break Ended::Retired(RETIRED.into()),
+                        Some(f) if u16::from(f.code) == REPLACED_CODE => break Ended::Replaced(REPLACED.into()),
                         _ => break Ended::Lost("the service closed the connection".into()),
                     },
                     Some(Ok(_)) => None,
