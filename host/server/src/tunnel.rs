@@ -238,7 +238,9 @@ async fn serve_link(
             }
         }
     });
-    let mut ticks = tokio::time::interval(PING_EVERY);
+    // The first check is one interval away: `connect` has just checked the
+    // credential and recorded the contact.
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut heard = Instant::now();
     // A close frame's reason is at most 123 bytes: the code says it, and
     // the agent has the full message for each code.
