@@ -141,6 +141,7 @@ impl Executor {
                 db.create_table(&table, &indexes).await?;
                 Answer::Done
             }
+            Call::Identity => Answer::Identity(db.identity().await?),
         })
     }
 }

@@ -97,6 +97,8 @@ pub enum Call {
         /// Its indexes.
         indexes: Vec<IndexInfo>,
     },
+    /// [`hubsync_core::Connector::identity`] (protocol 2).
+    Identity,
 }
 
 /// What a call gives back.
@@ -121,6 +123,8 @@ pub enum Answer {
     Count(u64),
     /// A yes or no (is empty).
     Flag(bool),
+    /// A database's identity, if it has one (protocol 2).
+    Identity(Option<String>),
 }
 
 /// A database the agent has registered, as it reports it to the service.
@@ -238,6 +242,7 @@ impl Wire for Call {
                 table.put(w);
                 indexes.put(w);
             }
+            Call::Identity => w.u8(14),
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -261,6 +266,7 @@ impl Wire for Call {
             11 => Call::IsEmpty(Wire::get(r)?),
             12 => Call::Scan { table: Wire::get(r)?, after: Wire::get(r)?, limit: Wire::get(r)? },
             13 => Call::CreateTable { table: Wire::get(r)?, indexes: Wire::get(r)? },
+            14 => Call::Identity,
             t => return Err(ProtocolError::Malformed(format!("unknown call tag {t}"))),
         })
     }
@@ -295,6 +301,10 @@ impl Wire for Answer {
                 w.u8(6);
                 b.put(w);
             }
+            Answer::Identity(id) => {
+                w.u8(7);
+                id.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -306,6 +316,7 @@ impl Wire for Answer {
             4 => Answer::States(Wire::get(r)?),
             5 => Answer::Count(Wire::get(r)?),
             6 => Answer::Flag(Wire::get(r)?),
+            7 => Answer::Identity(Wire::get(r)?),
             t => return Err(ProtocolError::Malformed(format!("unknown answer tag {t}"))),
         })
     }

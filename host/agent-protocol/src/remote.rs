@@ -31,6 +31,8 @@ struct Calls {
 /// One live agent connection, service side.
 pub struct Link {
     agent: String,
+    /// The protocol version agreed with the agent.
+    version: u32,
     out: mpsc::Sender<Vec<u8>>,
     calls: Mutex<Calls>,
     next_id: AtomicU64,
@@ -48,9 +50,11 @@ impl Link {
     /// A link to `agent` whose frames to the agent go to `out` (the
     /// transport writes them; a bounded channel, so a slow agent slows
     /// the callers down instead of filling memory).
-    pub fn new(agent: &str, out: mpsc::Sender<Vec<u8>>) -> Arc<Link> {
+    /// `version` is the protocol version agreed with the agent.
+    pub fn new(agent: &str, version: u32, out: mpsc::Sender<Vec<u8>>) -> Arc<Link> {
         Arc::new(Link {
             agent: agent.to_owned(),
+            version,
             out,
             calls: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -207,6 +211,17 @@ impl RemoteConnector {
 impl Connector for RemoteConnector {
     fn engine(&self) -> EngineKind {
         self.engine
+    }
+
+    async fn identity(&self) -> Result<Option<String>, ConnectorError> {
+        // An agent on protocol 1 was not built to be asked.
+        if self.link.version < 2 {
+            return Ok(None);
+        }
+        match self.call(Call::Identity).await? {
+            Answer::Identity(id) => Ok(id),
+            other => Err(unexpected(&other, "identity")),
+        }
     }
 
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {

@@ -28,9 +28,14 @@ impl Opener for OneFile {
 
 /// Join a link and an executor through two bounded channels.
 fn joined(url: String) -> (Arc<Link>, tokio::task::JoinHandle<()>) {
+    joined_on(url, hubsync_agent_protocol::PROTOCOL_MAX)
+}
+
+/// [`joined`], the link speaking protocol `version`.
+fn joined_on(url: String, version: u32) -> (Arc<Link>, tokio::task::JoinHandle<()>) {
     let (to_agent, mut agent_in) = mpsc::channel::<Vec<u8>>(4);
     let (to_service, mut service_in) = mpsc::channel::<Vec<u8>>(4);
-    let link = Link::new("a1", to_agent);
+    let link = Link::new("a1", version, to_agent);
     let executor = Executor::new(Arc::new(OneFile(url)));
     let agent = tokio::spawn(async move {
         while let Some(frame) = agent_in.recv().await {
@@ -86,6 +91,14 @@ async fn calls_run_on_the_agents_database() {
     assert!(!db.is_empty(&TableRef::of(&schema())).await.expect("empty"));
     let tables = db.introspect().await.expect("introspect");
     assert!(tables.iter().any(|t| t.schema.name == "items"));
+    // The database's identity crosses too; the same one on a direct connection.
+    let id = db.identity().await.expect("identity").expect("protocol 2 tells it");
+    let direct = hubsync_connectors::open(&url).await.expect("open directly");
+    assert_eq!(direct.identity().await.expect("identity"), Some(id));
+    // A link on protocol 1 (an older agent) cannot ask: unknown, not an error.
+    let (old, _agent) = joined_on(url.clone(), 1);
+    let old_db = old.open("shop", &ConnectOptions::default()).await.expect("open");
+    assert_eq!(old_db.identity().await.expect("identity"), None);
     // Many calls at once share the connection's slots and all come back.
     let db = Arc::new(db);
     let reads: Vec<_> = (0..20)
@@ -109,7 +122,7 @@ async fn calls_run_on_the_agents_database() {
 async fn a_closed_link_fails_calls_in_flight_and_later_ones() {
     // An agent that never answers.
     let (to_agent, mut agent_in) = mpsc::channel::<Vec<u8>>(4);
-    let link = Link::new("a2", to_agent);
+    let link = Link::new("a2", hubsync_agent_protocol::PROTOCOL_MAX, to_agent);
     tokio::spawn(async move { while agent_in.recv().await.is_some() {} });
     let l = link.clone();
     let call = tokio::spawn(async move { l.open("shop", &ConnectOptions::default()).await.map(|_| ()) });

@@ -627,6 +627,29 @@ impl hubsync_core::Connector for Mysql {
         ENGINE
     }
 
+    async fn identity(&self) -> Result<Option<String>, ConnectorError> {
+        let read = "SELECT id FROM hubsync_database WHERE one = 1";
+        // Asked before every sync: one read when the id exists.
+        if let Ok(Some(id)) = sqlx::query_scalar::<_, String>(read).fetch_optional(&self.pool).await {
+            return Ok(Some(id));
+        }
+        // `one` admits a single row; INSERT IGNORE keeps the first id made
+        // when two processes ask at once.
+        for s in [
+            "CREATE TABLE IF NOT EXISTS hubsync_database (one TINYINT NOT NULL PRIMARY KEY, \
+             id VARCHAR(64) NOT NULL) ENGINE=InnoDB",
+            "INSERT IGNORE INTO hubsync_database (one, id) \
+             VALUES (1, MD5(CONCAT(UUID(), RAND(), CONNECTION_ID())))",
+        ] {
+            sqlx::query(s).execute(&self.pool).await.map_err(db("recording the database's hubsync identity"))?;
+        }
+        let id: String = sqlx::query_scalar(read)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading the database's hubsync identity"))?;
+        Ok(Some(id))
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         let cols = sqlx::query(
             "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_COMMENT, \

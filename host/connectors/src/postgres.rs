@@ -419,6 +419,31 @@ impl hubsync_core::Connector for Postgres {
         ENGINE
     }
 
+    async fn identity(&self) -> Result<Option<String>, ConnectorError> {
+        let read = "SELECT id FROM hubsync.database";
+        // Asked before every sync: one read when the id exists.
+        if let Ok(Some(id)) = sqlx::query_scalar::<_, String>(read).fetch_optional(&self.pool).await {
+            return Ok(Some(id));
+        }
+        self.ensure_meta().await?;
+        // `one` admits a single row; ON CONFLICT keeps the first id made
+        // when two processes ask at once.
+        for s in [
+            "CREATE TABLE IF NOT EXISTS hubsync.database (one boolean PRIMARY KEY DEFAULT true CHECK (one), \
+             id text NOT NULL)",
+            "INSERT INTO hubsync.database (id) \
+             VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text)) \
+             ON CONFLICT (one) DO NOTHING",
+        ] {
+            sqlx::query(s).execute(&self.pool).await.map_err(db("recording the database's hubsync identity"))?;
+        }
+        let id: String = sqlx::query_scalar(read)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading the database's hubsync identity"))?;
+        Ok(Some(id))
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         let cols = sqlx::query(
             "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \

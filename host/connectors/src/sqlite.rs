@@ -137,6 +137,28 @@ impl hubsync_core::Connector for Sqlite {
         ENGINE
     }
 
+    async fn identity(&self) -> Result<Option<String>, ConnectorError> {
+        let read = "SELECT id FROM hubsync_database ORDER BY rowid LIMIT 1";
+        // Asked before every sync: one read when the id exists.
+        if let Ok(Some(id)) = sqlx::query_scalar::<_, String>(read).fetch_optional(&self.pool).await {
+            return Ok(Some(id));
+        }
+        // One statement each: SQLite runs one writer at a time, so two
+        // processes asking at once agree on the id the first one made.
+        for s in [
+            "CREATE TABLE IF NOT EXISTS hubsync_database (id TEXT NOT NULL)",
+            "INSERT INTO hubsync_database (id) SELECT lower(hex(randomblob(16))) \
+             WHERE NOT EXISTS (SELECT 1 FROM hubsync_database)",
+        ] {
+            exec(&self.pool, s.into(), "recording the database's hubsync identity").await?;
+        }
+        let id: String = sqlx::query_scalar(read)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading the database's hubsync identity"))?;
+        Ok(Some(id))
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \

@@ -30,6 +30,17 @@ impl EngineKind {
     pub fn has_namespaces(self) -> bool {
         matches!(self, EngineKind::Postgres | EngineKind::Mssql)
     }
+
+    /// The SQL schema a table is in when none is named (`public`, `dbo`).
+    /// Tables there are reported without a namespace, so a group that names
+    /// it (`namespace = "public"`) means the same table as one that does not.
+    pub fn default_namespace(self) -> Option<&'static str> {
+        match self {
+            EngineKind::Postgres => Some("public"),
+            EngineKind::Mssql => Some("dbo"),
+            EngineKind::Sqlite | EngineKind::Mysql => None,
+        }
+    }
 }
 
 impl fmt::Display for EngineKind {
@@ -344,6 +355,13 @@ pub trait Connector: Send + Sync {
 
     /// Every user table with its columns, key and indexes ("refresh schema").
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError>;
+
+    /// Which database this is: a random id hubsync keeps in the database,
+    /// made at the first call (by the first provisioning). A database
+    /// re-created, restored empty or replaced by another under the same URL
+    /// answers another id, so the engine can tell it from the one it synced.
+    /// `None`: this connection cannot say (an agent too old to be asked).
+    async fn identity(&self) -> Result<Option<String>, ConnectorError>;
 
     /// Create the tracking table and triggers of `table` (idempotent), and
     /// record the rows already there as changes.

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hubsync_connectors::meta::{MetaStore, Scope, SessionRecord, Side};
@@ -80,6 +81,13 @@ pub(crate) struct Member {
     pub(crate) db: Box<dyn Connector>,
     /// Per table (same order as the group's tables), what the member sees of it.
     pub(crate) views: Vec<View>,
+    /// The origin hubsync writes on the hub for this member's current
+    /// incarnation (`g/m`, or `g/m@…` after a start from scratch).
+    pub(crate) mark: String,
+    /// The database's identity when it was prepared.
+    pub(crate) database_id: Option<String>,
+    /// Said in the history of the next sync (the database was replaced).
+    pub(crate) notice: std::sync::Mutex<Option<String>>,
 }
 
 /// A sync group with its databases opened and tables provisioned.
@@ -92,6 +100,12 @@ pub struct Group {
     /// them failed and syncs the others.
     pub(crate) unprepared: Vec<(MemberConfig, String)>,
     pub(crate) tables: Vec<SyncTable>,
+    /// The origin hubsync writes on the members (`g/hub`, or `g/hub@…`
+    /// for a later incarnation of the hub).
+    pub(crate) hub_mark: String,
+    /// A database was found replaced while this group was prepared: it
+    /// must be prepared again before its next sync.
+    pub(crate) stale: AtomicBool,
 }
 
 impl Group {
@@ -134,14 +148,26 @@ impl Group {
     /// Replace every connector with `wrap(connector)`: for fault injection
     /// and instrumentation around the real databases.
     pub fn wrap_connectors(self, wrap: impl Fn(Box<dyn Connector>) -> Box<dyn Connector>) -> Group {
-        let Group { config, hub, members, unprepared, tables } = self;
+        let Group { config, hub, members, unprepared, tables, hub_mark, stale } = self;
         let members = members.into_iter().map(|m| Member { db: wrap(m.db), ..m }).collect();
-        Group { config, hub: wrap(hub), members, unprepared, tables }
+        Group { config, hub: wrap(hub), members, unprepared, tables, hub_mark, stale }
     }
 
     /// The members that could not be prepared, with the reason.
     pub fn unprepared(&self) -> impl Iterator<Item = (&str, &str)> {
         self.unprepared.iter().map(|(m, e)| (m.name.as_str(), e.as_str()))
+    }
+
+    /// Whether the group should be prepared again before its next sync: a
+    /// member could not be prepared, or a database was replaced meanwhile.
+    pub fn needs_preparing(&self) -> bool {
+        !self.unprepared.is_empty() || self.is_stale()
+    }
+
+    /// Whether a member's database was found replaced since the group was
+    /// prepared: prepare it again before syncing it.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Relaxed)
     }
 
     /// Whether every member holds the same rows as the hub in every synced
@@ -302,6 +328,19 @@ impl GroupReport {
     }
 }
 
+/// `config` with table namespaces that name the hub's default schema
+/// (`public`, `dbo`) left out, as introspection reports those tables: the
+/// same table then has one name in anchors, history and lookups.
+fn in_default_namespace(config: &GroupConfig, hub: EngineKind) -> GroupConfig {
+    let mut config = config.clone();
+    for t in &mut config.tables {
+        if t.namespace.as_deref().is_some_and(|n| Some(n) == hub.default_namespace()) {
+            t.namespace = None;
+        }
+    }
+    config
+}
+
 fn find<'a>(infos: &'a [TableInfo], t: &TableRef) -> Option<&'a TableInfo> {
     infos.iter().find(|i| TableRef::of(&i.schema) == *t)
 }
@@ -420,6 +459,9 @@ impl Engine {
             .await
             .ctx(|| format!("group {g}: opening the hub"))?;
         let hub_infos = hub.introspect().await.ctx(|| format!("group {g}: reading the hub's tables"))?;
+        let config = &in_default_namespace(config, hub.engine());
+        // Before anything is provisioned: a replaced hub is refused as it is.
+        let hub_mark = self.hub_incarnation(config, hub.as_ref()).await?;
         let mut plugins = HashMap::new();
         let mut tables = Vec::new();
         for t in &config.tables {
@@ -441,6 +483,9 @@ impl Engine {
         // read on the hub and on every member.
         let hub_names: Vec<TableRef> = tables.iter().map(|(t, _)| TableRef::of(&t.hub_schema)).collect();
         let mut edges = fk_edges(&hub_infos, &hub_names);
+        // Before the members: a member that moved forgets its state here, so
+        // its incarnation (and mark) is decided on what is left.
+        self.reconcile(config).await?;
         let mut members = Vec::new();
         let mut unprepared = Vec::new();
         for m in &config.members {
@@ -457,7 +502,6 @@ impl Engine {
                 }
             }
         }
-        self.reconcile(config).await?;
         // Sync parents before children: their inserts first (their deletes
         // wait for the children's, see `sync_member`).
         let order = parents_first(tables.len(), &edges);
@@ -467,7 +511,7 @@ impl Engine {
             let mut views: Vec<Option<View>> = std::mem::take(&mut m.views).into_iter().map(Some).collect();
             m.views = order.iter().filter_map(|&i| views[i].take()).collect();
         }
-        Ok(Group { config: config.clone(), hub, members, unprepared, tables })
+        Ok(Group { config: config.clone(), hub, members, unprepared, tables, hub_mark, stale: AtomicBool::new(false) })
     }
 
     /// Open one member, create or check its tables, provision them.
@@ -482,6 +526,7 @@ impl Engine {
         let ctx = |what: &str| format!("group {g}, member {}: {what}", m.name);
         let db =
             self.open_database(&m.url, &config.member_connect_options(m)).await.ctx(|| ctx("opening the database"))?;
+        let (mark, database_id, notice) = self.member_incarnation(g, &m.name, db.as_ref()).await?;
         let infos = db.introspect().await.ctx(|| ctx("reading its tables"))?;
         let filter = match &m.column_filter {
             Some(p) => {
@@ -511,7 +556,8 @@ impl Engine {
         }
         let names: Vec<TableRef> = views.iter().map(|v| TableRef::of(&v.member_schema)).collect();
         let edges = fk_edges(&infos, &names);
-        Ok((Member { config: m.clone(), db, views }, edges))
+        let notice = std::sync::Mutex::new(notice);
+        Ok((Member { config: m.clone(), db, views, mark, database_id, notice }, edges))
     }
 
     /// Forget the sync state of tables and members no longer in the definition.
@@ -540,7 +586,12 @@ impl Engine {
                         let now = config.members.iter().find(|n| n.name == m.name);
                         // A member pointed at another database starts over.
                         if now.is_none_or(|n| n.url != m.url) {
-                            info!(group = %g, member = %m.name, "member left the group or moved; forgetting its anchors");
+                            if now.is_some() {
+                                warn!(group = %g, member = %m.name, "member {} now points at a different database: \
+                                      syncing it from scratch", m.name);
+                            } else {
+                                info!(group = %g, member = %m.name, "member left the group; forgetting its anchors");
+                            }
                             self.meta.forget(g, Some(&m.name), None).await.ctx(ctx)?;
                             for t in &old.tables {
                                 unused.push((m.url.clone(), t.clone(), m.schema_map.is_some()));
@@ -776,6 +827,26 @@ impl Engine {
         }
     }
 
+    /// Why `m` cannot sync now if its database is no longer the one it was
+    /// prepared with (dropped and made again under the same URL while the
+    /// group stayed prepared): the group is then prepared again first.
+    async fn replaced_since_prepared(&self, group: &Group, m: &Member) -> Option<String> {
+        let known = m.database_id.as_deref()?;
+        // Unreadable: the tables' own errors will say why.
+        let now = m.db.identity().await.ok()??;
+        if now == known {
+            return None;
+        }
+        group.stale.store(true, Ordering::Relaxed);
+        let message = format!(
+            "member {} now points at a different database than the one prepared (it was replaced while hubsync \
+             ran); it is prepared again and synced from scratch at its next sync",
+            m.config.name
+        );
+        warn!(group = %group.config.name, member = %m.config.name, "{message}");
+        Some(message)
+    }
+
     async fn sync_member(&self, group: &Group, m: &Member, control: &SyncControl) -> Result<MemberReport, EngineError> {
         let started = now_micros();
         let mut report = MemberReport { member: m.config.name.clone(), tables: Vec::new() };
@@ -791,6 +862,11 @@ impl Engine {
                 m.config.name
             )
         });
+        let refused = match refused {
+            Some(r) => Some(r),
+            None => self.replaced_since_prepared(group, m).await,
+        };
+        let notice = m.notice.lock().ok().and_then(|mut n| n.take());
         let scope_of = |t: &SyncTable| Scope {
             group: group.config.name.clone(),
             member: m.config.name.clone(),
@@ -872,7 +948,7 @@ impl Engine {
                 rows_up: r.rows_up as i64,
                 conflicts: r.conflicts as i64,
                 message: r.error.clone().or_else(|| {
-                    let mut notes = Vec::new();
+                    let mut notes: Vec<String> = notice.iter().cloned().collect();
                     if r.quarantined > 0 {
                         notes.push(format!(
                             "{} changes could not be synced and were quarantined (`hubsync quarantine` lists them)",

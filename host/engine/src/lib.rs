@@ -11,6 +11,7 @@
 mod error;
 mod file;
 mod group;
+mod identity;
 mod replay;
 mod schedule;
 mod session;

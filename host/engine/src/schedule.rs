@@ -38,7 +38,7 @@ pub async fn watch(
                 if *stop.borrow() {
                     return;
                 }
-                if fresh.as_ref().unwrap_or(group).unprepared().next().is_some() {
+                if fresh.as_ref().unwrap_or(group).needs_preparing() {
                     match engine.prepare(&group.config).await {
                         Ok(g) => fresh = Some(g),
                         Err(e) => warn!(group = %group.config.name, error = %e, "preparing the group again failed"),

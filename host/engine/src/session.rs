@@ -120,16 +120,6 @@ fn cause_of(e: &EngineError) -> (String, Option<String>) {
     }
 }
 
-/// The origin hubsync writes on the hub for `member` of group `g`.
-pub(crate) fn hub_mark(g: &str, member: &str) -> String {
-    format!("{g}/{member}")
-}
-
-/// The origin hubsync writes on the members of group `g`.
-pub(crate) fn member_mark(g: &str) -> String {
-    format!("{g}/hub")
-}
-
 impl<'a> Pair<'a> {
     pub(crate) fn new(
         engine: &'a Engine,
@@ -140,15 +130,14 @@ impl<'a> Pair<'a> {
         scope: Scope,
         control: &'a SyncControl,
     ) -> Pair<'a> {
-        let g = &group.config.name;
         Pair {
             engine,
             hub: group.hub.as_ref(),
             member,
             table,
             view,
-            hub_mark: hub_mark(g, &member.config.name),
-            member_mark: member_mark(g),
+            hub_mark: member.mark.clone(),
+            member_mark: group.hub_mark.clone(),
             scope,
             control,
             batch_rows: group.config.batch_rows,
@@ -754,14 +743,10 @@ impl<'a> Pair<'a> {
     /// How a plugin is told where a change was first made: `hub`, a member's
     /// name, or the raw origin for changes from other groups.
     fn origin_name(&self, side: Side, origin: Option<&str>) -> String {
-        let g = &self.scope.group;
         match (side, origin) {
             (Side::Hub, None) => "hub".into(),
             (Side::Member, None) => self.member.config.name.clone(),
-            (_, Some(o)) => match o.strip_prefix(g.as_str()).and_then(|r| r.strip_prefix('/')) {
-                Some(name) => name.to_owned(),
-                None => o.to_owned(),
-            },
+            (_, Some(o)) => crate::identity::marked_name(&self.scope.group, o).unwrap_or(o).to_owned(),
         }
     }
 }

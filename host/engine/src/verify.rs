@@ -183,8 +183,8 @@ impl Engine {
         let scope = Scope { group: g.clone(), member: m.config.name.clone(), table: t.name.clone() };
         let hub_anchor = self.meta.anchor(&scope, Side::Hub).await.ctx(|| "reading anchors".into())?;
         let member_anchor = self.meta.anchor(&scope, Side::Member).await.ctx(|| "reading anchors".into())?;
-        let hub_mark = crate::session::hub_mark(g, &m.config.name);
-        let member_mark = crate::session::member_mark(g);
+        let hub_mark = m.mark.clone();
+        let member_mark = group.hub_mark.clone();
         let downloads = m.config.direction.downloads();
         // A page, the other side's rows for its keys and the drivers' copies
         // of both: a sixteenth of the group's batch_bytes each.

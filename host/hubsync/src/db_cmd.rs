@@ -33,13 +33,19 @@ fn split_columns(columns: Option<&str>) -> Vec<String> {
 
 /// `hubsync db introspect URL`.
 pub async fn introspect(url: &str, as_json: bool) -> Result<()> {
-    let tables = open(url).await?.introspect().await?;
+    let db = open(url).await?;
+    let tables = db.introspect().await?;
     if as_json {
+        // Every table's schema, the default one included, so an entry can
+        // be pasted into a group file as `name` and `namespace`.
+        let default = db.engine().default_namespace();
         let out: Vec<Json> = tables
             .iter()
             .map(|t| {
                 json!({
                     "table": TableRef::of(&t.schema).to_string(),
+                    "namespace": t.schema.namespace.as_deref().or(default),
+                    "name": t.schema.name,
                     "columns": t.schema.columns,
                     "primary_key": t.schema.primary_key.iter().map(|&i| &t.schema.columns[i].name).collect::<Vec<_>>(),
                     "indexes": t.indexes.iter().map(|i| json!({"name": i.name, "columns": i.columns, "unique": i.unique})).collect::<Vec<_>>(),

@@ -254,7 +254,7 @@ impl AppState {
         let cached = |revision: i64| {
             let cache = self.prepared.lock().ok()?;
             let (rev, g, at) = cache.get(group)?;
-            let complete = g.unprepared().next().is_none() || at.elapsed() < REPREPARE;
+            let complete = !g.is_stale() && (g.unprepared().next().is_none() || at.elapsed() < REPREPARE);
             (*rev == revision && complete).then(|| g.clone())
         };
         if let Some(g) = cached(revision) {

@@ -175,7 +175,7 @@ pub async fn connect(
     let mut response = ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve_link(state, agent, fp, version, address, socket))
+        .on_upgrade(move |socket| serve_link(state, agent, fp, version, chosen, address, socket))
         .into_response();
     if let Ok(v) = chosen.to_string().parse() {
         response.headers_mut().insert(PROTOCOL_HEADER, v);
@@ -201,11 +201,12 @@ async fn serve_link(
     agent: String,
     fp: String,
     version: String,
+    protocol: u32,
     address: String,
     socket: WebSocket,
 ) {
     let (to_agent, mut outgoing) = mpsc::channel::<Vec<u8>>(hubsync_agent_protocol::MAX_IN_FLIGHT * 2);
-    let link = Link::new(&agent, to_agent);
+    let link = Link::new(&agent, protocol, to_agent);
     let stop = Arc::new(Stop::default());
     let replaced = state.links.lock().insert(agent.clone(), (link.clone(), stop.clone()));
     if let Some((old, old_stop)) = replaced {

@@ -20,8 +20,10 @@ use sqlx::{AssertSqlSafe, Executor, Row};
 
 use crate::common;
 
+mod databases;
 mod served;
 use crate::secret::Cipher;
+pub use databases::{DatabaseRecord, HUB};
 pub use served::{AgentDatabase, AgentRecord, HistoryFilter, HistoryPage, LeaseHolder, StoredPlugin, TokenRecord};
 
 /// Schema migrations, in order; entry `n` takes the store from version `n`
@@ -107,6 +109,14 @@ const MIGRATIONS: &[&[&str]] = &[
         // The agent a member is reached through: only an instance holding
         // that agent's connection takes its lease.
         "ALTER TABLE leases ADD COLUMN agent TEXT",
+    ],
+    &[
+        // Which database each hub and member is (`databases.rs`): its
+        // identity as last seen and the origin mark of its incarnation;
+        // member '' is the hub. `fresh` = 1: its state was forgotten, the
+        // next preparation starts a new incarnation.
+        "CREATE TABLE databases (group_name TEXT NOT NULL, member TEXT NOT NULL, database_id TEXT, \
+     mark TEXT NOT NULL, fresh BIGINT NOT NULL, since_micros BIGINT NOT NULL, PRIMARY KEY (group_name, member))",
     ],
 ];
 
@@ -759,15 +769,20 @@ impl MetaStore {
                 .map_err(self.db(what))?;
         }
         if table.is_none() {
-            sqlx::query(
-                self.sql("DELETE FROM members WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)"),
-            )
-            .bind(group)
-            .bind(member)
-            .bind(member)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
+            // Starting from scratch also starts a new incarnation (a new
+            // mark): what the old one uploaded is no echo of what comes next.
+            for sql in [
+                "DELETE FROM members WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)",
+                "UPDATE databases SET fresh = 1 WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)",
+            ] {
+                sqlx::query(self.sql(sql))
+                    .bind(group)
+                    .bind(member)
+                    .bind(member)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.db(what))?;
+            }
         }
         tx.commit().await.map_err(self.db(what))
     }

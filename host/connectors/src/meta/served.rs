@@ -212,6 +212,13 @@ impl MetaStore {
                 .await
                 .map_err(self.db(what))?;
         }
+        // Kept, marked fresh: a group made again under this name starts new
+        // incarnations, whose marks differ from what this one left behind.
+        sqlx::query(self.sql("UPDATE databases SET fresh = 1 WHERE group_name = ?"))
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db(what))?;
         sqlx::query(self.sql("DELETE FROM groups WHERE name = ?"))
             .bind(name)
             .execute(&mut *tx)

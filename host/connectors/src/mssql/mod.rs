@@ -313,6 +313,28 @@ impl hubsync_core::Connector for Mssql {
         ENGINE
     }
 
+    async fn identity(&self) -> Result<Option<String>, ConnectorError> {
+        let what = "recording the database's hubsync identity";
+        let mut lease = self.pool.get().await?;
+        let c = lease.conn();
+        // Asked before every sync: one read when the id exists.
+        if let Some(id) = rows(c, tsql::IDENTITY, &[], what).await?.first().and_then(|r| text(r, 0)) {
+            return Ok(Some(id));
+        }
+        let mut stmts = tsql::ensure_meta();
+        stmts.extend(tsql::identity());
+        let read = stmts.pop().unwrap_or_default();
+        for s in &stmts {
+            batch(c, s, what).await?;
+        }
+        let id = rows(c, &read, &[], what).await?.first().and_then(|r| text(r, 0));
+        id.map(Some).ok_or_else(|| ConnectorError::Database {
+            engine: ENGINE,
+            operation: what.into(),
+            cause: "the identity row is missing after it was written".into(),
+        })
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         let mut lease = self.pool.get().await?;
         let c = lease.conn();

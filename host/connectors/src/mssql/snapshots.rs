@@ -58,6 +58,7 @@ fn render(f: Flavor) -> String {
         out.push('\n');
     };
     put("ensure_meta", tsql::ensure_meta());
+    put("identity", tsql::identity());
     put("registry", vec![tsql::REGISTERED.into(), tsql::REGISTER.into(), tsql::REREGISTER.into()]);
     for (name, s) in [("sample", sample()), ("simple", simple())] {
         put(&format!("{name}: provision (new)"), tsql::provision(f, &s, 7, false, false));

@@ -266,6 +266,25 @@ pub(crate) fn ensure_meta() -> Vec<String> {
     ]
 }
 
+/// This database's hubsync identity, made when missing (after
+/// [`ensure_meta`]): one row whose `one` column admits no second, filled
+/// with a random id; the last statement returns the id.
+pub(crate) fn identity() -> Vec<String> {
+    vec![
+        "IF OBJECT_ID(N'[hubsync].[database]') IS NULL CREATE TABLE [hubsync].[database] \
+         (one int NOT NULL PRIMARY KEY CHECK (one = 1), id nvarchar(64) NOT NULL)"
+            .into(),
+        "IF NOT EXISTS (SELECT 1 FROM [hubsync].[database]) INSERT INTO [hubsync].[database] (one, id) \
+         VALUES (1, LOWER(REPLACE(CONVERT(nvarchar(36), NEWID()), N'-', N'')))"
+            .into(),
+        IDENTITY.into(),
+    ]
+}
+
+/// The identity, if it was made (no result before).
+pub(crate) const IDENTITY: &str =
+    "IF OBJECT_ID(N'[hubsync].[database]') IS NOT NULL SELECT id FROM [hubsync].[database] WHERE one = 1";
+
 /// The registry entry of a table (`@P1` schema, `@P2` name); no result
 /// before anything was provisioned in the database. Provisioning reads it
 /// under its application lock; other readers need no lock.

@@ -441,6 +441,9 @@ impl Connector for Flaky {
     fn engine(&self) -> EngineKind {
         self.inner.engine()
     }
+    async fn identity(&self) -> Result<Option<String>, ConnectorError> {
+        self.inner.identity().await
+    }
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         self.inner.introspect().await
     }

@@ -6,6 +6,14 @@ IF OBJECT_ID(N'[hubsync].[tables]') IS NULL CREATE TABLE [hubsync].[tables] (id 
 IF OBJECT_ID(N'[hubsync].[seq]') IS NULL CREATE SEQUENCE [hubsync].[seq] AS bigint START WITH 1
 ;
 
+-- identity
+IF OBJECT_ID(N'[hubsync].[database]') IS NULL CREATE TABLE [hubsync].[database] (one int NOT NULL PRIMARY KEY CHECK (one = 1), id nvarchar(64) NOT NULL)
+;
+IF NOT EXISTS (SELECT 1 FROM [hubsync].[database]) INSERT INTO [hubsync].[database] (one, id) VALUES (1, LOWER(REPLACE(CONVERT(nvarchar(36), NEWID()), N'-', N'')))
+;
+IF OBJECT_ID(N'[hubsync].[database]') IS NOT NULL SELECT id FROM [hubsync].[database] WHERE one = 1
+;
+
 -- registry
 IF OBJECT_ID(N'[hubsync].[tables]') IS NOT NULL SELECT id, columns FROM [hubsync].[tables] WHERE namespace = @P1 AND name = @P2
 ;
