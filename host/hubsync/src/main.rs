@@ -163,9 +163,12 @@ enum Command {
     /// the metadata database, until SIGTERM or Ctrl-C.
     Serve {
         /// The metadata database: `sqlite://PATH` (one instance) or
-        /// `postgres://…` (any number of instances share the work).
+        /// `postgres://…` (any number of instances share the work). Default:
+        /// an embedded store in the user's data folder
+        /// ($XDG_DATA_HOME/hubsync/metadata.db, else
+        /// ~/.local/share/hubsync/metadata.db), its path printed at start.
         #[arg(long, env = "HUBSYNC_METADATA")]
-        metadata: String,
+        metadata: Option<String>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7070")]
         listen: std::net::SocketAddr,
@@ -732,7 +735,28 @@ impl From<Kind> for PluginRole {
     }
 }
 
+/// End quietly when standard output is a pipe whose reader has gone
+/// (`hubsync … | head`), as `cat` does, instead of panicking: Rust ignores
+/// SIGPIPE, so `println!` panics on the write the closed pipe refuses.
+fn quiet_on_closed_pipe() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            // 128 + SIGPIPE: what a shell reports for a writer the pipe stopped.
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     // tiberius logs every server error (hubsync reports them itself, with
     // what to do) and a warning on each connection that trusts a

@@ -12,7 +12,7 @@ use hubsync_server::{Role, ServeOptions};
 
 /// Settings of `hubsync serve`.
 pub struct Serve {
-    pub metadata: String,
+    pub metadata: Option<String>,
     pub listen: SocketAddr,
     pub config: Option<PathBuf>,
     pub secret_key_file: Option<PathBuf>,
@@ -21,6 +21,20 @@ pub struct Serve {
     pub concurrency: usize,
     pub lease_seconds: u64,
     pub body_limit_bytes: usize,
+}
+
+/// The embedded store `serve` uses when none is given: `metadata.db` in
+/// the user's data folder (created), as a `sqlite://` URL.
+fn default_metadata() -> Result<String> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))
+        .context("no HOME or XDG_DATA_HOME to keep the metadata database in; give --metadata sqlite://PATH")?;
+    let dir = base.join("hubsync");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("metadata.db");
+    let Some(path) = path.to_str() else { bail!("{} is not UTF-8; give --metadata sqlite://PATH", path.display()) };
+    Ok(format!("sqlite://{path}"))
 }
 
 fn default_key_file() -> Option<PathBuf> {
@@ -68,7 +82,18 @@ fn instance_name() -> String {
 
 /// Run the service until SIGTERM or Ctrl-C.
 pub async fn serve(s: Serve) -> Result<()> {
-    let meta = store(&s.metadata, s.secret_key_file.as_deref()).await?;
+    let metadata = match s.metadata {
+        Some(m) => m,
+        None => {
+            let m = default_metadata()?;
+            eprintln!(
+                "metadata database: {m} (the default embedded store; give --metadata or HUBSYNC_METADATA \
+                 to choose another, postgres://… to run several instances)"
+            );
+            m
+        }
+    };
+    let meta = store(&metadata, s.secret_key_file.as_deref()).await?;
     let instance = s.instance.unwrap_or_else(instance_name);
     let cache = hubsync_plugin_host::RuntimeConfig::default_cache_dir();
     let engine = Engine::with_store(meta, cache.as_deref())?.with_holder(instance.clone());

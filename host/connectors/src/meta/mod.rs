@@ -291,6 +291,8 @@ pub struct TableStatus {
 pub struct MetaStore {
     pub(crate) pool: AnyPool,
     engine: EngineKind,
+    /// The database file of a SQLite store.
+    file: Option<std::path::PathBuf>,
     /// Seals group definitions (they hold passwords), when a key is given.
     cipher: Option<Cipher>,
 }
@@ -307,9 +309,11 @@ impl MetaStore {
     /// server answering many requests at once wants more than the CLI's 4).
     pub async fn open_pooled(url: &str, connections: u32) -> Result<MetaStore, ConnectorError> {
         sqlx::any::install_default_drivers();
+        let mut file = None;
         let (engine, url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             let sep = if path.contains('?') { '&' } else { '?' };
             let create = if path.contains("mode=") { String::new() } else { format!("{sep}mode=rwc") };
+            file = Some(std::path::PathBuf::from(path.split('?').next().unwrap_or(path)));
             (EngineKind::Sqlite, format!("sqlite://{path}{create}"))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (EngineKind::Postgres, url.to_owned())
@@ -342,9 +346,14 @@ impl MetaStore {
             .connect(&url)
             .await
             .map_err(|e| ConnectorError::Connect { url: crate::redact(&url), cause: e.to_string() })?;
-        let store = MetaStore { pool, engine, cipher: None };
+        let store = MetaStore { pool, engine, file, cipher: None };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The database file of a SQLite store (`None` on PostgreSQL).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
     }
 
     /// Seal group definitions with `cipher` from now on, and open sealed ones.

@@ -501,12 +501,15 @@ impl MetaStore {
 
     /// Take (or renew) the store-wide instance lease: `Ok(Some(other))`
     /// when another live instance holds it. Used on SQLite, where only one
-    /// `hubsync serve` may run.
+    /// `hubsync serve` may run. With `take_over` the lease is taken whoever
+    /// holds it: the caller knows the holder is dead (it holds the store's
+    /// lock file, which the kernel releases when a process dies).
     pub async fn claim_instance(
         &self,
         holder: &str,
         now_micros: i64,
         ttl_micros: i64,
+        take_over: bool,
     ) -> Result<Option<String>, ConnectorError> {
         let what = "taking the instance lease";
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
@@ -523,7 +526,7 @@ impl MetaStore {
                 .await
                 .map_err(self.db(what))?;
         let (other, expires): (Option<String>, i64) = (row.get(0), row.get(1));
-        if let Some(other) = other.filter(|o| o != holder && expires >= now_micros) {
+        if let Some(other) = other.filter(|o| !take_over && o != holder && expires >= now_micros) {
             tx.rollback().await.map_err(self.db(what))?;
             return Ok(Some(other));
         }
