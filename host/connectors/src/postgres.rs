@@ -273,10 +273,20 @@ fn read_expr(kind: ColumnType, expr: &str) -> String {
         ColumnType::Int => format!("{expr}::int8"),
         ColumnType::Float => format!("{expr}::float8"),
         ColumnType::Bytes => format!("{expr}::bytea"),
-        ColumnType::Date => format!("({expr} - DATE '1970-01-01')::int8"),
-        ColumnType::Time | ColumnType::Timestamp | ColumnType::TimestampTz => {
-            format!("(extract(epoch FROM {expr}) * 1000000)::int8")
-        }
+        // PostgreSQL's `infinity` and `-infinity` have no number of days or
+        // µs (the subtraction or cast would fail the whole read): they are
+        // read as the int8 ends, which no finite value reaches, and
+        // [`decode`] reports them as a bad value of their row alone.
+        // (`-9223372036854775808` alone parses as a numeric: the CASE is cast back.)
+        ColumnType::Date => format!(
+            "(CASE WHEN isfinite({expr}) THEN ({expr} - DATE '1970-01-01')::int8 \
+             WHEN {expr} = 'infinity' THEN {INFINITY} WHEN {expr} = '-infinity' THEN {MINUS_INFINITY} END)::int8"
+        ),
+        ColumnType::Time => format!("(extract(epoch FROM {expr}) * 1000000)::int8"),
+        ColumnType::Timestamp | ColumnType::TimestampTz => format!(
+            "(CASE WHEN isfinite({expr}) THEN (extract(epoch FROM {expr}) * 1000000)::int8 \
+             WHEN {expr} = 'infinity' THEN {INFINITY} WHEN {expr} = '-infinity' THEN {MINUS_INFINITY} END)::int8"
+        ),
         ColumnType::Decimal | ColumnType::Text | ColumnType::Uuid | ColumnType::Json => format!("{expr}::text"),
     }
 }
@@ -364,17 +374,35 @@ fn bind_array(q: Query<'_>, a: ColumnArray) -> Query<'_> {
     }
 }
 
+/// How [`read_expr`] reads `infinity` (dates, timestamps).
+const INFINITY: i64 = i64::MAX;
+/// How [`read_expr`] reads `-infinity`.
+const MINUS_INFINITY: i64 = i64::MIN;
+
 /// A cell read with [`read_expr`] as text, for reports.
 fn raw(r: &PgRow, i: usize) -> Option<String> {
+    let number = |n: i64| match n {
+        INFINITY => "infinity".to_owned(),
+        MINUS_INFINITY => "-infinity".to_owned(),
+        n => n.to_string(),
+    };
     r.try_get::<Option<String>, _>(i)
         .map(|v| v.unwrap_or_else(|| "NULL".into()))
-        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or("NULL".into(), |n| n.to_string())))
+        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or("NULL".into(), number)))
         .ok()
 }
 
 /// Decode a cell read with [`read_expr`].
 fn decode(t: &TableRef, c: &Column, r: &PgRow, i: usize) -> Result<Value, ConnectorError> {
     let bad = |e: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason: e };
+    let finite = |n: i64| match n {
+        INFINITY | MINUS_INFINITY => Err(bad(format!(
+            "PostgreSQL's {} has no counterpart in hubsync's types (nor on the other engines); store a real \
+             date or NULL",
+            if n == INFINITY { "infinity" } else { "-infinity" }
+        ))),
+        n => Ok(n),
+    };
     macro_rules! get {
         ($ty:ty) => {
             match r.try_get::<Option<$ty>, _>(i).map_err(|e| bad(e.to_string()))? {
@@ -388,10 +416,12 @@ fn decode(t: &TableRef, c: &Column, r: &PgRow, i: usize) -> Result<Value, Connec
         ColumnType::Int => Value::Int(get!(i64)),
         ColumnType::Float => Value::Float(get!(f64)),
         ColumnType::Bytes => Value::Bytes(get!(Vec<u8>)),
-        ColumnType::Date => Value::Date(i32::try_from(get!(i64)).map_err(|_| bad("date out of range".into()))?),
+        ColumnType::Date => {
+            Value::Date(i32::try_from(finite(get!(i64))?).map_err(|_| bad("date out of range".into()))?)
+        }
         ColumnType::Time => Value::Time(get!(i64)),
-        ColumnType::Timestamp => Value::Timestamp(get!(i64)),
-        ColumnType::TimestampTz => Value::TimestampTz(get!(i64)),
+        ColumnType::Timestamp => Value::Timestamp(finite(get!(i64))?),
+        ColumnType::TimestampTz => Value::TimestampTz(finite(get!(i64))?),
         kind => Value::parse_text(&get!(String), kind).map_err(bad)?,
     })
 }

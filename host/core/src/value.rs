@@ -83,10 +83,17 @@ impl Value {
             }
     }
 
-    /// Equality as sync sees it: decimals by value, everything else exactly.
+    /// Equality as sync sees it: decimals by value, JSON as documents
+    /// (engines normalise spacing and key order: PostgreSQL's `jsonb`,
+    /// MySQL's `JSON`), everything else exactly.
     pub fn same(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Decimal(a), Value::Decimal(b)) => canonical_decimal(a) == canonical_decimal(b),
+            (Value::Json(a), Value::Json(b)) => {
+                a == b
+                    || matches!((serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)),
+                        (Ok(a), Ok(b)) if a == b)
+            }
             (a, b) => a == b,
         }
     }
@@ -353,6 +360,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn json_compares_as_documents() {
+        let a = Value::Json(r#"{"b": [1, 2], "a": null}"#.into());
+        assert!(a.same(&Value::Json(r#"{"a":null,"b":[1,2]}"#.into())), "spacing and key order");
+        assert!(!a.same(&Value::Json(r#"{"a":null,"b":[2,1]}"#.into())), "array order counts");
+        assert!(!a.same(&Value::Text(r#"{"a":null,"b":[1,2]}"#.into())), "text is not JSON");
+        assert!(Value::Json("not json".into()).same(&Value::Json("not json".into())));
     }
 
     #[test]

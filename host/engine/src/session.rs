@@ -40,7 +40,7 @@ use hubsync_core::{
     Resolution, Row, SyncDirection, TableSchema, key_id, same_row,
 };
 use serde::{Deserialize, Serialize};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::error::Context;
 use crate::group::{Engine, Group, Member, SyncControl, SyncTable, now_micros};
@@ -105,6 +105,12 @@ fn row_level(e: &EngineError) -> bool {
         _ => false,
     }
 }
+
+/// Failed policy calls tolerated per batch while looking for the conflicts
+/// a policy fails on: enough to isolate a few bad conflicts in a batch of
+/// any size, few enough that a policy failing on everything (or timing
+/// out) fails the batch quickly.
+const RESOLVE_FAILURES: u32 = 24;
 
 /// The last line of an error: its cause without the context hubsync added.
 fn cause_of(e: &EngineError) -> (String, Option<String>) {
@@ -584,25 +590,35 @@ impl<'a> Pair<'a> {
             return Ok(());
         }
         let policy = &self.table.policy;
-        let batch = ConflictBatch {
-            table: schema.clone(),
-            member: self.member.config.name.clone(),
-            conflicts: conflicts.iter().map(|(c, _)| c.clone()).collect(),
-        };
-        let decisions = policy.resolve(&batch).await.map_err(|cause| EngineError::Plugin {
-            context: format!(
-                "table {}, member {}: settling {} conflicts",
-                self.table.name,
-                self.member.config.name,
-                conflicts.len()
-            ),
-            cause,
-        })?;
+        let all: Vec<Conflict> = conflicts.iter().map(|(c, _)| c.clone()).collect();
+        let mut failures_left = RESOLVE_FAILURES;
+        let decisions = self.resolve_isolating(&all, &mut failures_left).await?;
         let info = policy.info();
         let now = now_micros();
         let key_cols: Vec<hubsync_core::Column> =
             schema.primary_key.iter().map(|&i| schema.columns[i].clone()).collect();
         for ((conflict, dest_row), decision) in conflicts.into_iter().zip(decisions) {
+            // The policy could not decide this one conflict: it waits in
+            // the quarantine (its row as it is on both sides) while the
+            // others are settled.
+            let decision = match decision {
+                Ok(Resolution::Merged(row)) if schema.primary_key.iter().map(|&i| &row[i]).ne(conflict.key.iter()) => {
+                    Err(format!(
+                        "plugin {}: a merged row changes the conflict's key; a merge must keep the key",
+                        info.name
+                    ))
+                }
+                other => other,
+            };
+            let decision = match decision {
+                Ok(d) => d,
+                Err(error) => {
+                    let stage = "settling a conflict (the policy failed on it)".to_owned();
+                    let bad = BadRow { key: None, column: None, value: None, error };
+                    plan.commit.quarantine.push(self.quarantine_record(source, Some(&conflict.key), stage, bad));
+                    continue;
+                }
+            };
             let source_row = if source == Side::Hub { &conflict.hub.row } else { &conflict.member.row };
             let take_source = matches!(
                 (source, &decision),
@@ -620,17 +636,6 @@ impl<'a> Pair<'a> {
                 // session's upload, or the next session's download).
                 Resolution::TakeHub | Resolution::TakeMember => {}
                 Resolution::Merged(row) => {
-                    let row_key: Row = schema.primary_key.iter().map(|&i| row[i].clone()).collect();
-                    if row_key != conflict.key {
-                        return Err(EngineError::Plugin {
-                            context: format!("table {}, member {}", self.table.name, self.member.config.name),
-                            cause: hubsync_plugin_host::PluginError::BadAnswer {
-                                plugin: info.name.clone(),
-                                call: "resolve",
-                                message: "a merged row changes the conflict's key; a merge must keep the key".into(),
-                            },
-                        });
-                    }
                     plan.journal.push(JournalEntry {
                         merged: row_to_json(&schema.columns, &row),
                         hub_image: image(conflict.hub.row.as_ref()),
@@ -665,6 +670,48 @@ impl<'a> Pair<'a> {
             });
         }
         Ok(())
+    }
+
+    /// The policy's decisions on `conflicts`, in order. A call that fails is
+    /// split in halves until the conflicts it fails on are found: each of
+    /// those answers its error, the others are decided. More than
+    /// `failures_left` failed calls (a policy failing on everything) fail
+    /// the batch instead.
+    async fn resolve_isolating(
+        &self,
+        conflicts: &[Conflict],
+        failures_left: &mut u32,
+    ) -> Result<Vec<Result<Resolution, String>>, EngineError> {
+        let batch = ConflictBatch {
+            table: self.view.hub_view.clone(),
+            member: self.member.config.name.clone(),
+            conflicts: conflicts.to_vec(),
+        };
+        match self.table.policy.resolve(&batch).await {
+            Ok(decisions) => Ok(decisions.into_iter().map(Ok).collect()),
+            Err(cause) if *failures_left == 0 => Err(EngineError::Plugin {
+                context: format!(
+                    "table {}, member {}: settling {} conflicts (the policy failed on more than {RESOLVE_FAILURES} \
+                     calls of this batch)",
+                    self.table.name,
+                    self.member.config.name,
+                    conflicts.len()
+                ),
+                cause,
+            }),
+            Err(cause) => {
+                *failures_left -= 1;
+                if conflicts.len() == 1 {
+                    warn!(group = %self.scope.group, member = %self.scope.member, table = %self.scope.table,
+                          error = %cause, "the conflict policy failed on one conflict; it is quarantined");
+                    return Ok(vec![Err(cause.to_string())]);
+                }
+                let mid = conflicts.len() / 2;
+                let mut out = Box::pin(self.resolve_isolating(&conflicts[..mid], failures_left)).await?;
+                out.extend(Box::pin(self.resolve_isolating(&conflicts[mid..], failures_left)).await?);
+                Ok(out)
+            }
+        }
     }
 
     /// Journal, write both sides (quarantining rejected rows), then commit

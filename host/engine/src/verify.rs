@@ -110,18 +110,9 @@ impl TableVerdict {
     }
 }
 
-/// Values equal as sync sees them, JSON compared as documents (engines
-/// normalise spacing and key order).
+/// Values equal as sync sees them ([`Value::same`]: JSON as documents).
 fn same(a: &[Value], b: &[Value]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| match (x, y) {
-            (Value::Json(p), Value::Json(q)) => {
-                p == q
-                    || matches!((serde_json::from_str::<serde_json::Value>(p), serde_json::from_str::<serde_json::Value>(q)),
-                        (Ok(p), Ok(q)) if p == q)
-            }
-            _ => x.same(y),
-        })
+    hubsync_core::same_row(Some(a), Some(b))
 }
 
 impl Engine {

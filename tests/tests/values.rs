@@ -1,0 +1,60 @@
+//! Values applications store that hubsync must treat row by row: a
+//! PostgreSQL `infinity` date or timestamp is quarantined alone (the read
+//! does not fail), and JSON documents equal but for spacing and key order
+//! are not a conflict nor rewritten. Written through `psql` and `mariadb`.
+
+use hubsync_tests::{Db, Engine, Workspace, hubsync};
+
+fn group(hub: &Db, member: &Db, table: &str) -> String {
+    format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\n\n[[group.member]]\nname = \"m\"\nurl = \"{}\"\n\n\
+         [[group.table]]\nname = \"{table}\"\n",
+        hub.url, member.url
+    )
+}
+
+#[test]
+fn postgres_infinity_is_quarantined_and_the_other_rows_sync() {
+    let (hub, member, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Workspace::new());
+    hub.exec(
+        "CREATE TABLE ev (id int PRIMARY KEY, on_day date, at timestamptz);
+         INSERT INTO ev VALUES (1, '2026-01-02', '2026-01-02 03:04:05+00'), (2, 'infinity', now()),
+                               (3, '2026-02-03', '-infinity'), (4, NULL, NULL);",
+    );
+    let file = ws.group_file(&group(&hub, &member, "ev"));
+    let run = hubsync(&["sync", "--config", &file]);
+    run.expect_ok("a sync with infinite values succeeds with warnings");
+    let ids: Vec<String> = member.query("SELECT id FROM ev ORDER BY id;").into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, ["1", "4"], "the finite rows arrive");
+    let held = hubsync(&["quarantine", "--config", &file, "--json"]);
+    let held: serde_json::Value = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
+    let held = held.as_array().expect("a list");
+    assert_eq!(held.len(), 2, "{held:?}");
+    let text = serde_json::to_string(held).expect("json");
+    assert!(text.contains("infinity") && text.contains("-infinity") && text.contains("no counterpart"), "{text}");
+    // Fixed in the application, the rows sync.
+    hub.exec(
+        "UPDATE ev SET on_day = '2030-01-01' WHERE id = 2; UPDATE ev SET at = '2020-01-01 00:00:00+00' WHERE id = 3;",
+    );
+    hubsync(&["sync", "--config", &file]).expect_ok("after the fix");
+    assert_eq!(member.scalar("SELECT count(*) FROM ev;"), "4");
+    hubsync(&["verify", "--config", &file]).expect_ok("verify");
+}
+
+#[test]
+fn json_documents_equal_but_for_spelling_are_no_conflict() {
+    let (hub, member, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Mariadb), Workspace::new());
+    hub.exec("CREATE TABLE docs (id int PRIMARY KEY, body jsonb); INSERT INTO docs VALUES (1, '{\"a\": 1}');");
+    let file = ws.group_file(&group(&hub, &member, "docs"));
+    hubsync(&["sync", "--config", &file]).expect_ok("first sync");
+    // Both applications write the same document, each spelled its own way.
+    hub.exec("UPDATE docs SET body = '{\"b\":[1,2],   \"a\":1}' WHERE id = 1;");
+    member.exec("UPDATE docs SET body = '{\"a\": 1, \"b\": [1, 2]}' WHERE id = 1;");
+    hubsync(&["sync", "--config", &file]).expect_ok("second sync");
+    let status = hubsync(&["status", "--config", &file, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
+    assert_eq!(status[0]["conflicts"], 0, "equal documents are no conflict: {status}");
+    assert_eq!(status[0]["rows_down"], 0, "and are not rewritten: {status}");
+    assert_eq!(status[0]["rows_up"], 0, "{status}");
+    hubsync(&["verify", "--config", &file]).expect_ok("verify");
+}
