@@ -30,9 +30,13 @@ use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
 use std::str::FromStr;
+use tracing::info;
 
 use crate::common::{self, Meta, Run};
-use crate::sql::{self, Dialect, Spelling};
+use crate::sql::{self, Dialect};
+
+mod layout;
+use layout::{Layout, TYPE_COMMENT};
 
 const D: Dialect = Dialect::Backtick;
 const ENGINE: EngineKind = EngineKind::Mysql;
@@ -434,128 +438,6 @@ fn mysql_facets(kind: ColumnType, data_type: &str, column_type: &str) -> TypeFac
 fn is_exact(collation: &str) -> bool {
     let c = collation.to_ascii_lowercase();
     c == "binary" || c.ends_with("_nopad_bin") || c.ends_with("_0900_bin")
-}
-
-/// The comment that tells a fresh introspection which hubsync type a
-/// created column holds where MySQL's catalog cannot say it (a DATETIME
-/// holding instants, CHAR(36) holding UUIDs, MariaDB's JSON, which is a
-/// LONGTEXT): `hubsync:timestamptz`.
-const TYPE_COMMENT: &str = "hubsync:";
-
-/// InnoDB's limit on the bytes of one index key (DYNAMIC row format).
-const KEY_BYTES: u32 = 3072;
-
-/// Bytes a row may keep in its page before InnoDB refuses the table (half a
-/// 16 KiB page, less headers); longer columns go off-page.
-const INLINE_BYTES: u32 = 8000;
-
-/// Bytes per character of utf8mb4.
-const CHAR_BYTES: u32 = 4;
-
-/// How hubsync lays out a table it creates on MySQL/MariaDB.
-struct Layout {
-    /// The binary, no-pad utf8mb4 collation of this server
-    /// (`utf8mb4_nopad_bin` on MariaDB, `utf8mb4_0900_bin` on MySQL 8), so
-    /// keys compare exactly as on the hub: case, accents and trailing
-    /// spaces all count.
-    exact: String,
-    /// Characters (text) or bytes (bytes) each unbounded key column gets.
-    key_len: u32,
-    /// Inline bytes still free in the row.
-    inline_left: u32,
-}
-
-impl Layout {
-    fn new(table: &TableSchema, exact: String) -> Layout {
-        // The primary key's bytes: bounded columns as declared, the rest of
-        // the budget shared by the unbounded text and bytes columns.
-        let mut fixed = 0;
-        let mut unbounded = 0;
-        for &k in &table.primary_key {
-            let c = &table.columns[k];
-            let per = if c.kind == ColumnType::Text { CHAR_BYTES } else { 1 };
-            match (c.kind, c.facets.length) {
-                (ColumnType::Text | ColumnType::Bytes, Some(n)) => fixed += n * per,
-                (ColumnType::Text, None) => unbounded += CHAR_BYTES,
-                (ColumnType::Bytes, None) => unbounded += 1,
-                _ => fixed += 16,
-            }
-        }
-        let key_len = KEY_BYTES.saturating_sub(fixed).checked_div(unbounded).map_or(255, |n| n.clamp(1, 768));
-        Layout { exact, key_len, inline_left: INLINE_BYTES }
-    }
-
-    /// The column definition (type, collation, comment) of `c`.
-    fn column(&mut self, c: &Column, in_key: bool, in_index: bool) -> String {
-        let bounded = in_key || in_index;
-        let exact = format!(" CHARACTER SET utf8mb4 COLLATE {}", self.exact);
-        let comment = |kind: ColumnType| format!(" COMMENT '{TYPE_COMMENT}{kind}'");
-        let (ty, inline) = match Spelling::of(c) {
-            Spelling::Declared(d) => {
-                let lower = d.to_ascii_lowercase();
-                let collate = if c.kind == ColumnType::Text && bounded && !lower.contains("collate") {
-                    exact.clone()
-                } else {
-                    String::new()
-                };
-                let tag = if matches!(c.kind, ColumnType::TimestampTz | ColumnType::Uuid | ColumnType::Json) {
-                    comment(c.kind)
-                } else {
-                    String::new()
-                };
-                (format!("{d}{collate}{tag}"), 20)
-            }
-            Spelling::Kind(kind, f) => match kind {
-                ColumnType::Bool => ("BOOLEAN".into(), 1),
-                ColumnType::Int => match f.precision {
-                    Some(16) => ("SMALLINT".into(), 2),
-                    Some(32) => ("INT".into(), 4),
-                    _ => ("BIGINT".into(), 8),
-                },
-                ColumnType::Float => ("DOUBLE".into(), 8),
-                ColumnType::Decimal => {
-                    // MySQL's DECIMAL holds at most 65 digits, 30 after the point.
-                    let (p, s) = match (f.precision, f.scale) {
-                        (Some(p), s) => {
-                            let s = s.unwrap_or(0).min(30);
-                            (p.clamp(s.max(1), 65), s)
-                        }
-                        (None, _) => (65, 30),
-                    };
-                    (format!("DECIMAL({p},{s})"), p / 2 + 2)
-                }
-                ColumnType::Text => {
-                    let n = if in_key { f.length.unwrap_or(self.key_len) } else { f.length.unwrap_or(0) };
-                    let n = if in_index && !in_key && f.length.is_none() { 255 } else { n };
-                    let bytes = n * CHAR_BYTES + 2;
-                    let collate = if bounded { exact.clone() } else { String::new() };
-                    if n > 0 && (bounded || (n <= 16383 && bytes <= self.inline_left.saturating_sub(20))) {
-                        (format!("VARCHAR({n}){collate}"), if bytes > 255 && !bounded { 20 } else { bytes })
-                    } else {
-                        ("LONGTEXT".into(), 20)
-                    }
-                }
-                ColumnType::Bytes => {
-                    let n = if in_key { f.length.unwrap_or(self.key_len) } else { f.length.unwrap_or(0) };
-                    let n = if in_index && !in_key && f.length.is_none() { 255 } else { n };
-                    if n > 0 && (bounded || (n <= 65000 && n + 2 <= self.inline_left.saturating_sub(20))) {
-                        (format!("VARBINARY({n})"), if n > 255 && !bounded { 20 } else { n + 2 })
-                    } else {
-                        ("LONGBLOB".into(), 20)
-                    }
-                }
-                ColumnType::Date => ("DATE".into(), 3),
-                ColumnType::Time => (format!("TIME({})", f.precision.unwrap_or(6)), 6),
-                ColumnType::Timestamp => (format!("DATETIME({})", f.precision.unwrap_or(6)), 8),
-                // MySQL's TIMESTAMP ends in 2038: a DATETIME holding UTC.
-                ColumnType::TimestampTz => (format!("DATETIME({}){}", f.precision.unwrap_or(6), comment(kind)), 8),
-                ColumnType::Uuid => (format!("CHAR(36) CHARACTER SET ascii COLLATE ascii_bin{}", comment(kind)), 36),
-                ColumnType::Json => (format!("JSON{}", comment(kind)), 20),
-            },
-        };
-        self.inline_left = self.inline_left.saturating_sub(inline);
-        ty
-    }
 }
 
 fn read_expr(kind: ColumnType, expr: &str) -> String {
@@ -1179,30 +1061,42 @@ impl hubsync_core::Connector for Mysql {
                     .into(),
             });
         };
-        let mut layout = Layout::new(table, exact);
-        // Keys first: they need their bytes whatever else the row holds.
-        let mut order: Vec<usize> = table.primary_key.clone();
-        order.extend((0..table.columns.len()).filter(|i| !table.primary_key.contains(i)));
-        let mut defs = vec![String::new(); table.columns.len()];
-        for i in order {
-            let c = &table.columns[i];
-            let in_key = table.primary_key.contains(&i);
-            let in_index = indexes.iter().any(|x| x.columns.contains(&c.name));
-            defs[i] = format!(
-                "{} {}{}",
-                D.quote(&c.name),
-                layout.column(c, in_key, in_index),
-                if c.nullable { "" } else { " NOT NULL" }
-            );
-        }
-        let cols = defs.join(", ");
+        let indexed = |c: &Column| indexes.iter().any(|x| x.columns.contains(&c.name));
+        let layout = Layout::new(table, &exact, indexed, |n| D.quote(n));
+        let mut defs: Vec<String> = table
+            .columns
+            .iter()
+            .zip(&layout.types)
+            .map(|(c, ty)| format!("{} {ty}{}", D.quote(&c.name), if c.nullable { "" } else { " NOT NULL" }))
+            .collect();
         let pk = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
-        let stmts = vec![format!(
-            "CREATE TABLE IF NOT EXISTS {} ({cols}, PRIMARY KEY ({pk})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-            D.table(&t)
-        )];
-        for s in stmts {
-            sqlx::query(AssertSqlSafe(s)).execute(&self.pool).await.map_err(db(format!("creating {t}")))?;
+        defs.push(format!("PRIMARY KEY ({pk})"));
+        defs.extend(layout.checks.iter().cloned());
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+            D.table(&t),
+            defs.join(", ")
+        );
+        if layout.lenient {
+            // More variable columns than InnoDB's strict check admits
+            // whatever their types (see `layout`): created with strict mode
+            // off; rows that do not fit a page are refused when written.
+            info!(table = %t, columns = table.columns.len(), "creating a table wider than InnoDB's strict check \
+                  admits: a row whose values do not fit a page will be refused by the server and quarantined");
+            let mut conn = self.pool.acquire().await.map_err(db(format!("creating {t}")))?;
+            sqlx::query("SET SESSION innodb_strict_mode = OFF")
+                .execute(&mut *conn)
+                .await
+                .map_err(db(format!("creating {t}")))?;
+            let created = sqlx::query(AssertSqlSafe(create)).execute(&mut *conn).await;
+            // The connection goes back to the pool: strict mode back as the server has it.
+            let reset = sqlx::query("SET SESSION innodb_strict_mode = DEFAULT").execute(&mut *conn).await;
+            if reset.is_err() {
+                conn.detach();
+            }
+            created.map_err(db(format!("creating {t}")))?;
+        } else {
+            sqlx::query(AssertSqlSafe(create)).execute(&self.pool).await.map_err(db(format!("creating {t}")))?;
         }
         // MySQL 8 has no CREATE INDEX IF NOT EXISTS: look first.
         let existing: Vec<String> = sqlx::query_scalar(
