@@ -1,0 +1,218 @@
+//! The README's examples, run as written: the code blocks are read from
+//! README.md itself, only their placeholders (hosts, ports, paths, the
+//! printed token) are filled in by the test. A documented example that
+//! fails is a bug users meet first (`namespace = "public"` did).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync_bin, hubsync_cmd, wait_for};
+
+fn readme() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The code blocks of the README fenced as `lang`, in order.
+fn blocks(lang: &str) -> Vec<String> {
+    let text = readme();
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match &mut current {
+            None if line.trim_end() == format!("```{lang}") => current = Some(String::new()),
+            Some(block) if line.starts_with("```") => {
+                out.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// Replace `from` (which must occur) by `to`.
+fn fill(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the README example no longer contains {from:?}:\n{text}");
+    text.replace(from, to)
+}
+
+/// A compiled plugin of this build (`plugin-host`'s build compiles the guests).
+fn built_plugin(stem: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let target = exe.ancestors().nth(3).expect("target directory");
+    let p = target.join("wasm-guests/wasm32-wasip2/release").join(format!("{stem}.wasm"));
+    assert!(p.exists(), "{} is built by `cargo build` (plugin-host's build script)", p.display());
+    p
+}
+
+#[test]
+fn the_group_file_example_syncs_as_written() {
+    let (hub, reporting, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Mariadb), Workspace::new());
+    hub.exec(
+        "CREATE TABLE orders (id int PRIMARY KEY, customer text, region text, amount numeric(10,2), note text);
+         INSERT INTO orders VALUES (1, 'ada', 'EU', 10.00, 'call first'), (2, 'bob', 'US', 20.00, NULL),
+                                   (3, 'cy', 'EU', 30.00, 'fragile');",
+    );
+    let toml = blocks("toml").into_iter().next().expect("the README has a group file example");
+    // The hub's password comes from the environment, as the example shows.
+    let hub_url = hub.url.replacen("postgres://postgres@", "postgres://postgres:${HUB_PASSWORD}@", 1);
+    assert_ne!(hub_url, hub.url, "the test hub URL has the form postgres://postgres@HOST/DB");
+    let toml = fill(&toml, "postgres://sync:${HUB_PASSWORD}@db1/sales", &hub_url);
+    let toml = fill(&toml, "mysql://sync@db2/reporting", &reporting.url);
+    let file = ws.group_file(&toml);
+    std::fs::create_dir_all(ws.dir().join("policies")).expect("mkdir");
+    std::fs::copy(built_plugin("keep_larger_amount"), ws.dir().join("policies/keep-larger-amount.wasm"))
+        .expect("copy the example policy");
+
+    let run = |args: &[&str]| {
+        let out = hubsync_cmd(args).env("HUB_PASSWORD", "not-checked-by-trust-auth").output().expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["sync", "--config", &file]);
+    // shop-1: a SQLite file beside the group file, every row.
+    let shop = ws.dir().join("shop1.db");
+    assert!(shop.exists(), "sqlite://shop1.db is relative to the group file");
+    let sqlite = |sql: &str| {
+        let out = Command::new("sqlite3").arg(&shop).arg(sql).output().expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(sqlite("SELECT group_concat(id) FROM (SELECT id FROM orders ORDER BY id);"), "1,2,3");
+    // reporting: only EU orders, without the note column, called eu_orders.
+    assert_eq!(reporting.scalar("SELECT GROUP_CONCAT(id ORDER BY id) FROM eu_orders;"), "1,3");
+    let note = reporting.scalar(
+        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = 'eu_orders' AND COLUMN_NAME = 'note';",
+    );
+    assert_eq!(note, "0", "the note column is filtered out");
+    // The table's own policy (keep-larger-amount) settles a conflict.
+    hub.exec("UPDATE orders SET amount = 11.00 WHERE id = 1;");
+    sqlite("UPDATE orders SET amount = 99.00 WHERE id = 1;");
+    run(&["sync", "--config", &file]);
+    assert_eq!(hub.scalar("SELECT amount FROM orders WHERE id = 1;"), "99.00", "the larger amount wins");
+    run(&["verify", "--config", &file, "--member", "shop-1"]);
+}
+
+/// Run one line of a README `sh` block through `sh`, with `hubsync` on the
+/// PATH and the environment the block exported; its standard output.
+fn sh(line: &str, env: &[(&str, &str)]) -> String {
+    let bin_dir = hubsync_bin().parent().expect("bin dir").to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut c = Command::new("sh");
+    c.args(["-c", line]).env("PATH", path).stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("sh");
+    assert!(
+        out.status.success(),
+        "README line failed: {line}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The lines of a block that are commands (comments and blank lines out,
+/// `\` continuations joined).
+fn commands(block: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    for line in block.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => pending.push_str(head),
+            None => {
+                pending.push_str(line);
+                out.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_service_quick_start_and_its_curl_calls_run_as_written() {
+    let (hub, ws) = (Db::new(Engine::Postgres), Workspace::new());
+    hub.exec(
+        "CREATE TABLE orders (id int PRIMARY KEY, total int); INSERT INTO orders VALUES (1, 10), (2, 20);
+         CREATE TABLE customers (id int PRIMARY KEY, name text, secret text); INSERT INTO customers VALUES (1, 'ada', 'x');",
+    );
+    let blocks = blocks("sh");
+    let quick = blocks.iter().find(|b| b.contains("hubsync serve --metadata")).expect("the quick start block");
+    let curl = blocks.iter().find(|b| b.contains("curl -s")).expect("the curl block");
+    let port = free_port().to_string();
+    let shop = ws.dir().join("shop1.db");
+    let fill_all = |s: &str| {
+        let s = s.replace("127.0.0.1:7070", &format!("127.0.0.1:{port}"));
+        let s = s.replace("postgres://sync:pw@db1/sales", &hub.url);
+        let s = s.replace("sqlite:///srv/shop1.db", &format!("sqlite://{}", shop.display()));
+        s.replace("sqlite://hubsync-meta.db", &format!("sqlite://{}", ws.dir().join("meta.db").display()))
+    };
+    let lines = commands(&fill_all(quick));
+    assert!(lines[0].starts_with("hubsync serve"), "{lines:?}");
+    // The first line starts the service; its first start prints the admin token.
+    let mut serve = hubsync_cmd(&lines[0].split_whitespace().skip(1).collect::<Vec<_>>())
+        .env("HUBSYNC_SECRET_KEY", "aHVic3luYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut out = serve.stdout.take().expect("stdout");
+    let token = {
+        use std::io::Read;
+        let mut seen = String::new();
+        let mut buf = [0u8; 256];
+        while !seen.lines().any(|l| l.starts_with("hst_")) {
+            let n = out.read(&mut buf).expect("read serve's output");
+            assert!(n > 0, "serve printed no token: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        seen.lines().find(|l| l.starts_with("hst_")).expect("token").trim().to_owned()
+    };
+    let port_n: u16 = port.parse().expect("port");
+    assert!(wait_for(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port_n)).is_ok()));
+    let server = format!("http://127.0.0.1:{port}");
+    let env = [("HUBSYNC_SERVER", server.as_str()), ("HUBSYNC_TOKEN", token.as_str())];
+    // The export line is what `env` does here.
+    assert!(lines[1].starts_with("export HUBSYNC_SERVER="), "{lines:?}");
+    for line in &lines[2..] {
+        let line = line.split(" # ").next().unwrap_or(line).trim();
+        sh(line, &env);
+    }
+    assert_eq!(
+        Command::new("sqlite3")
+            .arg(&shop)
+            .arg("SELECT count(*) FROM orders;")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .expect("sqlite3"),
+        "2"
+    );
+    let curls = commands(&fill_all(curl));
+    assert_eq!(curls.len(), 2, "{curls:?}");
+    for line in &curls {
+        let answer = sh(line, &env);
+        let json: serde_json::Value =
+            serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{line}: not JSON ({e}): {answer}"));
+        // A problem+json answer (an error) has a title and a status.
+        assert!(json.get("title").is_none(), "{line}: {answer}");
+    }
+    assert!(sh(&curls[0], &env).contains("\"sales\""), "the group list names the group");
+    let _ = serve.kill();
+    let _ = serve.wait();
+}
