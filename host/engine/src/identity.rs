@@ -8,6 +8,12 @@
 //! for echoes, so each start from scratch gets a mark of its own; a hub
 //! replaced under a group that synced is refused (the members' anchors
 //! refer to the old one).
+//!
+//! A member seen for the first time gets a mark of its own too (its
+//! predecessor's rows may sit on the hub under the plain `g/m` from a
+//! metadata store since lost); only a member of a store from before
+//! identities, which has anchors but no record, keeps `g/m`. The hub's
+//! first incarnation keeps `g/hub`.
 
 use hubsync_connectors::meta::{DatabaseRecord, HUB};
 use hubsync_core::{Connector, GroupConfig};
@@ -17,12 +23,12 @@ use crate::error::Context;
 use crate::group::now_micros;
 use crate::{Engine, EngineError};
 
-/// The first incarnation's mark hubsync writes on the hub for `member`.
+/// The plain mark hubsync writes on the hub for `member` (stores from before identities).
 pub(crate) fn member_base(g: &str, member: &str) -> String {
     format!("{g}/{member}")
 }
 
-/// The first incarnation's mark hubsync writes on the members.
+/// The hub's first incarnation's mark, which hubsync writes on the members.
 pub(crate) fn hub_base(g: &str) -> String {
     format!("{g}/hub")
 }
@@ -63,12 +69,21 @@ impl Seen {
 }
 
 /// Decide, for a database of identity `id` (`None`: it cannot tell) whose
-/// first incarnation's mark is `base`, from its record. A later
-/// incarnation's mark is `base@` and the time it starts, in base 36.
-pub(crate) fn seen(record: Option<&DatabaseRecord>, id: Option<&str>, base: &str, now_micros: i64) -> Seen {
+/// plain mark is `base`, from its record. A database without a record gets
+/// the plain mark when `plain_first` (the hub; a member that synced before
+/// identities were kept), else a mark of its own: `base@` and the time its
+/// incarnation starts, in base 36, as every later incarnation.
+pub(crate) fn seen(
+    record: Option<&DatabaseRecord>,
+    id: Option<&str>,
+    base: &str,
+    plain_first: bool,
+    now_micros: i64,
+) -> Seen {
     let later = || format!("{base}@{}", base36(now_micros.max(0) as u64));
     match record {
-        None => Seen::New(base.to_owned()),
+        None if plain_first => Seen::New(base.to_owned()),
+        None => Seen::New(later()),
         Some(r) if r.fresh => Seen::New(later()),
         Some(r) => match (r.database_id.as_deref(), id) {
             (Some(was), Some(now)) if was != now => Seen::Replaced { mark: later(), was: was.to_owned() },
@@ -109,7 +124,7 @@ impl Engine {
         let ctx = || format!("group {g}: reading which database the hub is");
         let id = hub.identity().await.ctx(ctx)?;
         let record = self.meta.database(g, HUB).await.ctx(ctx)?;
-        let seen = seen(record.as_ref(), id.as_deref(), &hub_base(g), now_micros());
+        let seen = seen(record.as_ref(), id.as_deref(), &hub_base(g), true, now_micros());
         if let Seen::Replaced { was, .. } = &seen
             && self.meta.has_anchors(g, None).await.ctx(ctx)?
         {
@@ -143,7 +158,9 @@ impl Engine {
         let ctx = || format!("group {g}, member {member}: reading which database it is");
         let id = db.identity().await.ctx(ctx)?;
         let record = self.meta.database(g, member).await.ctx(ctx)?;
-        let seen = seen(record.as_ref(), id.as_deref(), &member_base(g, member), now_micros());
+        // Anchors but no record: it synced before identities were kept, under `g/m`.
+        let before_identities = record.is_none() && self.meta.has_anchors(g, Some(member)).await.ctx(ctx)?;
+        let seen = seen(record.as_ref(), id.as_deref(), &member_base(g, member), before_identities, now_micros());
         let mut notice = None;
         if let Seen::Replaced { was, .. } = &seen {
             let message = format!(
@@ -179,18 +196,19 @@ mod tests {
     #[test]
     fn a_database_keeps_its_mark_until_it_is_replaced_or_forgotten() {
         let base = member_base("g", "m");
-        assert_eq!(seen(None, Some("a"), &base, 5), Seen::New("g/m".into()), "first seen: the plain mark");
+        assert_eq!(seen(None, Some("a"), &base, false, 5), Seen::New("g/m@5".into()), "first seen: a mark of its own");
+        assert_eq!(seen(None, Some("a"), &base, true, 5), Seen::New("g/m".into()), "synced before identities");
         let known = record(Some("a"), "g/m", false);
-        assert_eq!(seen(Some(&known), Some("a"), &base, 5), Seen::Same("g/m".into()));
-        assert_eq!(seen(Some(&known), None, &base, 5), Seen::Same("g/m".into()), "cannot tell: unchanged");
+        assert_eq!(seen(Some(&known), Some("a"), &base, false, 5), Seen::Same("g/m".into()));
+        assert_eq!(seen(Some(&known), None, &base, false, 5), Seen::Same("g/m".into()), "cannot tell: unchanged");
         assert_eq!(
-            seen(Some(&known), Some("b"), &base, 36 * 36),
+            seen(Some(&known), Some("b"), &base, false, 36 * 36),
             Seen::Replaced { mark: "g/m@100".into(), was: "a".into() }
         );
         let forgotten = record(Some("a"), "g/m", true);
-        assert_eq!(seen(Some(&forgotten), Some("a"), &base, 35), Seen::New("g/m@z".into()));
-        let before_identities = record(None, "g/m", false);
-        assert_eq!(seen(Some(&before_identities), Some("a"), &base, 5), Seen::Learnt("g/m".into()));
+        assert_eq!(seen(Some(&forgotten), Some("a"), &base, true, 35), Seen::New("g/m@z".into()));
+        let unknown_id = record(None, "g/m", false);
+        assert_eq!(seen(Some(&unknown_id), Some("a"), &base, false, 5), Seen::Learnt("g/m".into()));
     }
 
     #[test]

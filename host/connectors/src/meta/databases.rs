@@ -6,8 +6,8 @@
 //! whose anchors are forgotten (reinit, a new URL, it left and came back)
 //! or whose database was replaced starts a new one with a new mark, so the
 //! rows the old incarnation uploaded are never taken for echoes of the new
-//! database. The first incarnation keeps the plain mark (`g/m`, `g/hub`),
-//! which is also what stores from before identities were kept hold.
+//! database. A hub's first incarnation keeps the plain mark `g/hub`, as do
+//! members of stores from before identities were kept (`g/m`).
 
 use hubsync_core::ConnectorError;
 use sqlx::Row;
