@@ -47,6 +47,17 @@ fn scratch() -> PathBuf {
     target.join("hubsync-tests")
 }
 
+/// A plugin component of this build by its file stem (`keep_larger_amount`,
+/// `hubsync_plugin_misbehave`):
+/// plugin-host's build script compiles every guest under `plugins/` into
+/// the target directory.
+pub fn built_plugin(stem: &str) -> PathBuf {
+    let p = scratch().parent().expect("target directory").join("wasm-guests/wasm32-wasip2/release");
+    let p = p.join(format!("{stem}.wasm"));
+    assert!(p.exists(), "{} is built by `cargo build` (plugin-host's build script)", p.display());
+    p
+}
+
 /// Where compiled plugins are cached across the tests' hubsync processes.
 fn plugin_cache() -> PathBuf {
     scratch().join("plugin-cache")

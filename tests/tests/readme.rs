@@ -3,11 +3,11 @@
 //! printed token) are filled in by the test. A documented example that
 //! fails is a bug users meet first (`namespace = "public"` did).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync_bin, hubsync_cmd, wait_for};
+use hubsync_tests::{Db, Engine, Workspace, built_plugin, free_port, hubsync_bin, hubsync_cmd, wait_for};
 
 fn readme() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
@@ -40,15 +40,6 @@ fn blocks(lang: &str) -> Vec<String> {
 fn fill(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "the README example no longer contains {from:?}:\n{text}");
     text.replace(from, to)
-}
-
-/// A compiled plugin of this build (`plugin-host`'s build compiles the guests).
-fn built_plugin(stem: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let target = exe.ancestors().nth(3).expect("target directory");
-    let p = target.join("wasm-guests/wasm32-wasip2/release").join(format!("{stem}.wasm"));
-    assert!(p.exists(), "{} is built by `cargo build` (plugin-host's build script)", p.display());
-    p
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Values applications store that hubsync must treat row by row: a
 //! PostgreSQL `infinity` date or timestamp is quarantined alone (the read
 //! does not fail), and JSON documents equal but for spacing and key order
-//! are not a conflict nor rewritten. Written through `psql` and `mariadb`.
+//! are not a conflict nor rewritten; a conflict policy failing on one
+//! conflict of a batch leaves that one quarantined and settles the
+//! others. Written through `psql`, `mariadb` and `sqlite3`.
 
 use hubsync_tests::{Db, Engine, Workspace, hubsync};
 
@@ -57,4 +59,33 @@ fn json_documents_equal_but_for_spelling_are_no_conflict() {
     assert_eq!(status[0]["rows_down"], 0, "and are not rewritten: {status}");
     assert_eq!(status[0]["rows_up"], 0, "{status}");
     hubsync(&["verify", "--config", &file]).expect_ok("verify");
+}
+
+#[test]
+fn a_policy_failing_on_one_conflict_leaves_the_others_settled() {
+    let (hub, member, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Workspace::new());
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g;");
+    let policy = hubsync_tests::built_plugin("hubsync_plugin_misbehave");
+    let file = ws.group_file(&format!(
+        "{}conflict_policy = {{ plugin = \"{}\", config = {{ mode = \"fail-on-key\", key = 5 }} }}\n",
+        group(&hub, &member, "t"),
+        policy.display()
+    ));
+    hubsync(&["sync", "--config", &file]).expect_ok("first sync");
+    // Ten conflicts in one batch; the policy fails on the one of key 5.
+    hub.exec("UPDATE t SET v = 1;");
+    member.exec("UPDATE t SET v = 2;");
+    let run = hubsync(&["sync", "--config", &file]);
+    run.expect_ok("the sync succeeds with warnings");
+    let on_member: Vec<String> =
+        member.query("SELECT v FROM t ORDER BY id;").into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(on_member, ["1", "1", "1", "1", "2", "1", "1", "1", "1", "1"], "nine settled (hub wins), key 5 held");
+    let status = hubsync(&["status", "--config", &file, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
+    assert_eq!(status[0]["conflicts"], 9, "{status}");
+    let held = hubsync(&["quarantine", "--config", &file, "--json"]);
+    let held: serde_json::Value = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
+    let keys: Vec<&serde_json::Value> = held.as_array().expect("a list").iter().map(|q| &q["key"]["id"]).collect();
+    assert!(!keys.is_empty() && keys.iter().all(|k| **k == 5), "only key 5 is held: {held}");
+    assert!(held.to_string().contains("misbehave fails on key 5"), "{held}");
 }

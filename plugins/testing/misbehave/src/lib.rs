@@ -1,8 +1,10 @@
 //! A conflict policy that misbehaves on request, to test the sandbox:
 //! `{"mode": "ok" | "loop" | "alloc" | "panic" | "stderr" | "wrong-count" | "skip" | "sleep" |
-//! "poll-far-clock" | "read-stdin"}`.
+//! "poll-far-clock" | "read-stdin" | "fail-on-key", "key": N}`.
 
-use hubsync_pdk::{Conflict, ConflictBatch, ConflictPolicy, Plugin, Resolution, export_conflict_policy, parse_config};
+use hubsync_pdk::{
+    Conflict, ConflictBatch, ConflictPolicy, Plugin, Resolution, Value, export_conflict_policy, parse_config,
+};
 use serde::Deserialize;
 
 /// What to do when asked to resolve.
@@ -30,17 +32,24 @@ pub enum Mode {
     /// Wait for input on stdin for ever (the sandbox's stdin is closed, so
     /// this spins through host calls).
     ReadStdin,
+    /// Fail the call when a conflict's first key is the integer `key`;
+    /// otherwise the hub wins.
+    FailOnKey,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
     mode: Mode,
+    /// The key `fail-on-key` fails on.
+    #[serde(default)]
+    key: Option<i64>,
 }
 
 /// The plugin.
 pub struct Misbehave {
     mode: Mode,
+    key: Option<i64>,
 }
 
 impl Plugin for Misbehave {
@@ -50,7 +59,7 @@ impl Plugin for Misbehave {
 
     fn configure(config: &str) -> Result<Self, String> {
         let c: Config = parse_config(config)?;
-        Ok(Misbehave { mode: c.mode })
+        Ok(Misbehave { mode: c.mode, key: c.key })
     }
 }
 
@@ -84,6 +93,12 @@ impl ConflictPolicy for Misbehave {
                 use std::io::Read;
                 let mut buf = [0u8; 64];
                 while std::io::stdin().read(&mut buf).map_or(true, |n| n == 0) {}
+            }
+            Mode::FailOnKey => {
+                let bad = |c: &Conflict| matches!(c.key.first(), Some(Value::Int(k)) if Some(*k) == self.key);
+                if batch.conflicts.iter().any(bad) {
+                    return Err(format!("misbehave fails on key {}", self.key.unwrap_or_default()));
+                }
             }
             Mode::Skip => {
                 return Ok(batch
