@@ -82,7 +82,8 @@ pub(crate) struct Member {
     /// Per table (same order as the group's tables), what the member sees of it.
     pub(crate) views: Vec<View>,
     /// The origin hubsync writes on the hub for this member's current
-    /// incarnation (`g/m`, or `g/m@…` after a start from scratch).
+    /// incarnation (`g/m@…`; `g/m` for members of stores from before
+    /// identities were kept).
     pub(crate) mark: String,
     /// The database's identity when it was prepared.
     pub(crate) database_id: Option<String>,
