@@ -3,7 +3,9 @@
 //! does not fail), and JSON documents equal but for spacing and key order
 //! are not a conflict nor rewritten; a conflict policy failing on one
 //! conflict of a batch leaves that one quarantined and settles the
-//! others. Written through `psql`, `mariadb` and `sqlite3`.
+//! others; SQLite keys of dates, times, UUIDs and decimals an application
+//! spelled its own way stay one row. Written through `psql`, `mariadb` and
+//! `sqlite3`.
 
 use hubsync_tests::{Db, Engine, Workspace, hubsync};
 
@@ -88,4 +90,67 @@ fn a_policy_failing_on_one_conflict_leaves_the_others_settled() {
     let keys: Vec<&serde_json::Value> = held.as_array().expect("a list").iter().map(|q| &q["key"]["id"]).collect();
     assert!(!keys.is_empty() && keys.iter().all(|k| **k == 5), "only key 5 is held: {held}");
     assert!(held.to_string().contains("misbehave fails on key 5"), "{held}");
+}
+
+#[test]
+fn sqlite_keys_spelled_by_the_application_stay_one_row() {
+    let (hub, member, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Workspace::new());
+    hub.exec(
+        "CREATE TABLE ev_ts (k timestamp PRIMARY KEY, note text);
+         CREATE TABLE ev_tz (k timestamptz PRIMARY KEY, note text);
+         CREATE TABLE ev_day (k date PRIMARY KEY, note text);
+         CREATE TABLE ev_id (k uuid PRIMARY KEY, note text);
+         CREATE TABLE ev_amt (k numeric(10,2) PRIMARY KEY, note text);",
+    );
+    let tables = ["ev_ts", "ev_tz", "ev_day", "ev_id", "ev_amt"];
+    let mut toml = format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\n\n[[group.member]]\nname = \"m\"\nurl = \"{}\"\n",
+        hub.url, member.url
+    );
+    for t in tables {
+        toml.push_str(&format!("\n[[group.table]]\nname = \"{t}\"\n"));
+    }
+    let file = ws.group_file(&toml);
+    hubsync(&["sync", "--config", &file]).expect_ok("first sync creates the member's tables");
+    // The member's application writes each key its own way (sqlite3 3.40).
+    let spelled = [
+        ("ev_ts", "2024-02-29T12:00:00.5"),
+        ("ev_tz", "2024-02-29T12:00:00.5Z"),
+        ("ev_day", "2024-2-9"),
+        ("ev_id", "0E9C1D2A-3B4C-4D5E-8F60-718293A4B5C6"),
+        ("ev_amt", "1.5"),
+    ];
+    for (t, k) in spelled {
+        member.exec(&format!("INSERT INTO {t} VALUES ('{k}', 'member');"));
+    }
+    hubsync(&["sync", "--config", &file]).expect_ok("the rows go up");
+    // The hub's application changes them; the change comes back by value.
+    for t in tables {
+        hub.exec(&format!("UPDATE {t} SET note = 'hub';"));
+    }
+    hubsync(&["sync", "--config", &file]).expect_ok("the changes come down");
+    for (t, k) in spelled {
+        let rows = member.query(&format!("SELECT k, note FROM {t};"));
+        assert_eq!(rows, [vec![k.to_owned(), "hub".to_owned()]], "{t}: one row, as the application spelled it");
+    }
+    // The member's application changes them again through its own spelling.
+    for (t, k) in spelled {
+        member.exec(&format!("UPDATE {t} SET note = 'member again' WHERE k = '{k}';"));
+    }
+    hubsync(&["sync", "--config", &file]).expect_ok("up again");
+    for t in tables {
+        assert_eq!(hub.query(&format!("SELECT note FROM {t};")), [vec!["member again".to_owned()]], "{t}");
+    }
+    let status = hubsync(&["status", "--config", &file, "--json"]);
+    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
+    assert_eq!(status[0]["conflicts"], 0, "{status}");
+    hubsync(&["verify", "--config", &file]).expect_ok("verify: equal");
+    // Deleted on the hub, gone from the member.
+    for t in tables {
+        hub.exec(&format!("DELETE FROM {t};"));
+    }
+    hubsync(&["sync", "--config", &file]).expect_ok("the deletes come down");
+    for t in tables {
+        assert_eq!(member.scalar(&format!("SELECT count(*) FROM {t};")), "0", "{t}");
+    }
 }

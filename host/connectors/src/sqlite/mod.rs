@@ -13,17 +13,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use hubsync_core::text;
 use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, IndexInfo, TableInfo,
     TableRef, TableSchema, UnsupportedColumn, Value,
 };
 use hubsync_core::{ConnectOptions, ForeignKey, KeyState, Row as ValueRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{AssertSqlSafe, Row, TypeInfo, ValueRef};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, Row, ValueRef};
 
 use crate::common::{self, Meta, Run};
-use crate::sql::{self, Dialect, Spelling};
+use crate::sql::{self, Dialect};
+use spelling::stored_keys;
+use types::{bind, bind_key, bind_stored, decode, raw, sqlite_type};
+
+mod spelling;
+mod types;
 
 const D: Dialect = Dialect::DoubleQuote;
 const ENGINE: EngineKind = EngineKind::Sqlite;
@@ -486,15 +490,30 @@ impl hubsync_core::Connector for Sqlite {
             .execute(&mut *tx)
             .await
             .map_err(db(what.clone()))?;
+        // Where a row's column is a key column: its position in the key.
+        let key_pos: Vec<Option<usize>> =
+            (0..cols.len()).map(|c| table.primary_key.iter().position(|&k| k == c)).collect();
         for run in common::runs(table, ops) {
             let (rows, width, upsert) = match &run {
                 Run::Upserts(r) => (r, cols.len(), true),
                 Run::Deletes(k) => (k, keys.len(), false),
             };
+            // Keys an application spelled its own way are written as stored,
+            // so its row is updated or deleted rather than a second one added.
+            let stored = if !spelling::has_spelled_key(table) {
+                vec![None; rows.len()]
+            } else if upsert {
+                let row_keys: Vec<Vec<Value>> =
+                    rows.iter().map(|r| table.primary_key.iter().map(|&k| r[k].clone()).collect()).collect();
+                let key_refs: Vec<&[Value]> = row_keys.iter().map(Vec::as_slice).collect();
+                stored_keys(&mut tx, table, &key_refs).await?
+            } else {
+                stored_keys(&mut tx, table, rows).await?
+            };
             // Multi-row statements (prepared and cached per size): one trip
             // to SQLite's worker thread per chunk instead of per row.
             let per_statement = (30_000 / width).clamp(1, 500);
-            for chunk in rows.chunks(per_statement) {
+            for (chunk, stored) in rows.chunks(per_statement).zip(stored.chunks(per_statement)) {
                 let tuple = format!("({})", vec!["?"; width].join(", "));
                 let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
                 let sql = if upsert {
@@ -507,9 +526,17 @@ impl hubsync_core::Connector for Sqlite {
                     format!("DELETE FROM {base} WHERE ({}) IN (VALUES {tuples})", D.list("", keys.iter().copied()))
                 };
                 let mut q = sqlx::query(AssertSqlSafe(sql));
-                for row in chunk {
-                    for v in row.iter() {
-                        q = bind(q, v);
+                for (row, stored) in chunk.iter().zip(stored) {
+                    match stored {
+                        Some(cells) if upsert => {
+                            for (v, pos) in row.iter().zip(&key_pos) {
+                                q = match pos {
+                                    Some(p) => bind_stored(q, cells[*p].clone()),
+                                    None => bind(q, v),
+                                };
+                            }
+                        }
+                        _ => q = bind_key(q, row, stored.as_ref()),
                     }
                 }
                 q.execute(&mut *tx).await.map_err(db(what.clone()))?;
@@ -529,23 +556,30 @@ impl hubsync_core::Connector for Sqlite {
         let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
         let after = parse_anchor(since)?;
         let key_cols: Vec<&str> = table.primary_key.iter().map(|&i| table.columns[i].name.as_str()).collect();
+        // `k0…` the keys asked for, `s0…` the cells they are stored in.
         let names: Vec<String> = (0..key_cols.len()).map(|n| format!("k{n}")).collect();
+        let spelled: Vec<String> = (0..key_cols.len()).map(|n| format!("s{n}")).collect();
         let on = |alias: &str| {
             key_cols
                 .iter()
-                .zip(&names)
+                .zip(&spelled)
                 .map(|(c, n)| format!("{alias}.{} = k.{n}", D.quote(c)))
                 .collect::<Vec<_>>()
                 .join(" AND ")
         };
-        let tuple = format!("({})", vec!["?"; key_cols.len()].join(", "));
+        let tuple = format!("({})", vec!["?"; 2 * key_cols.len()].join(", "));
         let mut out = Vec::with_capacity(keys.len());
         let what = format!("looking up {} keys of {t}", keys.len());
-        for chunk in keys.chunks((30_000 / key_cols.len()).clamp(1, 500)) {
+        let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
+        for chunk in keys.chunks((30_000 / (2 * key_cols.len())).clamp(1, 500)) {
+            let key_refs: Vec<&[Value]> = chunk.iter().map(Vec::as_slice).collect();
+            let stored = stored_keys(&mut conn, table, &key_refs).await?;
             let sql = format!(
-                "WITH k({}) AS (VALUES {}) SELECT tr.hubsync_seq IS NOT NULL, tr.hubsync_origin, tr.hubsync_changed_at, \
-                 b.{} IS NOT NULL, {}, {} FROM k LEFT JOIN {} b ON {} LEFT JOIN {} tr ON {} AND tr.hubsync_seq > ?",
+                "WITH k({}, {}) AS (VALUES {}) SELECT tr.hubsync_seq IS NOT NULL, tr.hubsync_origin, \
+                 tr.hubsync_changed_at, b.{} IS NOT NULL, {}, {} FROM k LEFT JOIN {} b ON {} LEFT JOIN {} tr ON {} \
+                 AND tr.hubsync_seq > ?",
                 names.join(", "),
+                spelled.join(", "),
                 vec![tuple.as_str(); chunk.len()].join(", "),
                 D.quote(key_cols[0]),
                 names.iter().map(|n| format!("k.{n}")).collect::<Vec<_>>().join(", "),
@@ -556,12 +590,13 @@ impl hubsync_core::Connector for Sqlite {
                 on("tr"),
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
-            for key in chunk {
+            for (key, stored) in chunk.iter().zip(&stored) {
                 for v in key {
                     q = bind(q, v);
                 }
+                q = bind_key(q, key, stored.as_ref());
             }
-            let rows = q.bind(after).fetch_all(&self.pool).await.map_err(db(what.clone()))?;
+            let rows = q.bind(after).fetch_all(&mut *conn).await.map_err(db(what.clone()))?;
             for r in rows {
                 let (changed, present): (bool, bool) = (r.get(0), r.get(3));
                 let mark = || ChangeMark { origin: r.get(1), changed_at_micros: r.get(2) };
@@ -616,15 +651,15 @@ impl hubsync_core::Connector for Sqlite {
             .map_err(db(what.clone()))?;
         let tuple = format!("({})", vec!["?"; table.primary_key.len()].join(", "));
         for chunk in keys.chunks((30_000 / table.primary_key.len()).clamp(1, 500)) {
+            let key_refs: Vec<&[Value]> = chunk.iter().map(Vec::as_slice).collect();
+            let stored = stored_keys(&mut tx, table, &key_refs).await?;
             let sql = format!(
                 "UPDATE {track} SET hubsync_seq = hubsync_seq + ? WHERE ({kl}) IN (VALUES {})",
                 vec![tuple.as_str(); chunk.len()].join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(max);
-            for key in chunk {
-                for v in key {
-                    q = bind(q, v);
-                }
+            for (key, stored) in chunk.iter().zip(&stored) {
+                q = bind_key(q, key, stored.as_ref());
             }
             q.execute(&mut *tx).await.map_err(db(what.clone()))?;
         }
@@ -648,11 +683,16 @@ impl hubsync_core::Connector for Sqlite {
             D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
             D.table(&t)
         );
+        let what = format!("reading {t}");
+        let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for v in after.into_iter().flatten() {
-            q = bind(q, v);
+        if let Some(after) = after {
+            // The page goes on after the last key in the order SQLite keeps
+            // it: as stored, however the application spelled it.
+            let stored = stored_keys(&mut conn, table, &[after.as_slice()]).await?;
+            q = bind_key(q, after, stored[0].as_ref());
         }
-        let rows = q.bind(limit as i64).fetch_all(&self.pool).await.map_err(db(format!("reading {t}")))?;
+        let rows = q.bind(limit as i64).fetch_all(&mut *conn).await.map_err(db(what))?;
         common::scanned(table, &rows, |r, c, i| decode(&t, c, r, i), raw)
     }
 
@@ -694,103 +734,4 @@ fn parse_anchor(a: &Anchor) -> Result<i64, ConnectorError> {
         return Ok(0);
     }
     a.0.parse().map_err(|_| ConnectorError::BadUrl(format!("anchor {:?} is not a SQLite anchor", a.0)))
-}
-
-/// The declared type hubsync gives a column in SQLite. Decimals are stored
-/// as text ("DECIMAL TEXT" has TEXT affinity) so no digit or scale is lost.
-/// SQLite enforces no length or precision, but keeps them in the declared
-/// type, so they carry on to the next engine.
-fn sqlite_type(c: &Column) -> String {
-    let (kind, f) = match Spelling::of(c) {
-        Spelling::Declared(d) => return d.to_owned(),
-        Spelling::Kind(kind, f) => (kind, f),
-    };
-    let with = sql::sized;
-    match kind {
-        ColumnType::Bool => "BOOLEAN".into(),
-        ColumnType::Int => "INTEGER".into(),
-        ColumnType::Float => "REAL".into(),
-        ColumnType::Decimal => match (f.precision, f.scale) {
-            (Some(p), s) => format!("DECIMAL TEXT({p},{})", s.unwrap_or(0)),
-            (None, _) => "DECIMAL TEXT".into(),
-        },
-        ColumnType::Text if f.length.is_some() => with("VARCHAR", f.length),
-        ColumnType::Text => "TEXT".into(),
-        ColumnType::Bytes => with("BLOB", f.length),
-        ColumnType::Date => "DATE".into(),
-        ColumnType::Time => with("TIME", f.precision),
-        ColumnType::Timestamp => with("TIMESTAMP", f.precision),
-        ColumnType::TimestampTz => with("TIMESTAMPTZ", f.precision),
-        ColumnType::Uuid => "UUID".into(),
-        ColumnType::Json => "JSON".into(),
-    }
-}
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
-
-/// Bind a value in the form hubsync stores it in SQLite.
-fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
-    match v {
-        Value::Null => q.bind(None::<i64>),
-        Value::Bool(b) => q.bind(i64::from(*b)),
-        Value::Int(i) => q.bind(*i),
-        Value::Float(f) => q.bind(*f),
-        Value::Bytes(b) => q.bind(b.clone()),
-        other => q.bind(other.to_text().unwrap_or_default()),
-    }
-}
-
-/// A cell as text, whatever SQLite stored in it, for reports.
-fn raw(r: &SqliteRow, i: usize) -> Option<String> {
-    let v = r.try_get_raw(i).ok()?;
-    if v.is_null() {
-        return Some("NULL".into());
-    }
-    match v.type_info().name() {
-        "INTEGER" => r.try_get_unchecked::<i64, _>(i).ok().map(|n| n.to_string()),
-        "REAL" => r.try_get_unchecked::<f64, _>(i).ok().map(|f| f.to_string()),
-        "BLOB" => r.try_get_unchecked::<Vec<u8>, _>(i).ok().map(|b| format!("x'{}'", text::format_hex(&b))),
-        _ => r.try_get_unchecked::<String, _>(i).ok(),
-    }
-}
-
-/// Decode a cell by its column's type, accepting SQLite's dynamic storage.
-fn decode(t: &TableRef, c: &Column, r: &SqliteRow, i: usize) -> Result<Value, ConnectorError> {
-    let raw = r.try_get_raw(i).map_err(db("reading a value"))?;
-    if raw.is_null() {
-        return Ok(Value::Null);
-    }
-    let storage = raw.type_info().name().to_owned();
-    let bad = |reason: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason };
-    let get_text = || r.try_get_unchecked::<String, _>(i).map_err(|e| bad(e.to_string()));
-    let v = match (c.kind, storage.as_str()) {
-        (ColumnType::Int, "INTEGER") => Value::Int(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?),
-        (ColumnType::Bool, "INTEGER") => {
-            Value::Bool(r.try_get_unchecked::<i64, _>(i).map_err(|e| bad(e.to_string()))? != 0)
-        }
-        (ColumnType::Float, "REAL" | "INTEGER") => {
-            Value::Float(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?)
-        }
-        (ColumnType::Decimal, "INTEGER") => {
-            Value::Decimal(r.try_get_unchecked::<i64, _>(i).map_err(|e| bad(e.to_string()))?.to_string())
-        }
-        (ColumnType::Decimal, "REAL") => {
-            // NUMERIC affinity stored the application's decimal as a double:
-            // its shortest exact digits, written out without an exponent.
-            let f: f64 = r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?;
-            if !f.is_finite() {
-                return Err(bad(format!("{f} is not a decimal")));
-            }
-            Value::Decimal(format!("{f}"))
-        }
-        (ColumnType::Bytes, "BLOB") => Value::Bytes(r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?),
-        (ColumnType::Uuid, "BLOB") => {
-            let b: Vec<u8> = r.try_get_unchecked(i).map_err(|e| bad(e.to_string()))?;
-            let arr: [u8; 16] = b.try_into().map_err(|_| bad("a UUID blob must have 16 bytes".into()))?;
-            Value::Uuid(u128::from_be_bytes(arr))
-        }
-        (kind, "TEXT") => Value::parse_text(&get_text()?, kind).map_err(bad)?,
-        (kind, other) => return Err(bad(format!("a {other} value in a {kind} column"))),
-    };
-    Ok(v)
 }
