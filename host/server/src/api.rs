@@ -188,6 +188,7 @@ pub struct GroupUpdate {
 /// Whether to remove change tracking too.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RemoveQuery {
     /// Also remove hubsync's triggers and tracking tables from the
     /// databases (tables another group still syncs keep theirs).
@@ -502,6 +503,7 @@ pub async fn set_tables(
 /// Which database's schema to read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SchemaQuery {
     /// `hub` (the default) or a member's name.
     #[serde(default)]
@@ -775,6 +777,7 @@ pub async fn status(
 /// Which history entries to list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only this group.
     #[serde(default)]
@@ -899,6 +902,7 @@ pub async fn history(
 /// How many conflicts.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConflictQuery {
     /// At most this many, newest first (1 to 1000; default 50).
     #[serde(default)]

@@ -44,6 +44,7 @@ pub struct PluginView {
 /// The plugin's name.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The name to store it under (letters, digits, `_`, `-`, `.`).
     pub name: String,
