@@ -5,6 +5,11 @@
 //! `Result` extractors, so malformed input of any kind becomes a
 //! problem+json 400 that names the field, never axum's plain-text answer.
 
+use hubsync_api::{
+    Accepted, ColumnView, ConflictQuery, ConflictView, CreatedToken, GroupState, GroupSummary, GroupUpdate, GroupView,
+    HistoryEntry, HistoryPage, HistoryQuery, MemberState, MemberUpdate, MemberView, NewToken, QuarantineView,
+    RemoveQuery, SchemaQuery, SchemaTable, SyncRequest, TableState, TokenView,
+};
 use std::sync::Arc;
 
 use axum::Json;
@@ -13,10 +18,9 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hubsync_core::{GroupConfig, MemberConfig, PolicyConfig, SyncDirection, TableConfig, TableRef};
+use hubsync_core::{GroupConfig, MemberConfig, TableConfig, TableRef};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 use crate::auth::Role;
 use crate::problem::{ApiError, Problem};
@@ -145,57 +149,6 @@ pub(crate) async fn put(
     Ok(Some(rev))
 }
 
-/// A group in a list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct GroupSummary {
-    /// The group's name.
-    pub name: String,
-    /// Its revision (each change adds one).
-    pub revision: i64,
-    /// The hub's URL, password masked.
-    pub hub: String,
-    /// How many members.
-    pub members: usize,
-    /// How many tables it syncs.
-    pub tables: usize,
-    /// Seconds between automatic syncs; absent when only manual.
-    pub interval_seconds: Option<u64>,
-}
-
-/// A group's definition (passwords masked) and revision.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct GroupView {
-    /// Its revision: send it back as `revision` to change the group only if
-    /// nobody changed it meanwhile.
-    pub revision: i64,
-    /// The definition.
-    pub definition: GroupConfig,
-}
-
-/// A change of a group: the whole definition, optionally only if the
-/// group is still at `revision`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GroupUpdate {
-    /// Change only if the group is still at this revision.
-    #[serde(default)]
-    pub revision: Option<i64>,
-    /// The new definition (its name must be the group's). A URL given
-    /// masked, as `GET` returns it, keeps the stored password.
-    pub definition: GroupConfig,
-}
-
-/// Whether to remove change tracking too.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct RemoveQuery {
-    /// Also remove hubsync's triggers and tracking tables from the
-    /// databases (tables another group still syncs keep theirs).
-    #[serde(default)]
-    pub deprovision: bool,
-}
-
 /// List the sync groups.
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups",
     responses((status = 200, body = [GroupSummary]), (status = 401, body = Problem, content_type = "application/problem+json")))]
@@ -291,48 +244,6 @@ pub async fn delete_group(
     state.engine.remove_group(&config, q.deprovision).await.map_err(crate::ServerError::from)?;
     state.forget(&group);
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A member of a group (password masked).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberView {
-    /// The group's revision.
-    pub revision: i64,
-    /// The member.
-    pub member: MemberConfig,
-}
-
-fn twice<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// A change of a member: only the fields given change; `null` removes a
-/// plugin or a timeout.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberUpdate {
-    /// A new URL (new credentials).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// A new direction.
-    #[serde(default)]
-    pub direction: Option<SyncDirection>,
-    /// A new column filter, or `null` for none.
-    #[serde(default, deserialize_with = "twice")]
-    #[schema(value_type = Option<PolicyConfig>, nullable)]
-    pub column_filter: Option<Option<PolicyConfig>>,
-    /// A new schema map, or `null` for none.
-    #[serde(default, deserialize_with = "twice")]
-    #[schema(value_type = Option<PolicyConfig>, nullable)]
-    pub schema_map: Option<Option<PolicyConfig>>,
-    /// A new connect timeout, or `null` for the group's.
-    #[serde(default, deserialize_with = "twice")]
-    #[schema(value_type = Option<u64>, nullable)]
-    pub connect_timeout_seconds: Option<Option<u64>>,
-    /// A new statement timeout, or `null` for the group's.
-    #[serde(default, deserialize_with = "twice")]
-    #[schema(value_type = Option<u64>, nullable)]
-    pub statement_timeout_seconds: Option<Option<u64>>,
 }
 
 fn member_of<'a>(config: &'a mut GroupConfig, member: &str) -> ApiResult<&'a mut MemberConfig> {
@@ -500,45 +411,6 @@ pub async fn set_tables(
     Ok(Json(GroupView { revision, definition: masked(&config) }))
 }
 
-/// Which database's schema to read.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SchemaQuery {
-    /// `hub` (the default) or a member's name.
-    #[serde(default)]
-    pub database: Option<String>,
-}
-
-/// A column as the database has it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ColumnView {
-    /// Its name.
-    pub name: String,
-    /// hubsync's type for it; absent when hubsync cannot sync it.
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    /// The type the database declares.
-    pub declared_type: Option<String>,
-    /// Whether it accepts NULL.
-    pub nullable: bool,
-    /// Whether it is part of the primary key.
-    pub key: bool,
-    /// Why it cannot be synced, if it cannot.
-    pub unsupported: Option<String>,
-}
-
-/// A table as the database has it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SchemaTable {
-    /// `namespace.name` or `name`.
-    pub table: String,
-    /// Its columns.
-    pub columns: Vec<ColumnView>,
-    /// Whether it can be synced; if not, why.
-    pub problem: Option<String>,
-}
-
 /// Read (refresh) the live schema of the hub or a member: tables, columns,
 /// types, keys, and what cannot be synced and why.
 #[utoipa::path(get, path = "/api/v1/groups/{group}/schema", tag = "schema",
@@ -606,24 +478,6 @@ pub async fn get_schema(
     ))
 }
 
-/// Which member(s) a sync or a cancel is about.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SyncRequest {
-    /// Only this member; every member when absent.
-    #[serde(default)]
-    pub member: Option<String>,
-}
-
-/// What a sync or cancel request did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Accepted {
-    /// How many members it concerns.
-    pub members: u64,
-    /// What happens next.
-    pub message: String,
-}
-
 async fn selected_member(state: &AppState, group: &str, bytes: &Bytes) -> ApiResult<Option<String>> {
     let r: SyncRequest = optional_body(bytes)?;
     let (config, _) = load(state, group).await?;
@@ -673,53 +527,6 @@ pub async fn cancel(
     state.cancel_local(&group, member.as_deref());
     let message = if n == 0 { "nothing was running" } else { "the running syncs stop after their batch in flight" };
     Ok((StatusCode::ACCEPTED, Json(Accepted { members: n, message: message.into() })).into_response())
-}
-
-/// The latest sync of one table of a member.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TableState {
-    /// The table (hub name).
-    pub table: String,
-    /// When its last sync started, µs since the Unix epoch.
-    pub last_started_micros: i64,
-    /// `success`, `warning` or `error`.
-    pub level: String,
-    /// Rows written to the member.
-    pub rows_down: i64,
-    /// Rows written to the hub.
-    pub rows_up: i64,
-    /// Conflicts settled.
-    pub conflicts: i64,
-    /// How long it took.
-    pub duration_ms: i64,
-    /// The error or note.
-    pub message: Option<String>,
-    /// When it last synced without error.
-    pub last_success_micros: Option<i64>,
-}
-
-/// A member's state.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberState {
-    /// The member.
-    pub member: String,
-    /// The instance syncing it now, if one is.
-    pub syncing_on: Option<String>,
-    /// Changes moved so far by the sync running on this instance.
-    pub changes_done: Option<u64>,
-    /// When it is due next, µs since the Unix epoch (absent: only on request).
-    pub due_micros: Option<i64>,
-    /// Its tables.
-    pub tables: Vec<TableState>,
-}
-
-/// A group's state.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct GroupState {
-    /// The group.
-    pub group: String,
-    /// Its members.
-    pub members: Vec<MemberState>,
 }
 
 fn level(ok: bool, warnings: i64) -> &'static str {
@@ -772,74 +579,6 @@ pub async fn status(
         })
         .collect();
     Ok(Json(GroupState { group, members }))
-}
-
-/// Which history entries to list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
-    /// Only this group.
-    #[serde(default)]
-    pub group: Option<String>,
-    /// Only this member.
-    #[serde(default)]
-    pub member: Option<String>,
-    /// Only `success`, `warning` or `error`.
-    #[serde(default)]
-    pub level: Option<String>,
-    /// Only entries started at or after this, µs since the Unix epoch.
-    #[serde(default)]
-    pub since_micros: Option<i64>,
-    /// Only entries started before this.
-    #[serde(default)]
-    pub until_micros: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    #[serde(default)]
-    pub cursor: Option<i64>,
-    /// At most this many (1 to 1000; default 100).
-    #[serde(default)]
-    pub limit: Option<i64>,
-}
-
-/// One table sync of one member.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryEntry {
-    /// The entry's id.
-    pub id: i64,
-    /// The group.
-    pub group: String,
-    /// The member.
-    pub member: String,
-    /// The table.
-    pub table: String,
-    /// When it started, µs since the Unix epoch.
-    pub started_micros: i64,
-    /// How long it took.
-    pub duration_ms: i64,
-    /// `success`, `warning` or `error`.
-    pub level: String,
-    /// Rows written to the member.
-    pub rows_down: i64,
-    /// Rows written to the hub.
-    pub rows_up: i64,
-    /// Conflicts settled.
-    pub conflicts: i64,
-    /// Changes quarantined.
-    pub warnings: i64,
-    /// The error or note.
-    pub message: Option<String>,
-    /// The instance that ran it.
-    pub instance: Option<String>,
-}
-
-/// A page of history, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryPage {
-    /// The entries.
-    pub entries: Vec<HistoryEntry>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<i64>,
 }
 
 /// Sync history (Data Sync's logs), newest first, with filters and paging.
@@ -899,44 +638,6 @@ pub async fn history(
     }))
 }
 
-/// How many conflicts.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ConflictQuery {
-    /// At most this many, newest first (1 to 1000; default 50).
-    #[serde(default)]
-    pub limit: Option<i64>,
-}
-
-/// A settled conflict with both row images.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConflictView {
-    /// The member.
-    pub member: String,
-    /// The table.
-    pub table: String,
-    /// When it was settled, µs since the Unix epoch.
-    pub at_micros: i64,
-    /// The key.
-    #[schema(value_type = Object)]
-    pub key: serde_json::Value,
-    /// The hub's row (null: deleted there).
-    #[schema(value_type = Object)]
-    pub hub_row: serde_json::Value,
-    /// The member's row (null: deleted there).
-    #[schema(value_type = Object)]
-    pub member_row: serde_json::Value,
-    /// What the policy decided.
-    pub decision: String,
-    /// The policy's reason.
-    pub reason: Option<String>,
-    /// The plugin that decided.
-    pub plugin: String,
-    /// Its SHA-256.
-    pub plugin_sha256: String,
-}
-
 fn json_of(text: Option<&str>) -> serde_json::Value {
     text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(serde_json::Value::Null)
 }
@@ -976,30 +677,6 @@ pub async fn conflicts(
     ))
 }
 
-/// A change that could not be synced.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QuarantineView {
-    /// Its number.
-    pub id: i64,
-    /// The member.
-    pub member: String,
-    /// The table.
-    pub table: String,
-    /// `hub` or `member`: where the change was read.
-    pub side: String,
-    /// The key, if it could be read.
-    #[schema(value_type = Object)]
-    pub key: serde_json::Value,
-    /// What hubsync was doing.
-    pub stage: String,
-    /// The column at fault, if known.
-    pub column: Option<String>,
-    /// The error.
-    pub error: String,
-    /// How many syncs failed on it.
-    pub attempts: i64,
-}
-
 /// A group's quarantined changes (rows that could not be synced, and why).
 #[utoipa::path(get, path = "/api/v1/groups/{group}/quarantine", tag = "sync", params(("group" = String, Path)),
     responses((status = 200, body = [QuarantineView]), (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -1025,46 +702,6 @@ pub async fn quarantine(
             })
             .collect(),
     ))
-}
-
-/// A token (never its secret).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenView {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// `admin` or `reader`.
-    pub role: String,
-    /// When it was made, µs since the Unix epoch.
-    pub created_micros: i64,
-    /// When it was last used.
-    pub last_used_micros: Option<i64>,
-    /// When it was revoked.
-    pub revoked_micros: Option<i64>,
-}
-
-/// A token to make.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// A name for people.
-    pub name: String,
-    /// What it may do.
-    pub role: Role,
-}
-
-/// A new token: `token` is shown this once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedToken {
-    /// The bearer token (keep it: it is not stored).
-    pub token: String,
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Its role.
-    pub role: Role,
 }
 
 /// List API tokens.

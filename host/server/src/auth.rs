@@ -5,39 +5,11 @@
 //! things, `reader` may only read.
 
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
 
 use hubsync_connectors::meta::{MetaStore, TokenRecord};
 
 use crate::ServerError;
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read and change everything.
-    Admin,
-    /// Read only.
-    Reader,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Reader => "reader",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "reader" => Some(Role::Reader),
-            _ => None,
-        }
-    }
-}
+pub use hubsync_api::Role;
 
 fn random_hex(bytes: usize) -> Result<String, ServerError> {
     let mut b = vec![0u8; bytes];

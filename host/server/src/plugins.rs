@@ -2,6 +2,7 @@
 //! instance through the metadata database), conflict replay and the
 //! quarantine actions.
 
+use hubsync_api::{Count, PluginView, QuarantineAction, ReplayDifference, ReplayReport, ReplayRequest, UploadQuery};
 use std::sync::Arc;
 
 use axum::Json;
@@ -11,44 +12,13 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hubsync_connectors::meta::StoredPlugin;
-use hubsync_core::PolicyConfig;
 use hubsync_plugin_host::{PluginError, Source};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{Caller, admin, body, load, optional_body, path, query};
 use crate::problem::{ApiError, Problem};
 use crate::{AppState, now_micros};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-/// An uploaded plugin.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PluginView {
-    /// The name groups use as `stored:NAME`.
-    pub name: String,
-    /// `conflict-policy`, `column-filter` or `schema-map`.
-    pub role: String,
-    /// The version it describes itself with.
-    pub version: String,
-    /// SHA-256 of the component.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub size_bytes: i64,
-    /// When it was uploaded, µs since the Unix epoch.
-    pub uploaded_micros: i64,
-    /// The groups whose definitions use it.
-    pub used_by: Vec<String>,
-}
-
-/// The plugin's name.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct UploadQuery {
-    /// The name to store it under (letters, digits, `_`, `-`, `.`).
-    pub name: String,
-}
 
 async fn users(state: &AppState, name: &str) -> ApiResult<Vec<String>> {
     let wanted = format!("stored:{name}");
@@ -184,52 +154,6 @@ pub async fn delete_plugin(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Which policy to replay the recorded conflicts through.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplayRequest {
-    /// The policy: `builtin:NAME`, `stored:NAME`.
-    pub policy: PolicyConfig,
-    /// How many of the latest conflicts (1 to 10,000; default 1,000).
-    #[serde(default)]
-    pub limit: Option<i64>,
-}
-
-/// One conflict the replayed policy decides otherwise.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReplayDifference {
-    /// The member.
-    pub member: String,
-    /// The table.
-    pub table: String,
-    /// When it was settled, µs since the Unix epoch.
-    pub at_micros: i64,
-    /// The key.
-    #[schema(value_type = Object)]
-    pub key: serde_json::Value,
-    /// What was decided (`take-hub`, `take-member`, `merged`, `skip`).
-    pub recorded: String,
-    /// The merged row or skip reason then.
-    pub recorded_detail: Option<String>,
-    /// The plugin that decided then.
-    pub recorded_plugin: String,
-    /// What the replayed policy decides.
-    pub replayed: String,
-    /// Its merged row or skip reason.
-    pub replayed_detail: Option<String>,
-}
-
-/// The outcome of a replay.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReplayReport {
-    /// Conflicts replayed.
-    pub replayed: usize,
-    /// Those decided the same way.
-    pub same: usize,
-    /// Those decided otherwise.
-    pub differences: Vec<ReplayDifference>,
-}
-
 /// Run a group's recorded conflicts through another policy and report
 /// where its decisions differ (nothing is written anywhere).
 #[utoipa::path(post, path = "/api/v1/groups/{group}/conflicts/replay", tag = "sync",
@@ -307,22 +231,6 @@ pub async fn reinit(
     let count = meta.request_sync(&group, Some(&member)).await?;
     state.wake.notify_waiters();
     Ok((StatusCode::ACCEPTED, Json(Count { count })).into_response())
-}
-
-/// Which quarantined changes.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct QuarantineAction {
-    /// Their ids (from the list); every one of the group when absent.
-    #[serde(default)]
-    pub ids: Option<Vec<i64>>,
-}
-
-/// How many changes an action concerned.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Count {
-    /// How many.
-    pub count: u64,
 }
 
 /// The request of a quarantine action, checked: the group and the ids.

@@ -3,21 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
-/// An error answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Problem {
-    /// Always `about:blank`: the status says the kind.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The status's name.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// What went wrong and what to do.
-    pub detail: String,
-}
+pub use hubsync_api::Problem;
 
 /// An API failure with its status.
 #[derive(Debug)]

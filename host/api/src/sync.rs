@@ -1,0 +1,69 @@
+//! Syncing and its state: `/groups/{group}/sync`, `/cancel`, `/status`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Which member(s) a sync or a cancel is about.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// Only this member; every member when absent.
+    #[serde(default)]
+    pub member: Option<String>,
+}
+
+/// What a sync or cancel request did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Accepted {
+    /// How many members it concerns.
+    pub members: u64,
+    /// What happens next.
+    pub message: String,
+}
+
+/// The latest sync of one table of a member.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TableState {
+    /// The table (hub name).
+    pub table: String,
+    /// When its last sync started, µs since the Unix epoch.
+    pub last_started_micros: i64,
+    /// `success`, `warning` or `error`.
+    pub level: String,
+    /// Rows written to the member.
+    pub rows_down: i64,
+    /// Rows written to the hub.
+    pub rows_up: i64,
+    /// Conflicts settled.
+    pub conflicts: i64,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// The error or note.
+    pub message: Option<String>,
+    /// When it last synced without error.
+    pub last_success_micros: Option<i64>,
+}
+
+/// A member's state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberState {
+    /// The member.
+    pub member: String,
+    /// The instance syncing it now, if one is.
+    pub syncing_on: Option<String>,
+    /// Changes moved so far by the sync running on this instance.
+    pub changes_done: Option<u64>,
+    /// When it is due next, µs since the Unix epoch (absent: only on request).
+    pub due_micros: Option<i64>,
+    /// Its tables.
+    pub tables: Vec<TableState>,
+}
+
+/// A group's state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupState {
+    /// The group.
+    pub group: String,
+    /// Its members.
+    pub members: Vec<MemberState>,
+}
