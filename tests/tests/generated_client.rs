@@ -22,7 +22,7 @@ sys.path.insert(0, os.environ["CLIENT_DIR"])
 from hubsync_client.client import AuthenticatedClient
 from hubsync_client.api.groups import create_group, delete_group
 from hubsync_client.api.sync import sync_now, status, history, conflicts
-from hubsync_client.models import GroupConfig, GroupView, GroupState, SyncRequest, Accepted, HistoryPage, Problem
+from hubsync_client.models import GroupConfig, GroupView, GroupState, SyncRequest, Accepted, HistoryPage, Problem, Level, Decision
 
 c = AuthenticatedClient(base_url=os.environ["SERVER"], token=os.environ["TOKEN"], raise_on_unexpected_status=True)
 config = GroupConfig.from_dict({
@@ -61,8 +61,10 @@ sync_and_wait(synced(2))
 found = conflicts.sync(client=c, group="g", limit=5)
 assert isinstance(found, list) and len(found) == 1, found
 assert found[0].table == "items" and found[0].member == "m", found[0].to_dict()
-page = history.sync(client=c, group="g", member="m", level="success", limit=1)
+assert found[0].decision == Decision.TAKE_HUB, found[0].to_dict()
+page = history.sync(client=c, group="g", member="m", level=Level.SUCCESS, limit=1)
 assert isinstance(page, HistoryPage) and len(page.entries) == 1 and page.next_cursor, page
+assert page.entries[0].level == Level.SUCCESS, page
 older = history.sync(client=c, group="g", cursor=page.next_cursor, limit=10)
 assert isinstance(older, HistoryPage) and older.entries and older.entries[0].id < page.entries[0].id, older
 none = history.sync(client=c, group="other")

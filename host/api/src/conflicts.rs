@@ -1,5 +1,6 @@
 //! Settled conflicts: `/groups/{group}/conflicts`.
 
+use crate::Decision;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -32,7 +33,7 @@ pub struct ConflictView {
     #[schema(value_type = Object)]
     pub member_row: serde_json::Value,
     /// What the policy decided.
-    pub decision: String,
+    pub decision: Decision,
     /// The policy's reason.
     pub reason: Option<String>,
     /// The plugin that decided.

@@ -1,5 +1,6 @@
 //! The sync log: `/history`.
 
+use crate::Level;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,7 +17,7 @@ pub struct HistoryQuery {
     pub member: Option<String>,
     /// Only `success`, `warning` or `error`.
     #[serde(default)]
-    pub level: Option<String>,
+    pub level: Option<Level>,
     /// Only entries started at or after this, µs since the Unix epoch.
     #[serde(default)]
     pub since_micros: Option<i64>,
@@ -47,7 +48,7 @@ pub struct HistoryEntry {
     /// How long it took.
     pub duration_ms: i64,
     /// `success`, `warning` or `error`.
-    pub level: String,
+    pub level: Level,
     /// Rows written to the member.
     pub rows_down: i64,
     /// Rows written to the hub.

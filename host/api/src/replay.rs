@@ -1,5 +1,6 @@
 //! Replaying recorded conflicts through another policy: `/groups/{group}/conflicts/replay`.
 
+use crate::Decision;
 use hubsync_core::PolicyConfig;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,13 +29,13 @@ pub struct ReplayDifference {
     #[schema(value_type = Object)]
     pub key: serde_json::Value,
     /// What was decided (`take-hub`, `take-member`, `merged`, `skip`).
-    pub recorded: String,
+    pub recorded: Decision,
     /// The merged row or skip reason then.
     pub recorded_detail: Option<String>,
     /// The plugin that decided then.
     pub recorded_plugin: String,
     /// What the replayed policy decides.
-    pub replayed: String,
+    pub replayed: Decision,
     /// Its merged row or skip reason.
     pub replayed_detail: Option<String>,
 }

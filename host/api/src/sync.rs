@@ -1,5 +1,6 @@
 //! Syncing and its state: `/groups/{group}/sync`, `/cancel`, `/status`.
 
+use crate::Level;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,7 +30,7 @@ pub struct TableState {
     /// When its last sync started, µs since the Unix epoch.
     pub last_started_micros: i64,
     /// `success`, `warning` or `error`.
-    pub level: String,
+    pub level: Level,
     /// Rows written to the member.
     pub rows_down: i64,
     /// Rows written to the hub.

@@ -6,9 +6,9 @@
 //! problem+json 400 that names the field, never axum's plain-text answer.
 
 use hubsync_api::{
-    Accepted, ColumnView, ConflictQuery, ConflictView, CreatedToken, GroupState, GroupSummary, GroupUpdate, GroupView,
-    HistoryEntry, HistoryPage, HistoryQuery, MemberState, MemberUpdate, MemberView, NewToken, QuarantineView,
-    RemoveQuery, SchemaQuery, SchemaTable, SyncRequest, TableState, TokenView,
+    Accepted, ColumnView, ConflictQuery, ConflictView, CreatedToken, Decision, GroupState, GroupSummary, GroupUpdate,
+    GroupView, HistoryEntry, HistoryPage, HistoryQuery, Level, MemberState, MemberUpdate, MemberView, NewToken,
+    QuarantineView, RemoveQuery, SchemaQuery, SchemaTable, SyncRequest, TableState, TokenView,
 };
 use std::sync::Arc;
 
@@ -529,12 +529,17 @@ pub async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(Accepted { members: n, message: message.into() })).into_response())
 }
 
-fn level(ok: bool, warnings: i64) -> &'static str {
-    match (ok, warnings) {
-        (false, _) => "error",
-        (true, 0) => "success",
-        (true, _) => "warning",
-    }
+/// A recorded decision's name as the API's [`Decision`]; a name this
+/// version does not know was written by a newer hubsync.
+pub(crate) fn decision(name: &str) -> ApiResult<Decision> {
+    Decision::parse(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "the metadata records a conflict decision {name:?} this hubsync does not know: upgrade this instance"
+            ),
+        )
+    })
 }
 
 /// Status of every member and table of a group.
@@ -566,7 +571,7 @@ pub async fn status(
                     .map(|s| TableState {
                         table: s.scope.table.clone(),
                         last_started_micros: s.last.started_micros,
-                        level: level(s.last.ok, s.last.warnings).into(),
+                        level: Level::of(s.last.ok, s.last.warnings),
                         rows_down: s.last.rows_down,
                         rows_up: s.last.rows_up,
                         conflicts: s.last.conflicts,
@@ -589,11 +594,6 @@ pub async fn history(
     q: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> ApiResult<Json<HistoryPage>> {
     let q = query(q)?;
-    if let Some(l) = &q.level
-        && !matches!(l.as_str(), "success" | "warning" | "error")
-    {
-        return Err(ApiError::bad(format!("level {l:?} is not one of success, warning, error")));
-    }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("limit is 1 to 1000"));
@@ -607,7 +607,7 @@ pub async fn history(
     let filter = hubsync_connectors::meta::HistoryFilter {
         group: q.group,
         member: q.member,
-        level: q.level,
+        level: q.level.map(|l| l.as_str().to_owned()),
         since_micros: q.since_micros,
         until_micros: q.until_micros,
         before_id: q.cursor,
@@ -620,7 +620,7 @@ pub async fn history(
             .into_iter()
             .map(|(id, r)| HistoryEntry {
                 id,
-                level: level(r.ok, r.warnings).into(),
+                level: Level::of(r.ok, r.warnings),
                 group: r.scope.group,
                 member: r.scope.member,
                 table: r.scope.table,
@@ -659,22 +659,24 @@ pub async fn conflicts(
         return Err(ApiError::bad("limit is 1 to 1000"));
     }
     let rows = state.engine.meta().conflicts(&group, limit).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(s, c)| ConflictView {
+    let views = rows
+        .into_iter()
+        .map(|(s, c)| {
+            Ok(ConflictView {
                 member: s.member,
                 table: s.table,
                 at_micros: c.at_micros,
                 key: json_of(Some(&c.key)),
                 hub_row: json_of(c.hub_row.as_deref()),
                 member_row: json_of(c.member_row.as_deref()),
-                decision: c.decision,
+                decision: decision(&c.decision)?,
                 reason: c.reason,
                 plugin: c.plugin,
                 plugin_sha256: c.plugin_sha256,
             })
-            .collect(),
-    ))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(views))
 }
 
 /// A group's quarantined changes (rows that could not be synced, and why).

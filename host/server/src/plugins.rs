@@ -183,18 +183,20 @@ pub async fn replay(
     let differences: Vec<ReplayDifference> = all
         .into_iter()
         .filter(|c| c.differs())
-        .map(|c| ReplayDifference {
-            member: c.member,
-            table: c.table,
-            at_micros: c.at_micros,
-            key: serde_json::from_str(&c.key).unwrap_or(serde_json::Value::Null),
-            recorded: c.recorded,
-            recorded_detail: c.recorded_detail,
-            recorded_plugin: c.recorded_plugin,
-            replayed: c.replayed,
-            replayed_detail: c.replayed_detail,
+        .map(|c| {
+            Ok(ReplayDifference {
+                member: c.member,
+                table: c.table,
+                at_micros: c.at_micros,
+                key: serde_json::from_str(&c.key).unwrap_or(serde_json::Value::Null),
+                recorded: crate::api::decision(&c.recorded)?,
+                recorded_detail: c.recorded_detail,
+                recorded_plugin: c.recorded_plugin,
+                replayed: crate::api::decision(&c.replayed)?,
+                replayed_detail: c.replayed_detail,
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(ReplayReport { replayed, same: replayed - differences.len(), differences }))
 }
 
