@@ -547,3 +547,58 @@ pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `hubsync status --json` of a group file, as the API's types (the CLI
+/// prints the server's shape for group files too).
+pub fn status_of(file: &str) -> Vec<hubsync_api::GroupState> {
+    let out = hubsync(&["status", "--config", file, "--json"]);
+    serde_json::from_str(out.expect_ok("status --json"))
+        .unwrap_or_else(|e| panic!("status --json: {e}\n{}", out.stdout))
+}
+
+/// Every table state of `states`, in order.
+pub fn table_states(states: &[hubsync_api::GroupState]) -> Vec<&hubsync_api::TableState> {
+    states.iter().flat_map(|g| &g.members).flat_map(|m| &m.tables).collect()
+}
+
+/// A `hubsync serve` of a test, on a SQLite store in `ws` with an admin
+/// token, killed when dropped.
+pub struct Served {
+    /// The service process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// An admin token.
+    pub token: String,
+}
+
+impl Served {
+    /// Start a service on a free port, its store at `ws/STORE.db`, its log
+    /// at `ws/STORE.log`; returns once it accepts connections.
+    pub fn start(ws: &Workspace, store: &str) -> Served {
+        let meta = format!("sqlite://{}", ws.dir().join(format!("{store}.db")).display());
+        let token = hubsync(&["token", "create", "tests", "--role", "admin", "--metadata", &meta]);
+        let token = token.expect_ok("token").trim().to_owned();
+        let port = free_port();
+        let child = hubsync_cmd(&["serve", "--metadata", &meta, "--listen", &format!("127.0.0.1:{port}")])
+            .env("HUBSYNC_SECRET_KEY", "aHVic3luYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(ws.dir().join(format!("{store}.log"))).expect("service log"))
+            .spawn()
+            .expect("hubsync serve");
+        assert!(wait_for(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
+        Served { child, url: format!("http://127.0.0.1:{port}"), token }
+    }
+
+    /// `hubsync ARGS --server URL --token TOKEN`.
+    pub fn cli(&self, args: &[&str]) -> Run {
+        hubsync(&[args, &["--server", &self.url, "--token", &self.token]].concat())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -13,7 +13,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_cmd, wait_for};
+use hubsync_tests::{Db, Engine, Served, Workspace, wait_for};
 
 /// Uses the generated package only (no hand-written HTTP or JSON).
 const SCRIPT: &str = r#"
@@ -93,18 +93,8 @@ fn a_generated_python_client_covers_groups_sync_status_history_conflicts() {
     hub.exec(
         "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO items VALUES (1, 'one'), (2, 'two');",
     );
-    let meta = format!("sqlite://{}", ws.dir().join("meta.db").display());
-    let token = hubsync(&["token", "create", "client-gen", "--role", "admin", "--metadata", &meta]);
-    let token = token.expect_ok("token").trim().to_owned();
-    let port = free_port();
-    let server = format!("http://127.0.0.1:{port}");
-    let mut serve = hubsync_cmd(&["serve", "--metadata", &meta, "--listen", &format!("127.0.0.1:{port}")])
-        .env("HUBSYNC_SECRET_KEY", "aHVic3luYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(ws.dir().join("serve.log")).expect("log"))
-        .spawn()
-        .expect("serve");
-    assert!(wait_for(Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
+    let served = Served::start(&ws, "meta");
+    let (server, token) = (served.url.clone(), served.token.clone());
 
     // The document as served, turned into a package.
     let doc = ws.dir().join("openapi.json");
@@ -159,13 +149,12 @@ fn a_generated_python_client_covers_groups_sync_status_history_conflicts() {
         std::fs::write(&written, "").expect("signal");
     }
     let out = script.wait_with_output().expect("script");
-    let _ = serve.kill();
-    let _ = serve.wait();
+    drop(served);
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success() && text.contains("ok"),
         "the generated client's script failed:\n{text}\nserver log:\n{}",
-        std::fs::read_to_string(ws.dir().join("serve.log")).unwrap_or_default()
+        std::fs::read_to_string(ws.dir().join("meta.log")).unwrap_or_default()
     );
     // Deleted with `deprovision=true`: the member keeps no hubsync objects.
     assert_eq!(

@@ -33,12 +33,11 @@ fn default_schema_syncs(engine: Engine, namespace: &str) {
     );
     hub.exec("INSERT INTO t VALUES (2, 'two');");
     hubsync(&["sync", "--config", &plain]).expect_ok("without the namespace");
-    let status = hubsync(&["status", "--config", &plain, "--json"]);
-    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
-    let rows = status.as_array().expect("a list");
-    assert_eq!(rows.len(), 1, "one table, one name: {status}");
-    assert_eq!(rows[0]["table"], "t", "{status}");
-    assert_eq!(rows[0]["rows_down"], 1, "only the new row: {status}");
+    let status = hubsync_tests::status_of(&plain);
+    let rows = hubsync_tests::table_states(&status);
+    assert_eq!(rows.len(), 1, "one table, one name: {status:?}");
+    assert_eq!(rows[0].table, "t", "{status:?}");
+    assert_eq!(rows[0].rows_down, 1, "only the new row: {status:?}");
 }
 
 #[test]

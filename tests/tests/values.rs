@@ -55,11 +55,11 @@ fn json_documents_equal_but_for_spelling_are_no_conflict() {
     hub.exec("UPDATE docs SET body = '{\"b\":[1,2],   \"a\":1}' WHERE id = 1;");
     member.exec("UPDATE docs SET body = '{\"a\": 1, \"b\": [1, 2]}' WHERE id = 1;");
     hubsync(&["sync", "--config", &file]).expect_ok("second sync");
-    let status = hubsync(&["status", "--config", &file, "--json"]);
-    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
-    assert_eq!(status[0]["conflicts"], 0, "equal documents are no conflict: {status}");
-    assert_eq!(status[0]["rows_down"], 0, "and are not rewritten: {status}");
-    assert_eq!(status[0]["rows_up"], 0, "{status}");
+    let status = hubsync_tests::status_of(&file);
+    let t = hubsync_tests::table_states(&status)[0];
+    assert_eq!(t.conflicts, 0, "equal documents are no conflict: {status:?}");
+    assert_eq!(t.rows_down, 0, "and are not rewritten: {status:?}");
+    assert_eq!(t.rows_up, 0, "{status:?}");
     hubsync(&["verify", "--config", &file]).expect_ok("verify");
 }
 
@@ -82,9 +82,8 @@ fn a_policy_failing_on_one_conflict_leaves_the_others_settled() {
     let on_member: Vec<String> =
         member.query("SELECT v FROM t ORDER BY id;").into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(on_member, ["1", "1", "1", "1", "2", "1", "1", "1", "1", "1"], "nine settled (hub wins), key 5 held");
-    let status = hubsync(&["status", "--config", &file, "--json"]);
-    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
-    assert_eq!(status[0]["conflicts"], 9, "{status}");
+    let status = hubsync_tests::status_of(&file);
+    assert_eq!(hubsync_tests::table_states(&status)[0].conflicts, 9, "{status:?}");
     let held = hubsync(&["quarantine", "--config", &file, "--json"]);
     let held: serde_json::Value = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
     let keys: Vec<&serde_json::Value> = held.as_array().expect("a list").iter().map(|q| &q["key"]["id"]).collect();
@@ -141,9 +140,8 @@ fn sqlite_keys_spelled_by_the_application_stay_one_row() {
     for t in tables {
         assert_eq!(hub.query(&format!("SELECT note FROM {t};")), [vec!["member again".to_owned()]], "{t}");
     }
-    let status = hubsync(&["status", "--config", &file, "--json"]);
-    let status: serde_json::Value = serde_json::from_str(status.expect_ok("status")).expect("json");
-    assert_eq!(status[0]["conflicts"], 0, "{status}");
+    let status = hubsync_tests::status_of(&file);
+    assert!(hubsync_tests::table_states(&status).iter().all(|t| t.conflicts == 0), "{status:?}");
     hubsync(&["verify", "--config", &file]).expect_ok("verify: equal");
     // Deleted on the hub, gone from the member.
     for t in tables {

@@ -23,7 +23,7 @@ pub struct Accepted {
 }
 
 /// The latest sync of one table of a member.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TableState {
     /// The table (hub name).
     pub table: String,
@@ -37,6 +37,10 @@ pub struct TableState {
     pub rows_up: i64,
     /// Conflicts settled.
     pub conflicts: i64,
+    /// Warnings of that sync (rows it quarantined, conflicts skipped).
+    pub warnings: i64,
+    /// Changes of this member and table in quarantine now.
+    pub quarantined: i64,
     /// How long it took.
     pub duration_ms: i64,
     /// The error or note.
@@ -46,7 +50,7 @@ pub struct TableState {
 }
 
 /// A member's state.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MemberState {
     /// The member.
     pub member: String,

@@ -7,6 +7,7 @@ mod plugin_cmd;
 mod remote;
 mod scaffold;
 mod serve_cmd;
+mod status_cmd;
 mod sync_cmd;
 mod verify_cmd;
 
@@ -800,9 +801,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sync_cmd::sync(&config, group.as_deref(), member.as_deref(), watch).await
         }
         Command::Status { config: Some(config), group, remote } => {
-            sync_cmd::status(&config, group.as_deref(), remote.json).await
+            status_cmd::local(&config, group.as_deref(), remote.json).await
         }
-        Command::Status { config: None, group, remote } => remote::status(&remote, group.as_deref()).await,
+        Command::Status { config: None, group, remote } => status_cmd::remote(&remote, group.as_deref()).await,
         Command::Conflicts { config: Some(config), group, limit, .. } => {
             sync_cmd::conflicts(&config, &group, limit).await
         }

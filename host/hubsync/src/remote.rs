@@ -28,7 +28,7 @@ pub struct Remote {
 }
 
 impl Remote {
-    fn client(&self) -> Result<Client> {
+    pub(crate) fn client(&self) -> Result<Client> {
         Ok(Client::new(&self.server, self.token.clone(), self.ca_cert.as_deref())?)
     }
 }
@@ -47,7 +47,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -389,54 +389,6 @@ pub async fn sync_cancel(r: &Remote, group: &str, member: Option<&str>) -> Resul
         return print(&v);
     }
     println!("{}", s(&v["message"]));
-    Ok(())
-}
-
-/// `hubsync status [--group G]` against the server.
-pub async fn status(r: &Remote, group: Option<&str>) -> Result<()> {
-    let c = r.client()?;
-    let groups: Vec<String> = match group {
-        Some(g) => vec![g.to_owned()],
-        None => {
-            let v: Value = c.get("/api/v1/groups").await?;
-            v.as_array().into_iter().flatten().map(|g| s(&g["name"])).collect()
-        }
-    };
-    let mut all = Vec::new();
-    for g in &groups {
-        let v: Value = c.get(&format!("/api/v1/groups/{}/status", enc(g))).await?;
-        all.push(v);
-    }
-    if r.json {
-        return print(&Value::Array(all));
-    }
-    let mut rows = Vec::new();
-    for g in &all {
-        for m in g["members"].as_array().into_iter().flatten() {
-            let syncing = m["syncing_on"].as_str().map(|i| format!("syncing on {i}")).unwrap_or_default();
-            let tables = m["tables"].as_array().cloned().unwrap_or_default();
-            if tables.is_empty() {
-                rows.push(vec![s(&g["group"]), s(&m["member"]), "-".into(), "never synced".into(), syncing.clone()]);
-            }
-            for t in tables {
-                rows.push(vec![
-                    s(&g["group"]),
-                    s(&m["member"]),
-                    s(&t["table"]),
-                    format!(
-                        "{} {} ({} down, {} up, {} conflicts)",
-                        s(&t["level"]),
-                        when(t["last_started_micros"].as_i64()),
-                        s(&t["rows_down"]),
-                        s(&t["rows_up"]),
-                        s(&t["conflicts"])
-                    ),
-                    t["message"].as_str().map(str::to_owned).unwrap_or_else(|| syncing.clone()),
-                ]);
-            }
-        }
-    }
-    table(&["group", "member", "table", "last sync", "note"], rows);
     Ok(())
 }
 

@@ -123,66 +123,6 @@ fn when(micros: Option<i64>) -> String {
     }
 }
 
-/// `hubsync status --config FILE [--group G] [--json]`.
-pub async fn status(config: &Path, group: Option<&str>, json: bool) -> Result<()> {
-    let loaded = load_file(config)?;
-    let groups = selected(&loaded, group)?;
-    let engine = engine(&loaded).await?;
-    let mut rows = Vec::new();
-    let mut held = Vec::new();
-    for g in groups {
-        rows.extend(engine.meta().status(Some(&g.name)).await?);
-        held.extend(engine.meta().quarantine(Some(&g.name)).await?);
-    }
-    let quarantined = |s: &hubsync_connectors::meta::Scope| held.iter().filter(|q| &q.scope == s).count();
-    if json {
-        let out: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "group": s.scope.group, "member": s.scope.member, "table": s.scope.table,
-                    "last_sync_micros": s.last.started_micros, "ok": s.last.ok,
-                    "last_success_micros": s.last_success_micros, "duration_ms": s.last.duration_ms,
-                    "rows_down": s.last.rows_down, "rows_up": s.last.rows_up, "conflicts": s.last.conflicts,
-                    "warnings": s.last.warnings, "quarantined": quarantined(&s.scope),
-                    "message": s.last.message,
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    if rows.is_empty() {
-        println!("no sync has run yet; run `hubsync sync --config {}`", config.display());
-    }
-    for s in rows {
-        let held = quarantined(&s.scope);
-        let outcome = match (s.last.ok, s.last.warnings) {
-            (false, _) => "FAILED".to_owned(),
-            (true, 0) => "ok".to_owned(),
-            (true, n) => format!("ok with warnings ({n} quarantined)"),
-        };
-        let held = (held > 0).then(|| {
-            format!("\n    {held} changes in quarantine now: `hubsync quarantine --config {}`", config.display())
-        });
-        println!(
-            "{} / {} / {}: last sync {} {} in {} ms ({} down, {} up, {} conflicts); last success {}{}",
-            s.scope.group,
-            s.scope.member,
-            s.scope.table,
-            when(Some(s.last.started_micros)),
-            outcome,
-            s.last.duration_ms,
-            s.last.rows_down,
-            s.last.rows_up,
-            s.last.conflicts,
-            when(s.last_success_micros),
-            s.last.message.map(|m| format!("\n    {m}")).unwrap_or_default() + &held.unwrap_or_default(),
-        );
-    }
-    Ok(())
-}
-
 /// `hubsync conflicts --config FILE --group G [--limit N]`.
 pub async fn conflicts(config: &Path, group: &str, limit: i64) -> Result<()> {
     let loaded = load_file(config)?;

@@ -90,9 +90,12 @@ async fn sync_status_conflicts_and_reinit_from_a_group_file() {
     assert!(out.contains("1 conflicts"), "{out}");
     let status = ok(&hubsync(&["status", "--config", file_s]));
     assert!(status.contains("shop / till-1 / items") && status.contains(" ok "), "{status}");
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&hubsync(&["status", "--config", file_s, "--json"]))).expect("json");
-    assert_eq!(json[0]["ok"], true);
+    let states: Vec<hubsync_api::GroupState> =
+        serde_json::from_str(&ok(&hubsync(&["status", "--config", file_s, "--json"]))).expect("the API's shape");
+    let tills: Vec<&str> = states[0].members.iter().map(|m| m.member.as_str()).collect();
+    assert!(tills.contains(&"till-1"), "every configured member is listed: {tills:?}");
+    let till = states[0].members.iter().find(|m| m.member == "till-1").expect("till-1");
+    assert_eq!(till.tables[0].level, hubsync_api::Level::Success);
     let conflicts: serde_json::Value =
         serde_json::from_str(&ok(&hubsync(&["conflicts", "--config", file_s, "--group", "shop"]))).expect("json");
     assert_eq!(conflicts[0]["decision"], "take-member");

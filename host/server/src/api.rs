@@ -7,8 +7,8 @@
 
 use hubsync_api::{
     Accepted, ColumnView, ConflictQuery, ConflictView, CreatedToken, Decision, GroupState, GroupSummary, GroupUpdate,
-    GroupView, HistoryEntry, HistoryPage, HistoryQuery, Level, MemberState, MemberUpdate, MemberView, NewToken,
-    QuarantineView, RemoveQuery, SchemaQuery, SchemaTable, SyncRequest, TableState, TokenView,
+    GroupView, HistoryEntry, HistoryPage, HistoryQuery, Level, MemberUpdate, MemberView, NewToken, QuarantineView,
+    RemoveQuery, SchemaQuery, SchemaTable, SyncRequest, TokenView,
 };
 use std::sync::Arc;
 
@@ -553,37 +553,19 @@ pub async fn status(
     let (config, _) = load(&state, &group).await?;
     let meta = state.engine.meta();
     let all = meta.status(Some(&group)).await?;
+    let held = meta.quarantine(Some(&group)).await?;
     let leases = meta.leases().await?;
     let now = now_micros();
-    let members = config
-        .members
-        .iter()
-        .map(|m| {
-            let lease = leases.iter().find(|l| l.group == group && l.member == m.name);
-            MemberState {
-                member: m.name.clone(),
-                syncing_on: lease.filter(|l| l.expires_micros >= now).and_then(|l| l.holder.clone()),
-                changes_done: state.progress(&group, &m.name),
-                due_micros: lease.map(|l| l.due_micros.max(0)).filter(|&d| d != i64::MAX),
-                tables: all
-                    .iter()
-                    .filter(|s| s.scope.member == m.name)
-                    .map(|s| TableState {
-                        table: s.scope.table.clone(),
-                        last_started_micros: s.last.started_micros,
-                        level: Level::of(s.last.ok, s.last.warnings),
-                        rows_down: s.last.rows_down,
-                        rows_up: s.last.rows_up,
-                        conflicts: s.last.conflicts,
-                        duration_ms: s.last.duration_ms,
-                        message: s.last.message.clone(),
-                        last_success_micros: s.last_success_micros,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    Ok(Json(GroupState { group, members }))
+    let names: Vec<&str> = config.members.iter().map(|m| m.name.as_str()).collect();
+    let answer = crate::status::group_state(&group, &names, &all, &held, |m| {
+        let lease = leases.iter().find(|l| l.group == group && l.member == m);
+        crate::status::Live {
+            syncing_on: lease.filter(|l| l.expires_micros >= now).and_then(|l| l.holder.clone()),
+            changes_done: state.progress(&group, m),
+            due_micros: lease.map(|l| l.due_micros.max(0)).filter(|&d| d != i64::MAX),
+        }
+    });
+    Ok(Json(answer))
 }
 
 /// Sync history (Data Sync's logs), newest first, with filters and paging.

@@ -13,6 +13,7 @@ mod metrics;
 pub mod plugins;
 pub mod problem;
 mod scheduler;
+pub mod status;
 pub mod tunnel;
 
 use std::collections::HashMap;
