@@ -18,7 +18,7 @@ use hubsync_core::{ConnectOptions, Connector, ConnectorError, Opener};
 use hubsync_server::client::{CallError, Client};
 use hubsync_server::tunnel::{DatabaseState, Ended, Executor, run_agent};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 /// What the agent keeps in its state folder.
@@ -221,11 +221,12 @@ pub async fn connect(service: Option<String>, key: Option<String>, dir: &Path, c
                 (None, None) => bail!("give --service URL with --key"),
             };
             let c = Client::new(&service, None, ca_cert)?;
-            let v: Value = c.send("POST", "/api/v1/agent-join", Some(&json!({"key": key, "version": version}))).await?;
+            let join = hubsync_api::Join { key, version: version.to_owned() };
+            let v: hubsync_api::Joined = c.send("POST", "/api/v1/agent-join", Some(&join)).await?;
             let state = AgentState {
                 service,
-                agent: v["agent"].as_str().unwrap_or_default().to_owned(),
-                credential: v["credential"].as_str().unwrap_or_default().to_owned(),
+                agent: v.agent,
+                credential: v.credential,
                 // Registrations of this folder stay (the same agent, re-keyed).
                 databases: old.map(|o| o.databases).unwrap_or_default(),
             };

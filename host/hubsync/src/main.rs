@@ -433,8 +433,10 @@ enum TokenCommand {
     },
     /// Revoke a token by id or name.
     Revoke {
-        /// The token's id or name.
-        token: String,
+        /// The token's id or name. (Not called `token`: that is the
+        /// `--token` of the caller.)
+        #[arg(value_name = "ID|NAME")]
+        which: String,
         /// Work on this metadata database directly instead of the server.
         #[arg(long)]
         metadata: Option<String>,
@@ -930,11 +932,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_cmd::token_list(&m, remote.json).await
         }
         Command::Token(TokenCommand::List { metadata: None, remote }) => remote::token_list(&remote).await,
-        Command::Token(TokenCommand::Revoke { token, metadata: Some(m), .. }) => {
-            serve_cmd::token_revoke(&m, &token).await
+        Command::Token(TokenCommand::Revoke { which, metadata: Some(m), .. }) => {
+            serve_cmd::token_revoke(&m, &which).await
         }
-        Command::Token(TokenCommand::Revoke { token, metadata: None, remote }) => {
-            remote::token_revoke(&remote, &token).await
+        Command::Token(TokenCommand::Revoke { which, metadata: None, remote }) => {
+            remote::token_revoke(&remote, &which).await
         }
         Command::Group(GroupCommand::Create { name, hub, members, tables, interval_seconds, policy, remote }) => {
             let mut list = Vec::new();
@@ -1009,5 +1011,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Apply { file, dry_run, remote } => remote::apply(&remote, &file, dry_run).await,
         Command::Export { group, remote } => remote::export(&remote, group.as_deref()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition only when it is parsed, and only
+    /// in debug builds: check every subcommand here (two arguments named
+    /// `token` once made `hubsync token revoke` panic).
+    #[test]
+    fn every_command_is_well_defined() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -6,9 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use hubsync_core::{GroupConfig, MemberConfig, SyncDirection, TableConfig};
+use hubsync_api::{
+    Accepted, AgentKey, AgentView, ConflictView, Count, CreatedToken, GroupState, GroupSummary, GroupUpdate, GroupView,
+    HistoryEntry, HistoryPage, Level, MemberState, MemberUpdate, MemberView, NewAgent, NewToken, PluginView,
+    QuarantineAction, QuarantineView, ReplayReport, ReplayRequest, SchemaTable, SyncRequest, TokenView,
+};
+use hubsync_core::{GroupConfig, MemberConfig, PolicyConfig, SyncDirection, TableConfig};
 use hubsync_server::client::{CallError, Client};
-use serde_json::{Value, json};
 
 /// Where the server is and how to authenticate.
 #[derive(clap::Args, Clone)]
@@ -66,7 +70,8 @@ fn when(micros: Option<i64>) -> String {
     }
 }
 
-fn print(v: &Value) -> Result<()> {
+/// Print an answer as JSON (`--json`).
+fn print<T: serde::Serialize + ?Sized>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -96,96 +101,92 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// A value's word on the wire (`bidirectional`, `take-hub`…).
+fn wire(v: &impl serde::Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "-".into(),
     }
+}
+
+/// An optional cell: `-` when absent.
+fn opt(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
 /// `hubsync group list`.
 pub async fn group_list(r: &Remote) -> Result<()> {
-    let v: Value = r.client()?.get("/api/v1/groups").await?;
+    let v: Vec<GroupSummary> = r.client()?.get("/api/v1/groups").await?;
     if r.json {
         return print(&v);
     }
     let rows = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|g| {
-                    vec![s(&g["name"]), s(&g["members"]), s(&g["tables"]), s(&g["interval_seconds"]), s(&g["hub"])]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .map(|g| vec![g.name, g.members.to_string(), g.tables.to_string(), opt(g.interval_seconds), g.hub])
+        .collect();
     table(&["group", "members", "tables", "interval_s", "hub"], rows);
     Ok(())
 }
 
 /// `hubsync group show NAME`.
 pub async fn group_show(r: &Remote, name: &str) -> Result<()> {
-    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}", enc(name))).await?;
+    let v: GroupView = r.client()?.get(&format!("/api/v1/groups/{}", enc(name))).await?;
     if r.json {
         return print(&v);
     }
-    let g: GroupConfig = serde_json::from_value(v["definition"].clone())?;
-    println!("# revision {}", v["revision"]);
-    print!("{}", toml_of(&[g])?);
+    println!("# revision {}", v.revision);
+    print!("{}", toml_of(&[v.definition])?);
     Ok(())
 }
 
 /// `hubsync group create NAME --hub URL --member NAME=URL … --table T …`.
 pub async fn group_create(r: &Remote, g: GroupConfig) -> Result<()> {
-    let v: Value = r.client()?.send("POST", "/api/v1/groups", Some(&g)).await?;
+    let v: GroupView = r.client()?.send("POST", "/api/v1/groups", Some(&g)).await?;
     if r.json {
         return print(&v);
     }
-    println!("created group {} (revision {})", g.name, v["revision"]);
+    println!("created group {} (revision {})", g.name, v.revision);
     Ok(())
 }
 
 /// `hubsync group update NAME [--interval-seconds N] [--policy P]`.
 pub async fn group_update(r: &Remote, name: &str, change: impl FnOnce(&mut GroupConfig)) -> Result<()> {
     let c = r.client()?;
-    let v: Value = c.get(&format!("/api/v1/groups/{}", enc(name))).await?;
-    let mut g: GroupConfig = serde_json::from_value(v["definition"].clone())?;
-    change(&mut g);
-    let body = json!({"revision": v["revision"], "definition": g});
-    let v: Value = c.send("PUT", &format!("/api/v1/groups/{}", enc(name)), Some(&body)).await?;
+    let v: GroupView = c.get(&format!("/api/v1/groups/{}", enc(name))).await?;
+    let mut definition = v.definition;
+    change(&mut definition);
+    let body = GroupUpdate { revision: Some(v.revision), definition };
+    let v: GroupView = c.send("PUT", &format!("/api/v1/groups/{}", enc(name)), Some(&body)).await?;
     if r.json {
         return print(&v);
     }
-    println!("updated group {name} (revision {})", v["revision"]);
+    println!("updated group {name} (revision {})", v.revision);
     Ok(())
 }
 
 /// `hubsync group delete NAME [--deprovision]`.
 pub async fn group_delete(r: &Remote, name: &str, deprovision: bool) -> Result<()> {
     let path = format!("/api/v1/groups/{}?deprovision={deprovision}", enc(name));
-    let _: Value = r.client()?.send::<Value, _>("DELETE", &path, None).await?;
+    let _: serde_json::Value = r.client()?.send::<(), serde_json::Value>("DELETE", &path, None).await?;
     println!("removed group {name}{}", if deprovision { " and its change tracking" } else { "" });
     Ok(())
 }
 
 /// `hubsync member list GROUP`.
 pub async fn member_list(r: &Remote, group: &str) -> Result<()> {
-    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}/members", enc(group))).await?;
+    let v: Vec<MemberConfig> = r.client()?.get(&format!("/api/v1/groups/{}/members", enc(group))).await?;
     if r.json {
         return print(&v);
     }
-    let rows = v
-        .as_array()
-        .map(|a| a.iter().map(|m| vec![s(&m["name"]), s(&m["direction"]), s(&m["url"])]).collect())
-        .unwrap_or_default();
+    let rows = v.into_iter().map(|m| vec![m.name, wire(&m.direction), m.url]).collect();
     table(&["member", "direction", "url"], rows);
     Ok(())
 }
 
 /// `hubsync member add GROUP NAME --url URL [--direction D]`.
 pub async fn member_add(r: &Remote, group: &str, m: MemberConfig) -> Result<()> {
-    let v: Value = r.client()?.send("POST", &format!("/api/v1/groups/{}/members", enc(group)), Some(&m)).await?;
+    let v: MemberView = r.client()?.send("POST", &format!("/api/v1/groups/{}/members", enc(group)), Some(&m)).await?;
     if r.json {
         return print(&v);
     }
@@ -201,18 +202,12 @@ pub async fn member_update(
     url: Option<String>,
     direction: Option<SyncDirection>,
 ) -> Result<()> {
-    let mut body = serde_json::Map::new();
-    if let Some(u) = url {
-        body.insert("url".into(), json!(u));
-    }
-    if let Some(d) = direction {
-        body.insert("direction".into(), json!(d));
-    }
-    if body.is_empty() {
+    if url.is_none() && direction.is_none() {
         bail!("nothing to change: give --url or --direction");
     }
+    let body = MemberUpdate { url, direction, ..MemberUpdate::default() };
     let path = format!("/api/v1/groups/{}/members/{}", enc(group), enc(name));
-    let v: Value = r.client()?.send("PATCH", &path, Some(&Value::Object(body))).await?;
+    let v: MemberView = r.client()?.send("PATCH", &path, Some(&body)).await?;
     if r.json {
         return print(&v);
     }
@@ -223,7 +218,7 @@ pub async fn member_update(
 /// `hubsync member remove GROUP NAME [--deprovision]`.
 pub async fn member_remove(r: &Remote, group: &str, name: &str, deprovision: bool) -> Result<()> {
     let path = format!("/api/v1/groups/{}/members/{}?deprovision={deprovision}", enc(group), enc(name));
-    let _: Value = r.client()?.send::<Value, _>("DELETE", &path, None).await?;
+    let _: serde_json::Value = r.client()?.send::<(), serde_json::Value>("DELETE", &path, None).await?;
     println!("removed member {name} from group {group}");
     Ok(())
 }
@@ -234,17 +229,17 @@ pub async fn schema_refresh(r: &Remote, group: &str, database: Option<&str>) -> 
     if let Some(d) = database {
         path.push_str(&format!("?database={}", enc(d)));
     }
-    let v: Value = r.client()?.get(&path).await?;
+    let v: Vec<SchemaTable> = r.client()?.get(&path).await?;
     if r.json {
         return print(&v);
     }
-    for t in v.as_array().into_iter().flatten() {
-        let problem = t["problem"].as_str().map(|p| format!("  ({p})")).unwrap_or_default();
-        println!("{}{problem}", s(&t["table"]));
-        for c in t["columns"].as_array().into_iter().flatten() {
-            let key = if c["key"] == json!(true) { " key" } else { "" };
-            let note = c["unsupported"].as_str().map(|u| format!("  ({u})")).unwrap_or_default();
-            println!("  {:<24} {:<12} {}{key}{note}", s(&c["name"]), s(&c["type"]), s(&c["declared_type"]));
+    for t in v {
+        let problem = t.problem.map(|p| format!("  ({p})")).unwrap_or_default();
+        println!("{}{problem}", t.table);
+        for c in t.columns {
+            let key = if c.key { " key" } else { "" };
+            let note = c.unsupported.map(|u| format!("  ({u})")).unwrap_or_default();
+            println!("  {:<24} {:<12} {}{key}{note}", c.name, opt(c.kind), opt(c.declared_type));
         }
     }
     Ok(())
@@ -252,17 +247,17 @@ pub async fn schema_refresh(r: &Remote, group: &str, database: Option<&str>) -> 
 
 /// `hubsync schema show GROUP`.
 pub async fn schema_show(r: &Remote, group: &str) -> Result<()> {
-    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}/tables", enc(group))).await?;
+    let v: Vec<TableConfig> = r.client()?.get(&format!("/api/v1/groups/{}/tables", enc(group))).await?;
     if r.json {
         return print(&v);
     }
-    for t in v.as_array().into_iter().flatten() {
-        let cols = t["columns"].as_array().map(|c| c.iter().map(s).collect::<Vec<_>>().join(", "));
-        let name = match t["namespace"].as_str() {
-            Some(n) => format!("{n}.{}", s(&t["name"])),
-            None => s(&t["name"]),
+    for t in v {
+        let name = match &t.namespace {
+            Some(n) => format!("{n}.{}", t.name),
+            None => t.name.clone(),
         };
-        println!("{name}: {}", cols.filter(|c| !c.is_empty()).unwrap_or_else(|| "every column".into()));
+        let cols = if t.columns.is_empty() { "every column".to_owned() } else { t.columns.join(", ") };
+        println!("{name}: {cols}");
     }
     Ok(())
 }
@@ -285,25 +280,25 @@ pub fn table_arg(text: &str) -> Result<TableConfig, String> {
 
 /// `hubsync schema set GROUP --table T …`.
 pub async fn schema_set(r: &Remote, group: &str, tables: Vec<TableConfig>) -> Result<()> {
-    let v: Value = r.client()?.send("PUT", &format!("/api/v1/groups/{}/tables", enc(group)), Some(&tables)).await?;
+    let v: GroupView = r.client()?.send("PUT", &format!("/api/v1/groups/{}/tables", enc(group)), Some(&tables)).await?;
     if r.json {
         return print(&v);
     }
-    println!("group {group} now syncs {} tables (revision {})", tables.len(), v["revision"]);
+    println!("group {group} now syncs {} tables (revision {})", tables.len(), v.revision);
     Ok(())
 }
 
 /// `hubsync sync now GROUP [--member M] [--wait]`.
 pub async fn sync_now(r: &Remote, group: &str, member: Option<&str>, wait: bool) -> Result<()> {
     let c = r.client()?;
-    let body = json!({"member": member});
+    let body = SyncRequest { member: member.map(str::to_owned) };
     let asked = hubsync_server::now_micros();
-    let v: Value = c.send("POST", &format!("/api/v1/groups/{}/sync", enc(group)), Some(&body)).await?;
+    let v: Accepted = c.send("POST", &format!("/api/v1/groups/{}/sync", enc(group)), Some(&body)).await?;
     if !wait {
         if r.json {
             return print(&v);
         }
-        println!("sync of {} queued for {} member(s)", member.unwrap_or(group), v["members"]);
+        println!("sync of {} queued for {} member(s)", member.unwrap_or(group), v.members);
         return Ok(());
     }
     let status_path = format!("/api/v1/groups/{}/status", enc(group));
@@ -311,23 +306,15 @@ pub async fn sync_now(r: &Remote, group: &str, member: Option<&str>, wait: bool)
     let started = std::time::Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let st: Value = c.get(&status_path).await?;
-        let members: Vec<&Value> = st["members"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| member.is_none_or(|x| m["member"] == json!(x)))
-            .collect();
+        let st: GroupState = c.get(&status_path).await?;
+        let members: Vec<&MemberState> = st.members.iter().filter(|m| member.is_none_or(|x| m.member == x)).collect();
         let done = members.iter().all(|m| {
-            m["syncing_on"].is_null()
-                && m["tables"].as_array().is_some_and(|t| {
-                    !t.is_empty() && t.iter().all(|t| t["last_started_micros"].as_i64().unwrap_or(0) >= asked)
-                })
+            m.syncing_on.is_none() && !m.tables.is_empty() && m.tables.iter().all(|t| t.last_started_micros >= asked)
         });
-        let changes: u64 = members.iter().filter_map(|m| m["changes_done"].as_u64()).sum();
+        let changes: u64 = members.iter().filter_map(|m| m.changes_done).sum();
         if tty {
             let secs = started.elapsed().as_secs_f64().max(0.001);
-            let running = members.iter().filter(|m| !m["syncing_on"].is_null()).count();
+            let running = members.iter().filter(|m| m.syncing_on.is_some()).count();
             eprint!(
                 "\r{running} of {} member(s) syncing; {changes} changes this run on the serving instance ({:.0}/s)   ",
                 members.len(),
@@ -341,27 +328,25 @@ pub async fn sync_now(r: &Remote, group: &str, member: Option<&str>, wait: bool)
             let failed: Vec<String> = members
                 .iter()
                 .flat_map(|m| {
-                    m["tables"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter(|t| t["level"] == json!("error"))
-                        .map(move |t| format!("{} / {}: {}", s(&m["member"]), s(&t["table"]), s(&t["message"])))
+                    m.tables
+                        .iter()
+                        .filter(|t| t.level == Level::Error)
+                        .map(move |t| format!("{} / {}: {}", m.member, t.table, opt(t.message.as_deref())))
                 })
                 .collect();
             if r.json {
                 return print(&st);
             }
             for m in &members {
-                for t in m["tables"].as_array().into_iter().flatten() {
+                for t in &m.tables {
                     println!(
                         "{group} / {} / {}: {} ({} down, {} up, {} conflicts)",
-                        s(&m["member"]),
-                        s(&t["table"]),
-                        s(&t["level"]),
-                        s(&t["rows_down"]),
-                        s(&t["rows_up"]),
-                        s(&t["conflicts"])
+                        m.member,
+                        t.table,
+                        t.level.as_str(),
+                        t.rows_down,
+                        t.rows_up,
+                        t.conflicts
                     );
                 }
             }
@@ -376,19 +361,19 @@ pub async fn sync_now(r: &Remote, group: &str, member: Option<&str>, wait: bool)
 /// `hubsync reinit --group G --member M` against the server.
 pub async fn reinit(r: &Remote, group: &str, member: &str) -> Result<()> {
     let path = format!("/api/v1/groups/{}/members/{}/reinit", enc(group), enc(member));
-    let _: Value = r.client()?.send::<Value, _>("POST", &path, None).await?;
+    let _: serde_json::Value = r.client()?.send::<(), serde_json::Value>("POST", &path, None).await?;
     println!("member {member} of group {group} forgot its sync state and syncs from scratch now");
     Ok(())
 }
 
 /// `hubsync sync cancel GROUP [--member M]`.
 pub async fn sync_cancel(r: &Remote, group: &str, member: Option<&str>) -> Result<()> {
-    let body = json!({"member": member});
-    let v: Value = r.client()?.send("POST", &format!("/api/v1/groups/{}/cancel", enc(group)), Some(&body)).await?;
+    let body = SyncRequest { member: member.map(str::to_owned) };
+    let v: Accepted = r.client()?.send("POST", &format!("/api/v1/groups/{}/cancel", enc(group)), Some(&body)).await?;
     if r.json {
         return print(&v);
     }
-    println!("{}", s(&v["message"]));
+    println!("{}", v.message);
     Ok(())
 }
 
@@ -427,26 +412,26 @@ pub async fn log(r: &Remote, q: LogQuery) -> Result<()> {
     }
     let since = q.since_micros.map(|d| hubsync_server::now_micros() - d);
     let path = |extra: String| format!("/api/v1/history?limit={}{base}{extra}", q.limit);
-    let first: Value = c.get(&path(since.map(|s| format!("&since_micros={s}")).unwrap_or_default())).await?;
-    let mut entries: Vec<Value> = first["entries"].as_array().cloned().unwrap_or_default();
+    let first: HistoryPage = c.get(&path(since.map(|s| format!("&since_micros={s}")).unwrap_or_default())).await?;
+    let mut entries = first.entries;
     entries.reverse();
-    let mut last_id = entries.last().and_then(|e| e["id"].as_i64()).unwrap_or(0);
-    let show = |e: &Value| -> Result<()> {
+    let mut last_id = entries.last().map_or(0, |e| e.id);
+    let show = |e: &HistoryEntry| -> Result<()> {
         if r.json {
             println!("{}", serde_json::to_string(e)?);
         } else {
             println!(
                 "{}  {:<7} {} / {} / {}: {} down, {} up, {} conflicts, {} ms{}",
-                when(e["started_micros"].as_i64()),
-                s(&e["level"]),
-                s(&e["group"]),
-                s(&e["member"]),
-                s(&e["table"]),
-                s(&e["rows_down"]),
-                s(&e["rows_up"]),
-                s(&e["conflicts"]),
-                s(&e["duration_ms"]),
-                e["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+                when(Some(e.started_micros)),
+                e.level.as_str(),
+                e.group,
+                e.member,
+                e.table,
+                e.rows_down,
+                e.rows_up,
+                e.conflicts,
+                e.duration_ms,
+                e.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
             );
         }
         Ok(())
@@ -459,51 +444,45 @@ pub async fn log(r: &Remote, q: LogQuery) -> Result<()> {
     }
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let page: Value = c.get(&path(String::new())).await?;
-        let mut new: Vec<Value> = page["entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| e["id"].as_i64().unwrap_or(0) > last_id)
-            .cloned()
-            .collect();
+        let page: HistoryPage = c.get(&path(String::new())).await?;
+        let mut new: Vec<HistoryEntry> = page.entries.into_iter().filter(|e| e.id > last_id).collect();
         new.reverse();
         for e in &new {
             show(e)?;
-            last_id = last_id.max(e["id"].as_i64().unwrap_or(0));
+            last_id = last_id.max(e.id);
         }
     }
 }
 
 /// `hubsync conflicts --group G` against the server.
 pub async fn conflicts(r: &Remote, group: &str, limit: i64) -> Result<()> {
-    let v: Value = r.client()?.get(&format!("/api/v1/groups/{}/conflicts?limit={limit}", enc(group))).await?;
+    let v: Vec<ConflictView> =
+        r.client()?.get(&format!("/api/v1/groups/{}/conflicts?limit={limit}", enc(group))).await?;
     print(&v)
 }
 
 /// `hubsync conflicts --group G --replay POLICY`.
 pub async fn replay(r: &Remote, group: &str, policy: &str, config: Option<&str>, limit: i64) -> Result<()> {
-    let config: Value = match config {
+    let config = match config {
         Some(c) => serde_json::from_str(c).context("--replay-config is not JSON")?,
-        None => json!({}),
+        None => serde_json::Value::Object(Default::default()),
     };
-    let body = json!({"policy": {"plugin": policy, "config": config}, "limit": limit});
+    let body = ReplayRequest { policy: PolicyConfig { plugin: policy.to_owned(), config }, limit: Some(limit) };
     let path = format!("/api/v1/groups/{}/conflicts/replay", enc(group));
-    let v: Value = r.client()?.send("POST", &path, Some(&body)).await?;
+    let v: ReplayReport = r.client()?.send("POST", &path, Some(&body)).await?;
     if r.json {
         return print(&v);
     }
     println!(
         "{} conflicts replayed through {policy}: {} decided the same, {} otherwise",
-        v["replayed"],
-        v["same"],
-        v["differences"].as_array().map_or(0, Vec::len)
+        v.replayed,
+        v.same,
+        v.differences.len()
     );
-    let rows = v["differences"]
-        .as_array()
+    let rows = v
+        .differences
         .into_iter()
-        .flatten()
-        .map(|d| vec![s(&d["member"]), s(&d["table"]), d["key"].to_string(), s(&d["recorded"]), s(&d["replayed"])])
+        .map(|d| vec![d.member, d.table, d.key.to_string(), wire(&d.recorded), wire(&d.replayed)])
         .collect();
     table(&["member", "table", "key", "decided", "would decide"], rows);
     Ok(())
@@ -511,20 +490,13 @@ pub async fn replay(r: &Remote, group: &str, policy: &str, config: Option<&str>,
 
 /// `hubsync plugin list` (uploaded plugins).
 pub async fn plugin_list(r: &Remote) -> Result<()> {
-    let v: Value = r.client()?.get("/api/v1/plugins").await?;
+    let v: Vec<PluginView> = r.client()?.get("/api/v1/plugins").await?;
     if r.json {
         return print(&v);
     }
     println!("\nUploaded to {}:", r.server);
-    let rows = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            let used = p["used_by"].as_array().map(|u| u.iter().map(s).collect::<Vec<_>>().join(", "));
-            vec![format!("stored:{}", s(&p["name"])), s(&p["role"]), s(&p["version"]), used.unwrap_or_default()]
-        })
-        .collect();
+    let rows =
+        v.into_iter().map(|p| vec![format!("stored:{}", p.name), p.role, p.version, p.used_by.join(", ")]).collect();
     table(&["plugin", "role", "version", "used by"], rows);
     Ok(())
 }
@@ -538,22 +510,18 @@ pub async fn plugin_upload(r: &Remote, file: &Path, name: Option<&str>) -> Resul
     };
     let path = format!("/api/v1/plugins?name={}", enc(&name));
     let (_, answer) = r.client()?.call_as("POST", &path, Some(bytes), "application/octet-stream").await?;
-    let v: Value = serde_json::from_slice(&answer)?;
+    let v: PluginView = serde_json::from_slice(&answer).context("the service's answer is not a plugin")?;
     if r.json {
         return print(&v);
     }
-    println!(
-        "uploaded {} ({} {}); use it as plugin = \"stored:{name}\"",
-        s(&v["name"]),
-        s(&v["role"]),
-        s(&v["version"])
-    );
+    println!("uploaded {} ({} {}); use it as plugin = \"stored:{name}\"", v.name, v.role, v.version);
     Ok(())
 }
 
 /// `hubsync plugin remove NAME`.
 pub async fn plugin_remove(r: &Remote, name: &str) -> Result<()> {
-    let _: Value = r.client()?.send::<Value, _>("DELETE", &format!("/api/v1/plugins/{}", enc(name)), None).await?;
+    let _: serde_json::Value =
+        r.client()?.send::<(), serde_json::Value>("DELETE", &format!("/api/v1/plugins/{}", enc(name)), None).await?;
     println!("removed plugin {name}");
     Ok(())
 }
@@ -561,64 +529,59 @@ pub async fn plugin_remove(r: &Remote, name: &str) -> Result<()> {
 /// `hubsync quarantine --group G [--retry …] [--discard …]` against the server.
 pub async fn quarantine(r: &Remote, group: &str, retry: &[String], discard: &[String]) -> Result<()> {
     let c = r.client()?;
-    let ids = |list: &[String]| -> Result<Value> {
+    let ids = |list: &[String]| -> Result<QuarantineAction> {
         if list.iter().any(|i| i == "all") {
-            return Ok(json!({}));
+            return Ok(QuarantineAction { ids: None });
         }
         let ids: Result<Vec<i64>, _> = list.iter().map(|i| i.parse::<i64>()).collect();
-        Ok(json!({"ids": ids.map_err(|_| anyhow::anyhow!("ids are numbers from the list, or `all`"))?}))
+        Ok(QuarantineAction { ids: Some(ids.map_err(|_| anyhow::anyhow!("ids are numbers from the list, or `all`"))?) })
     };
     for (list, action) in [(retry, "retry"), (discard, "discard")] {
         if list.is_empty() {
             continue;
         }
         let path = format!("/api/v1/groups/{}/quarantine/{action}", enc(group));
-        let v: Value = c.send("POST", &path, Some(&ids(list)?)).await?;
-        println!("{action}: {} change(s)", v["count"]);
+        let v: Count = c.send("POST", &path, Some(&ids(list)?)).await?;
+        println!("{action}: {} change(s)", v.count);
         return Ok(());
     }
-    let v: Value = c.get(&format!("/api/v1/groups/{}/quarantine", enc(group))).await?;
+    let v: Vec<QuarantineView> = c.get(&format!("/api/v1/groups/{}/quarantine", enc(group))).await?;
     if r.json {
         return print(&v);
     }
-    let rows = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|q| {
-            vec![s(&q["id"]), s(&q["member"]), s(&q["table"]), q["key"].to_string(), s(&q["stage"]), s(&q["error"])]
-        })
-        .collect();
+    let rows =
+        v.into_iter().map(|q| vec![q.id.to_string(), q.member, q.table, q.key.to_string(), q.stage, q.error]).collect();
     table(&["id", "member", "table", "key", "where", "error"], rows);
     Ok(())
 }
 
 /// `hubsync agent create NAME`.
 pub async fn agent_create(r: &Remote, name: &str) -> Result<()> {
-    let v: Value = r.client()?.send("POST", "/api/v1/agents", Some(&json!({"name": name}))).await?;
+    let v: AgentKey = r.client()?.send("POST", "/api/v1/agents", Some(&NewAgent { name: name.to_owned() })).await?;
     if r.json {
         return print(&v);
     }
     eprintln!("agent {name} created; its one-time key (shown this once; it works once):");
-    println!("{}", s(&v["key"]));
+    println!("{}", v.key);
     Ok(())
 }
 
 /// `hubsync agent regenerate-key NAME`.
 pub async fn agent_rekey(r: &Remote, name: &str) -> Result<()> {
     let path = format!("/api/v1/agents/{}/regenerate-key", enc(name));
-    let v: Value = r.client()?.send::<Value, _>("POST", &path, None).await?;
+    let v: AgentKey = r.client()?.send::<(), AgentKey>("POST", &path, None).await?;
     if r.json {
         return print(&v);
     }
     eprintln!("agent {name}: the old key and its credential no longer work; the new one-time key:");
-    println!("{}", s(&v["key"]));
+    println!("{}", v.key);
     Ok(())
 }
 
 /// `hubsync agent delete NAME`.
 pub async fn agent_delete(r: &Remote, name: &str) -> Result<()> {
-    let _: Value = r.client()?.send::<Value, _>("DELETE", &format!("/api/v1/agents/{}", enc(name)), None).await?;
+    let _: serde_json::Value =
+        r.client()?.send::<(), serde_json::Value>("DELETE", &format!("/api/v1/agents/{}", enc(name)), None).await?;
     println!("removed agent {name}");
     Ok(())
 }
@@ -626,44 +589,40 @@ pub async fn agent_delete(r: &Remote, name: &str) -> Result<()> {
 /// `hubsync agent list` / `agent show NAME`.
 pub async fn agent_list(r: &Remote, name: Option<&str>) -> Result<()> {
     let c = r.client()?;
-    let v: Value = match name {
-        Some(n) => Value::Array(vec![c.get(&format!("/api/v1/agents/{}", enc(n))).await?]),
+    let v: Vec<AgentView> = match name {
+        Some(n) => vec![c.get(&format!("/api/v1/agents/{}", enc(n))).await?],
         None => c.get("/api/v1/agents").await?,
     };
     if r.json {
-        return print(if name.is_some() { &v[0] } else { &v });
+        return if name.is_some() { print(&v[0]) } else { print(&v) };
     }
     let rows = v
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .map(|a| {
-            let online = if a["online"] == json!(true) { "online" } else { "offline" };
+            let online = if a.online { "online" } else { "offline" };
             vec![
-                s(&a["name"]),
-                s(&a["state"]),
+                a.name.clone(),
+                a.state.clone(),
                 online.into(),
-                s(&a["version"]),
-                when(a["last_contact_micros"].as_i64()),
-                s(&a["address"]),
+                opt(a.version.as_deref()),
+                when(a.last_contact_micros),
+                opt(a.address.as_deref()),
             ]
         })
         .collect();
     table(&["agent", "state", "online", "version", "last contact", "address"], rows);
     let databases: Vec<Vec<String>> = v
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .flat_map(|a| {
-            a["databases"].as_array().into_iter().flatten().map(move |d| {
-                let reach = if d["reachable"] == json!(true) { "reachable".into() } else { "unreachable".to_owned() };
+            a.databases.iter().map(move |d| {
+                let reach = if d.reachable { "reachable" } else { "unreachable" };
                 vec![
-                    s(&a["name"]),
-                    s(&d["name"]),
-                    s(&d["engine"]),
-                    reach,
-                    d["tables"].as_array().map_or(0, Vec::len).to_string(),
-                    s(&d["error"]),
+                    a.name.clone(),
+                    d.name.clone(),
+                    opt(d.engine.as_deref()),
+                    reach.to_owned(),
+                    d.tables.len().to_string(),
+                    opt(d.error.as_deref()),
                 ]
             })
         })
@@ -676,21 +635,21 @@ pub async fn agent_list(r: &Remote, name: Option<&str>) -> Result<()> {
 }
 
 /// Print tokens (server or store answer alike).
-pub fn print_tokens(tokens: &[Value], json: bool) -> Result<()> {
+pub fn print_tokens(tokens: &[TokenView], json: bool) -> Result<()> {
     if json {
-        return print(&Value::Array(tokens.to_vec()));
+        return print(tokens);
     }
     let rows = tokens
         .iter()
         .map(|t| {
-            let state = if t["revoked_micros"].is_null() { "live" } else { "revoked" };
+            let state = if t.revoked_micros.is_none() { "live" } else { "revoked" };
             vec![
-                s(&t["id"]),
-                s(&t["name"]),
-                s(&t["role"]),
+                t.id.clone(),
+                t.name.clone(),
+                t.role.clone(),
                 state.into(),
-                when(t["created_micros"].as_i64()),
-                when(t["last_used_micros"].as_i64()),
+                when(Some(t.created_micros)),
+                when(t.last_used_micros),
             ]
         })
         .collect();
@@ -700,24 +659,26 @@ pub fn print_tokens(tokens: &[Value], json: bool) -> Result<()> {
 
 /// `hubsync token create NAME --role R` through the server.
 pub async fn token_create(r: &Remote, name: &str, role: hubsync_server::Role) -> Result<()> {
-    let v: Value = r.client()?.send("POST", "/api/v1/tokens", Some(&json!({"name": name, "role": role}))).await?;
+    let v: CreatedToken =
+        r.client()?.send("POST", "/api/v1/tokens", Some(&NewToken { name: name.to_owned(), role })).await?;
     if r.json {
         return print(&v);
     }
-    eprintln!("token {} ({}, {}); shown this once:", s(&v["id"]), s(&v["name"]), s(&v["role"]));
-    println!("{}", s(&v["token"]));
+    eprintln!("token {} ({}, {}); shown this once:", v.id, v.name, v.role.as_str());
+    println!("{}", v.token);
     Ok(())
 }
 
 /// `hubsync token list` through the server.
 pub async fn token_list(r: &Remote) -> Result<()> {
-    let v: Value = r.client()?.get("/api/v1/tokens").await?;
-    print_tokens(v.as_array().map(Vec::as_slice).unwrap_or_default(), r.json)
+    let v: Vec<TokenView> = r.client()?.get("/api/v1/tokens").await?;
+    print_tokens(&v, r.json)
 }
 
 /// `hubsync token revoke ID|NAME` through the server.
 pub async fn token_revoke(r: &Remote, id: &str) -> Result<()> {
-    let _: Value = r.client()?.send::<Value, _>("DELETE", &format!("/api/v1/tokens/{}", enc(id)), None).await?;
+    let _: serde_json::Value =
+        r.client()?.send::<(), serde_json::Value>("DELETE", &format!("/api/v1/tokens/{}", enc(id)), None).await?;
     println!("revoked {id}");
     Ok(())
 }
@@ -765,7 +726,7 @@ pub async fn apply(r: &Remote, file: &Path, dry_run: bool) -> Result<()> {
     let mut changed = 0;
     for g in &loaded.file.groups {
         let path = format!("/api/v1/groups/{}", enc(&g.name));
-        let current: Option<Value> = match c.get::<Value>(&path).await {
+        let current: Option<GroupView> = match c.get::<GroupView>(&path).await {
             Ok(v) => Some(v),
             Err(e) if e.status == 404 => None,
             Err(e) => return Err(e.into()),
@@ -784,8 +745,7 @@ pub async fn apply(r: &Remote, file: &Path, dry_run: bool) -> Result<()> {
                 }
             }
             Some(v) => {
-                let old: GroupConfig = serde_json::from_value(v["definition"].clone())?;
-                let old_text = toml_of(&[old])?;
+                let old_text = toml_of(std::slice::from_ref(&v.definition))?;
                 let lines = diff(&old_text, &new_text);
                 if lines.is_empty() {
                     println!("group {}: unchanged", g.name);
@@ -803,11 +763,11 @@ pub async fn apply(r: &Remote, file: &Path, dry_run: bool) -> Result<()> {
         }
         match current {
             None => {
-                let _: Value = c.send("POST", "/api/v1/groups", Some(g)).await?;
+                let _: GroupView = c.send("POST", "/api/v1/groups", Some(g)).await?;
             }
             Some(v) => {
-                let body = json!({"revision": v["revision"], "definition": g});
-                let _: Value = c.send("PUT", &path, Some(&body)).await?;
+                let body = GroupUpdate { revision: Some(v.revision), definition: g.clone() };
+                let _: GroupView = c.send("PUT", &path, Some(&body)).await?;
             }
         }
     }
@@ -825,18 +785,14 @@ pub async fn export(r: &Remote, group: Option<&str>) -> Result<()> {
     let c = r.client()?;
     let names: Vec<String> = match group {
         Some(g) => vec![g.to_owned()],
-        None => {
-            let v: Value = c.get("/api/v1/groups").await?;
-            v.as_array().into_iter().flatten().map(|g| s(&g["name"])).collect()
-        }
+        None => c.get::<Vec<GroupSummary>>("/api/v1/groups").await?.into_iter().map(|g| g.name).collect(),
     };
     let mut groups = Vec::new();
     for n in names {
-        let v: Value = c.get(&format!("/api/v1/groups/{}", enc(&n))).await?;
-        groups.push(serde_json::from_value(v["definition"].clone())?);
+        groups.push(c.get::<GroupView>(&format!("/api/v1/groups/{}", enc(&n))).await?.definition);
     }
     if r.json {
-        return print(&serde_json::to_value(&groups)?);
+        return print(&groups);
     }
     print!("{}", toml_of(&groups)?);
     Ok(())

@@ -156,15 +156,7 @@ pub async fn token_create(metadata: &str, name: &str, role: Role) -> Result<()> 
 /// `hubsync token list --metadata URL`.
 pub async fn token_list(metadata: &str, json: bool) -> Result<()> {
     let meta = MetaStore::open(metadata).await?;
-    let tokens: Vec<serde_json::Value> = meta
-        .tokens()
-        .await?
-        .into_iter()
-        .map(|t| {
-            serde_json::json!({"id": t.id, "name": t.name, "role": t.role, "created_micros": t.created_micros,
-                "last_used_micros": t.last_used_micros, "revoked_micros": t.revoked_micros})
-        })
-        .collect();
+    let tokens: Vec<_> = meta.tokens().await?.into_iter().map(hubsync_server::auth::view).collect();
     crate::remote::print_tokens(&tokens, json)
 }
 

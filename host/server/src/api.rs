@@ -696,23 +696,7 @@ pub async fn list_tokens(
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<Json<Vec<TokenView>>> {
     admin(&caller)?;
-    Ok(Json(
-        state
-            .engine
-            .meta()
-            .tokens()
-            .await?
-            .into_iter()
-            .map(|t| TokenView {
-                id: t.id,
-                name: t.name,
-                role: t.role,
-                created_micros: t.created_micros,
-                last_used_micros: t.last_used_micros,
-                revoked_micros: t.revoked_micros,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.engine.meta().tokens().await?.into_iter().map(crate::auth::view).collect()))
 }
 
 /// Make an API token.

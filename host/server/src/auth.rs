@@ -75,6 +75,18 @@ pub async fn check(meta: &MetaStore, presented: &str, now_micros: i64) -> Result
     Ok(Role::parse(&t.role).map(|r| (r, t.name)))
 }
 
+/// A stored token as the API shows it (never its secret).
+pub fn view(t: TokenRecord) -> hubsync_api::TokenView {
+    hubsync_api::TokenView {
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        created_micros: t.created_micros,
+        last_used_micros: t.last_used_micros,
+        revoked_micros: t.revoked_micros,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
