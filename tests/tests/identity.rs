@@ -42,12 +42,12 @@ fn a_member_pointed_at_another_database_or_recreated_gets_every_row() {
     a.exec(&format!("{TABLE} INSERT INTO t VALUES (2, 'written on a');"));
     let ws = Workspace::new();
     let file = ws.group_file(&group(&hub, &a));
-    hubsync(&["sync", "--config", &file]).expect_ok("first sync");
+    hubsync_tests::sync_settled(&file).0.expect_ok("first sync");
     assert_eq!(ids(&hub), ["2", "100"], "a's row reached the hub");
 
     // The member now names another, empty database.
     let file = ws.group_file(&group(&hub, &b));
-    let moved = hubsync(&["sync", "--config", &file]);
+    let moved = hubsync_tests::sync_settled(&file).0;
     moved.expect_ok("sync after the URL changed");
     assert!(moved.stderr.contains("member m now points at a different database: syncing it from scratch"), "{moved:?}");
     assert_eq!(ids(&b), ["2", "100"], "the row a uploaded is no echo of b");
@@ -55,7 +55,7 @@ fn a_member_pointed_at_another_database_or_recreated_gets_every_row() {
 
     // Same URL, the database dropped and made again by its application.
     recreate(&b, &format!("{TABLE} INSERT INTO t VALUES (7, 'written on the new b');"));
-    let again = hubsync(&["sync", "--config", &file]);
+    let again = hubsync_tests::sync_settled(&file).0;
     again.expect_ok("sync after the database was re-created");
     assert!(again.stderr.contains("member m now points at a different database: syncing it from scratch"), "{again:?}");
     assert_eq!(ids(&b), ["2", "7", "100"]);
@@ -65,14 +65,14 @@ fn a_member_pointed_at_another_database_or_recreated_gets_every_row() {
     let status = hubsync(&["status", "--config", &file, "--json"]);
     assert!(status.expect_ok("status").contains("now points at a different database"), "{}", status.stdout);
     // Later syncs are ordinary ones.
-    let quiet = hubsync(&["sync", "--config", &file]);
+    let quiet = hubsync_tests::sync_settled(&file).0;
     assert!(!quiet.expect_ok("next sync").contains("different database") && !quiet.stderr.contains("different"));
 
     // A replaced hub is refused and nothing changes on the member.
     let other_hub = Db::new(Engine::Postgres);
     other_hub.exec(&format!("{TABLE} INSERT INTO t VALUES (1, 'another hub');"));
     let file = ws.group_file(&group(&other_hub, &b));
-    let refused = hubsync(&["sync", "--config", &file]);
+    let refused = hubsync_tests::sync_settled(&file).0;
     assert!(!refused.ok, "a replaced hub must be refused: {refused:?}");
     assert!(
         refused.stderr.contains("the hub is not the database this group synced with")
@@ -83,7 +83,7 @@ fn a_member_pointed_at_another_database_or_recreated_gets_every_row() {
     assert_eq!(ids(&b), ["2", "7", "100"], "the member is untouched");
     // Starting over against it, as the message says.
     hubsync(&["reinit", "--config", &file, "--group", "g", "--member", "m"]).expect_ok("reinit");
-    hubsync(&["sync", "--config", &file]).expect_ok("sync against the new hub");
+    hubsync_tests::sync_settled(&file).0.expect_ok("sync against the new hub");
     assert_eq!(ids(&other_hub), ["1", "2", "7", "100"], "the member's rows, which the old hub sent it, go up");
     assert_eq!(ids(&b), ["1", "2", "7", "100"]);
     hubsync(&["verify", "--config", &file]).expect_ok("verify against the new hub");

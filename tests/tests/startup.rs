@@ -19,7 +19,7 @@ fn default_schema_syncs(engine: Engine, namespace: &str) {
          [[group.table]]\nname = \"t\"\nnamespace = \"{namespace}\"\n",
         hub.url, member.url
     ));
-    let run = hubsync(&["sync", "--config", &file]);
+    let run = hubsync_tests::sync_settled(&file).0;
     run.expect_ok(&format!("namespace = {namespace:?} on {engine:?}"));
     assert_eq!(member.scalar("SELECT note FROM t WHERE id = 1;"), "one");
     // What introspection prints names the schema, so it can be pasted.
@@ -32,7 +32,7 @@ fn default_schema_syncs(engine: Engine, namespace: &str) {
         &std::fs::read_to_string(&file).expect("file").replace(&format!("namespace = \"{namespace}\"\n"), ""),
     );
     hub.exec("INSERT INTO t VALUES (2, 'two');");
-    hubsync(&["sync", "--config", &plain]).expect_ok("without the namespace");
+    hubsync_tests::sync_settled(&plain).0.expect_ok("without the namespace");
     let status = hubsync_tests::status_of(&plain);
     let rows = hubsync_tests::table_states(&status);
     assert_eq!(rows.len(), 1, "one table, one name: {status:?}");

@@ -26,7 +26,7 @@ fn postgres_infinity_is_quarantined_and_the_other_rows_sync() {
                                (3, '2026-02-03', '-infinity'), (4, NULL, NULL);",
     );
     let file = ws.group_file(&group(&hub, &member, "ev"));
-    let run = hubsync(&["sync", "--config", &file]);
+    let run = hubsync_tests::sync_settled(&file).0;
     run.expect_ok("a sync with infinite values succeeds with warnings");
     let ids: Vec<String> = member.query("SELECT id FROM ev ORDER BY id;").into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, ["1", "4"], "the finite rows arrive");
@@ -40,7 +40,7 @@ fn postgres_infinity_is_quarantined_and_the_other_rows_sync() {
     hub.exec(
         "UPDATE ev SET on_day = '2030-01-01' WHERE id = 2; UPDATE ev SET at = '2020-01-01 00:00:00+00' WHERE id = 3;",
     );
-    hubsync(&["sync", "--config", &file]).expect_ok("after the fix");
+    hubsync_tests::sync_settled(&file).0.expect_ok("after the fix");
     assert_eq!(member.scalar("SELECT count(*) FROM ev;"), "4");
     hubsync(&["verify", "--config", &file]).expect_ok("verify");
 }
@@ -50,11 +50,11 @@ fn json_documents_equal_but_for_spelling_are_no_conflict() {
     let (hub, member, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Mariadb), Workspace::new());
     hub.exec("CREATE TABLE docs (id int PRIMARY KEY, body jsonb); INSERT INTO docs VALUES (1, '{\"a\": 1}');");
     let file = ws.group_file(&group(&hub, &member, "docs"));
-    hubsync(&["sync", "--config", &file]).expect_ok("first sync");
+    hubsync_tests::sync_settled(&file).0.expect_ok("first sync");
     // Both applications write the same document, each spelled its own way.
     hub.exec("UPDATE docs SET body = '{\"b\":[1,2],   \"a\":1}' WHERE id = 1;");
     member.exec("UPDATE docs SET body = '{\"a\": 1, \"b\": [1, 2]}' WHERE id = 1;");
-    hubsync(&["sync", "--config", &file]).expect_ok("second sync");
+    hubsync_tests::sync_settled(&file).0.expect_ok("second sync");
     let status = hubsync_tests::status_of(&file);
     let t = hubsync_tests::table_states(&status)[0];
     assert_eq!(t.conflicts, 0, "equal documents are no conflict: {status:?}");
@@ -73,11 +73,11 @@ fn a_policy_failing_on_one_conflict_leaves_the_others_settled() {
         group(&hub, &member, "t"),
         policy.display()
     ));
-    hubsync(&["sync", "--config", &file]).expect_ok("first sync");
+    hubsync_tests::sync_settled(&file).0.expect_ok("first sync");
     // Ten conflicts in one batch; the policy fails on the one of key 5.
     hub.exec("UPDATE t SET v = 1;");
     member.exec("UPDATE t SET v = 2;");
-    let run = hubsync(&["sync", "--config", &file]);
+    let run = hubsync_tests::sync_settled(&file).0;
     run.expect_ok("the sync succeeds with warnings");
     let on_member: Vec<String> =
         member.query("SELECT v FROM t ORDER BY id;").into_iter().map(|r| r[0].clone()).collect();
@@ -110,7 +110,7 @@ fn sqlite_keys_spelled_by_the_application_stay_one_row() {
         toml.push_str(&format!("\n[[group.table]]\nname = \"{t}\"\n"));
     }
     let file = ws.group_file(&toml);
-    hubsync(&["sync", "--config", &file]).expect_ok("first sync creates the member's tables");
+    hubsync_tests::sync_settled(&file).0.expect_ok("first sync creates the member's tables");
     // The member's application writes each key its own way (sqlite3 3.40).
     let spelled = [
         ("ev_ts", "2024-02-29T12:00:00.5"),
@@ -122,12 +122,12 @@ fn sqlite_keys_spelled_by_the_application_stay_one_row() {
     for (t, k) in spelled {
         member.exec(&format!("INSERT INTO {t} VALUES ('{k}', 'member');"));
     }
-    hubsync(&["sync", "--config", &file]).expect_ok("the rows go up");
+    hubsync_tests::sync_settled(&file).0.expect_ok("the rows go up");
     // The hub's application changes them; the change comes back by value.
     for t in tables {
         hub.exec(&format!("UPDATE {t} SET note = 'hub';"));
     }
-    hubsync(&["sync", "--config", &file]).expect_ok("the changes come down");
+    hubsync_tests::sync_settled(&file).0.expect_ok("the changes come down");
     for (t, k) in spelled {
         let rows = member.query(&format!("SELECT k, note FROM {t};"));
         assert_eq!(rows, [vec![k.to_owned(), "hub".to_owned()]], "{t}: one row, as the application spelled it");
@@ -136,7 +136,7 @@ fn sqlite_keys_spelled_by_the_application_stay_one_row() {
     for (t, k) in spelled {
         member.exec(&format!("UPDATE {t} SET note = 'member again' WHERE k = '{k}';"));
     }
-    hubsync(&["sync", "--config", &file]).expect_ok("up again");
+    hubsync_tests::sync_settled(&file).0.expect_ok("up again");
     for t in tables {
         assert_eq!(hub.query(&format!("SELECT note FROM {t};")), [vec!["member again".to_owned()]], "{t}");
     }
@@ -147,7 +147,7 @@ fn sqlite_keys_spelled_by_the_application_stay_one_row() {
     for t in tables {
         hub.exec(&format!("DELETE FROM {t};"));
     }
-    hubsync(&["sync", "--config", &file]).expect_ok("the deletes come down");
+    hubsync_tests::sync_settled(&file).0.expect_ok("the deletes come down");
     for t in tables {
         assert_eq!(member.scalar(&format!("SELECT count(*) FROM {t};")), "0", "{t}");
     }

@@ -75,7 +75,7 @@ fn wide_tables_of_any_mix_are_created_and_synced_on_mariadb() {
         file.push_str(&format!("\n[[group.table]]\nname = \"{name}\"\n"));
     }
     let file = ws.group_file(&file);
-    let run = hubsync(&["sync", "--config", &file]);
+    let run = hubsync_tests::sync_settled(&file).0;
     run.expect_ok("sync of wide tables");
     for (name, cols) in &tables {
         let n: usize = member
@@ -107,6 +107,6 @@ fn wide_tables_of_any_mix_are_created_and_synced_on_mariadb() {
     assert_eq!(member.scalar("SELECT c2 FROM issue_mix WHERE id = 2;"), "2.25");
     assert_eq!(member.scalar("SELECT c1 FROM issue_mix WHERE id = 1;"), "text 1");
     hub.exec("DELETE FROM uuids WHERE id = 999;");
-    hubsync(&["sync", "--config", &file]).expect_ok("second sync");
+    hubsync_tests::sync_settled(&file).0.expect_ok("second sync");
     hubsync(&["verify", "--config", &file]).expect_ok("verify");
 }
