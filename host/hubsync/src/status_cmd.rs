@@ -9,7 +9,7 @@ use hubsync_api::{GroupState, GroupSummary, Level, TableState};
 use hubsync_server::status::{Live, group_state};
 
 use crate::remote::{Remote, enc};
-use crate::sync_cmd::{engine, selected};
+use crate::sync_cmd::{engine, selected, when};
 
 /// `hubsync status --config FILE [--group G] [--json]`.
 pub async fn local(config: &Path, group: Option<&str>, json: bool) -> Result<()> {
@@ -98,11 +98,4 @@ fn line(t: &TableState, where_held: &str) -> String {
         out.push_str(&format!("\n    {} changes in quarantine now: `hubsync quarantine {where_held}`", t.quarantined));
     }
     out
-}
-
-fn when(micros: Option<i64>) -> String {
-    match micros {
-        Some(m) => hubsync_core::text::format_timestamp(m) + " UTC",
-        None => "never".into(),
-    }
 }

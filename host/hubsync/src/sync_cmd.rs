@@ -116,7 +116,8 @@ pub async fn sync(config: &Path, group: Option<&str>, member: Option<&str>, watc
     Ok(())
 }
 
-fn when(micros: Option<i64>) -> String {
+/// A time in UTC, or `never`.
+pub(crate) fn when(micros: Option<i64>) -> String {
     match micros {
         Some(m) => hubsync_core::text::format_timestamp(m) + " UTC",
         None => "never".into(),
