@@ -37,6 +37,27 @@ fn status_has_one_shape_from_a_group_file_and_from_a_server() {
     drop(served);
 
     assert_eq!(shape(&local), shape(&remote), "one JSON shape:\nfile: {local}\nserver: {remote}");
+    // The README lists that shape's fields for `status --json`: the same names.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let line = readme.lines().find(|l| l.starts_with("| `hubsync status --config FILE")).expect("status in README");
+    let listed = line.split("prints the API's answer, `").nth(1).and_then(|r| r.split('`').next()).expect("the shape");
+    let mut documented: Vec<&str> = listed.split('"').skip(1).step_by(2).collect();
+    let mut printed = Vec::new();
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                keys(v, out)
+            }),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    keys(&shape(&local), &mut printed);
+    documented.sort_unstable();
+    printed.sort_unstable();
+    printed.dedup();
+    assert_eq!(documented, printed, "README's status --json fields");
     let typed: Vec<hubsync_api::GroupState> = serde_json::from_value(remote).expect("the API's type");
     assert_eq!(typed[0].members[0].tables[0].table, "items");
     assert_eq!(typed[0].members[0].tables[0].level, hubsync_api::Level::Success);
