@@ -7,7 +7,8 @@
 //! the agent) and the agent's side ([`executor::Executor`]).
 //!
 //! It knows nothing of the transport: it turns calls into frames and
-//! frames into answers. The server crate carries the frames over a
+//! frames into answers. The server crate (the service's end) and the client
+//! crate (the agent's end) carry the frames over a
 //! WebSocket on the service's own port.
 
 pub mod codec;

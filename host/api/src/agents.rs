@@ -1,5 +1,6 @@
 //! Agents: `/agents`, `/agent-join`, `/agent-heartbeat`.
 
+use crate::AgentState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,9 +27,8 @@ pub struct AgentKey {
 pub struct AgentView {
     /// Its name.
     pub name: String,
-    /// `waiting-for-key` (created or re-keyed, no agent joined with the
-    /// key yet) or `joined`.
-    pub state: String,
+    /// Whether an agent joined with its current key.
+    pub state: AgentState,
     /// Whether it was heard from in the last minute.
     pub online: bool,
     /// When it was created, µs since the Unix epoch.

@@ -34,6 +34,11 @@ impl Level {
             Level::Error => "error",
         }
     }
+
+    /// The level named `s` (its [`Level::as_str`] name).
+    pub fn parse(s: &str) -> Option<Level> {
+        [Level::Success, Level::Warning, Level::Error].into_iter().find(|l| l.as_str() == s)
+    }
 }
 
 /// What a conflict policy decided for one conflict.
@@ -64,6 +69,36 @@ impl Decision {
     }
 }
 
+/// Where an agent stands with its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentState {
+    /// Created or re-keyed: no agent has joined with the current key yet.
+    WaitingForKey,
+    /// An agent joined with the current key and holds its credential.
+    Joined,
+}
+
+impl AgentState {
+    /// Its name on the wire (`waiting-for-key`, `joined`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::WaitingForKey => "waiting-for-key",
+            AgentState::Joined => "joined",
+        }
+    }
+}
+
+/// Which side a change was read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The hub.
+    Hub,
+    /// A member.
+    Member,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,10 +111,15 @@ mod tests {
         }
         for l in [Level::Success, Level::Warning, Level::Error] {
             assert_eq!(serde_json::to_value(l).expect("json"), l.as_str());
+            assert_eq!(Level::parse(l.as_str()), Some(l));
         }
         assert_eq!(Level::of(true, 0), Level::Success);
         assert_eq!(Level::of(true, 2), Level::Warning);
         assert_eq!(Level::of(false, 0), Level::Error);
         assert_eq!(Decision::parse("take-both"), None);
+        for a in [AgentState::WaitingForKey, AgentState::Joined] {
+            assert_eq!(serde_json::to_value(a).expect("json"), a.as_str());
+        }
+        assert_eq!(serde_json::to_value(Side::Hub).expect("json"), "hub");
     }
 }

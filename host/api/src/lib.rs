@@ -4,8 +4,10 @@
 //! field breaks the build, not a user.
 //!
 //! One module per resource; everything is re-exported at the root.
+//! [`agent_link`] holds the wire contract of the agents' connection.
 
 mod actions;
+pub mod agent_link;
 mod agents;
 mod conflicts;
 mod groups;

@@ -11,7 +11,7 @@ pub struct TokenView {
     /// Its name.
     pub name: String,
     /// `admin` or `reader`.
-    pub role: String,
+    pub role: Role,
     /// When it was made, µs since the Unix epoch.
     pub created_micros: i64,
     /// When it was last used.

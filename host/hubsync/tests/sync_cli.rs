@@ -96,12 +96,13 @@ async fn sync_status_conflicts_and_reinit_from_a_group_file() {
     assert!(tills.contains(&"till-1"), "every configured member is listed: {tills:?}");
     let till = states[0].members.iter().find(|m| m.member == "till-1").expect("till-1");
     assert_eq!(till.tables[0].level, hubsync_api::Level::Success);
-    let conflicts: serde_json::Value =
+    // The API's shape, as from a server.
+    let conflicts: Vec<hubsync_api::ConflictView> =
         serde_json::from_str(&ok(&hubsync(&["conflicts", "--config", file_s, "--group", "shop"]))).expect("json");
-    assert_eq!(conflicts[0]["decision"], "take-member");
-    assert_eq!(conflicts[0]["hub"]["name"], "hub");
-    assert_eq!(conflicts[0]["member_row"]["name"], "till");
-    assert_eq!(conflicts[0]["plugin"], "member-wins 0.1.0");
+    assert_eq!(conflicts[0].decision, hubsync_api::Decision::TakeMember);
+    assert_eq!(conflicts[0].hub_row["name"], "hub");
+    assert_eq!(conflicts[0].member_row["name"], "till");
+    assert_eq!(conflicts[0].plugin, "member-wins 0.1.0");
 
     let out = ok(&hubsync(&["reinit", "--config", file_s, "--group", "shop", "--member", "till-1"]));
     assert!(out.contains("from scratch"), "{out}");

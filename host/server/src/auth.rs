@@ -75,16 +75,23 @@ pub async fn check(meta: &MetaStore, presented: &str, now_micros: i64) -> Result
     Ok(Role::parse(&t.role).map(|r| (r, t.name)))
 }
 
-/// A stored token as the API shows it (never its secret).
-pub fn view(t: TokenRecord) -> hubsync_api::TokenView {
-    hubsync_api::TokenView {
+/// A stored token as the API shows it (never its secret); `Err` names a role this version
+/// does not know (a newer hubsync made the token).
+pub fn view(t: TokenRecord) -> Result<hubsync_api::TokenView, ServerError> {
+    let role = Role::parse(&t.role).ok_or_else(|| {
+        ServerError::Invalid(format!(
+            "token {:?} has a role {:?} this hubsync does not know: upgrade this instance",
+            t.name, t.role
+        ))
+    })?;
+    Ok(hubsync_api::TokenView {
         id: t.id,
         name: t.name,
-        role: t.role,
+        role,
         created_micros: t.created_micros,
         last_used_micros: t.last_used_micros,
         revoked_micros: t.revoked_micros,
-    }
+    })
 }
 
 #[cfg(test)]

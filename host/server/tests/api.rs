@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use hubsync_client::{CallError, Client};
 use hubsync_connectors::meta::MetaStore;
 use hubsync_connectors::secret::Cipher;
 use hubsync_engine::Engine;
-use hubsync_server::client::{CallError, Client};
 use hubsync_server::{Role, ServeOptions};
 use serde_json::{Value, json};
 
@@ -468,7 +468,7 @@ async fn every_route_answers_as_documented() {
     // The agent connection: its credential, and a protocol version both speak.
     let credential = joined["credential"].as_str().expect("credential").to_owned();
     let as_agent = s.client(Some(&credential));
-    use hubsync_server::tunnel::{CONNECT_PATH, PROTOCOL_HEADER};
+    use hubsync_api::agent_link::{CONNECT_PATH, PROTOCOL_HEADER};
     let ws = |c: Client, versions: Option<&'static str>| async move {
         let headers: Vec<(&str, String)> = versions.map(|v| (PROTOCOL_HEADER, v.to_owned())).into_iter().collect();
         c.websocket(CONNECT_PATH, &headers).await.map(|_| ())

@@ -6,6 +6,69 @@ use hubsync_core::cases::row_to_json;
 use hubsync_core::{Anchor, Column, Connector, TableInfo, TableRef};
 use serde_json::{Value as Json, json};
 
+#[derive(clap::Subcommand)]
+pub enum DbCommand {
+    /// List tables with their columns, types, keys and indexes, as hubsync sees them
+    /// (Data Sync's "refresh schema"); columns hubsync cannot sync are marked.
+    Introspect {
+        /// `sqlite://PATH`, `postgres://USER@HOST/DB` or `mysql://USER@HOST/DB`.
+        url: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start tracking changes of a table (idempotent); rows already there count as changes.
+    Provision {
+        /// The database URL.
+        url: String,
+        /// The table (`name` or `namespace.name`).
+        table: String,
+        /// Comma-separated columns to track (default: every syncable column); must include the key.
+        #[arg(long)]
+        columns: Option<String>,
+    },
+    /// Remove hubsync's triggers and tracking tables (and nothing else).
+    Deprovision {
+        /// The database URL.
+        url: String,
+        /// The table to stop tracking.
+        table: Option<String>,
+        /// Remove every hubsync object in the database (the clean-up script).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print the changes captured on a table after an anchor, as JSON.
+    Changes {
+        /// The database URL.
+        url: String,
+        /// The table.
+        table: String,
+        /// Comma-separated columns (as provisioned).
+        #[arg(long)]
+        columns: Option<String>,
+        /// Read after this anchor (the `next` of an earlier call); from the start if omitted.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many changes.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+impl DbCommand {
+    /// Run it.
+    pub async fn execute(self) -> Result<()> {
+        match self {
+            DbCommand::Introspect { url, json } => introspect(&url, json).await,
+            DbCommand::Provision { url, table, columns } => provision(&url, &table, columns.as_deref()).await,
+            DbCommand::Deprovision { url, table, all } => deprovision(&url, table.as_deref(), all).await,
+            DbCommand::Changes { url, table, columns, since, limit } => {
+                changes(&url, &table, columns.as_deref(), since.as_deref(), limit).await
+            }
+        }
+    }
+}
+
 async fn open(url: &str) -> Result<Box<dyn Connector>> {
     Ok(hubsync_connectors::open(url).await?)
 }
@@ -32,7 +95,7 @@ fn split_columns(columns: Option<&str>) -> Vec<String> {
 }
 
 /// `hubsync db introspect URL`.
-pub async fn introspect(url: &str, as_json: bool) -> Result<()> {
+async fn introspect(url: &str, as_json: bool) -> Result<()> {
     let db = open(url).await?;
     let tables = db.introspect().await?;
     if as_json {
@@ -86,7 +149,7 @@ pub async fn introspect(url: &str, as_json: bool) -> Result<()> {
 }
 
 /// `hubsync db provision URL TABLE [--columns …]`.
-pub async fn provision(url: &str, table: &str, columns: Option<&str>) -> Result<()> {
+async fn provision(url: &str, table: &str, columns: Option<&str>) -> Result<()> {
     let c = open(url).await?;
     let tables = c.introspect().await?;
     let selection = find(&tables, table)?.select(&split_columns(columns))?;
@@ -97,7 +160,7 @@ pub async fn provision(url: &str, table: &str, columns: Option<&str>) -> Result<
 }
 
 /// `hubsync db deprovision URL (TABLE | --all)`.
-pub async fn deprovision(url: &str, table: Option<&str>, all: bool) -> Result<()> {
+async fn deprovision(url: &str, table: Option<&str>, all: bool) -> Result<()> {
     let c = open(url).await?;
     match (table, all) {
         (Some(t), false) => {
@@ -116,7 +179,7 @@ pub async fn deprovision(url: &str, table: Option<&str>, all: bool) -> Result<()
 }
 
 /// `hubsync db changes URL TABLE [--columns …] [--since ANCHOR] [--limit N]`.
-pub async fn changes(url: &str, table: &str, columns: Option<&str>, since: Option<&str>, limit: usize) -> Result<()> {
+async fn changes(url: &str, table: &str, columns: Option<&str>, since: Option<&str>, limit: usize) -> Result<()> {
     let c = open(url).await?;
     let tables = c.introspect().await?;
     let selection = find(&tables, table)?.select(&split_columns(columns))?;

@@ -4,27 +4,69 @@
 //! join call an agent makes with its key, exchanging it for a long-lived
 //! credential: a key works exactly once.
 
-use hubsync_api::{AgentDatabaseView, AgentKey, AgentView, Heartbeat, HeartbeatAnswer, Join, Joined, NewAgent};
+//!
+//! The agents' connections themselves are [`crate::tunnel`]; their route
+//! is registered here with the other routes an agent calls.
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{ConnectInfo, Extension, Path, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hubsync_api::agent_link::{CONNECT_PATH, RETIRED};
+use hubsync_api::{
+    AgentDatabaseView, AgentKey, AgentState, AgentView, Heartbeat, HeartbeatAnswer, Join, Joined, NewAgent,
+};
 use hubsync_connectors::meta::{AgentDatabase, AgentRecord};
+use utoipa::OpenApi;
 
-use crate::api::{Caller, admin, body, check_name, path};
+use crate::extract::{Admin, ApiPath, ApiResult, Body, check_name};
+use crate::now_micros;
 use crate::problem::{ApiError, Problem};
-use crate::{AppState, now_micros};
+use crate::state::AppState;
 
-type ApiResult<T> = Result<T, ApiError>;
+/// The routes an admin or reader token calls.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/agents", get(list_agents).post(create_agent))
+        .route("/api/v1/agents/{agent}", get(get_agent).delete(delete_agent))
+        .route("/api/v1/agents/{agent}/regenerate-key", post(regenerate_key))
+}
+
+/// The routes an agent calls: its key or credential authenticates it, not
+/// a token.
+pub(crate) fn agent_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/agent-join", post(join))
+        .route("/api/v1/agent-heartbeat", post(heartbeat))
+        .route(CONNECT_PATH, get(crate::tunnel::connect))
+}
+
+/// This resource's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(
+    create_agent,
+    list_agents,
+    get_agent,
+    regenerate_key,
+    delete_agent,
+    join,
+    heartbeat,
+    crate::tunnel::connect
+))]
+pub(crate) struct Doc;
 
 /// An agent that has not been heard from for this long shows as offline.
 /// A connected agent is heard from every few seconds (its connection's pings).
-pub const OFFLINE_AFTER_MICROS: i64 = 30_000_000;
+const OFFLINE_AFTER_MICROS: i64 = 30_000_000;
+
+/// Whether an agent has joined and was heard from lately.
+pub(crate) fn online(a: &AgentRecord, now_micros: i64) -> bool {
+    a.credential_hash.is_some() && a.last_contact_micros.is_some_and(|t| now_micros - t < OFFLINE_AFTER_MICROS)
+}
 
 fn view(a: AgentRecord, databases: &[AgentDatabase]) -> AgentView {
     let joined = a.credential_hash.is_some();
@@ -41,8 +83,8 @@ fn view(a: AgentRecord, databases: &[AgentDatabase]) -> AgentView {
         })
         .collect();
     AgentView {
-        online: joined && a.last_contact_micros.is_some_and(|t| now_micros() - t < OFFLINE_AFTER_MICROS),
-        state: if joined { "joined" } else { "waiting-for-key" }.into(),
+        online: online(&a, now_micros()),
+        state: if joined { AgentState::Joined } else { AgentState::WaitingForKey },
         name: a.name,
         created_micros: a.created_micros,
         key_micros: a.key_micros,
@@ -64,13 +106,7 @@ fn secret(prefix: &str) -> ApiResult<String> {
 /// Create an agent; its one-time key is in the answer, and only there.
 #[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = NewAgent,
     responses((status = 201, body = AgentKey), (status = 409, body = Problem, content_type = "application/problem+json")))]
-pub async fn create_agent(
-    State(state): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    bytes: Bytes,
-) -> ApiResult<Response> {
-    admin(&caller)?;
-    let new: NewAgent = body(&bytes)?;
+async fn create_agent(_: Admin, State(state): State<Arc<AppState>>, Body(new): Body<NewAgent>) -> ApiResult<Response> {
     check_name("agent name", &new.name)?;
     let key = secret("hsa_")?;
     if !state.engine.meta().add_agent(&new.name, &crate::auth::fingerprint(&key), now_micros()).await? {
@@ -84,7 +120,7 @@ pub async fn create_agent(
 
 /// List agents: online or not, version, last contact, address.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200, body = [AgentView])))]
-pub async fn list_agents(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<AgentView>>> {
+async fn list_agents(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<AgentView>>> {
     let databases = state.engine.meta().agent_databases(None).await?;
     Ok(Json(state.engine.meta().agents().await?.into_iter().map(|a| view(a, &databases)).collect()))
 }
@@ -103,12 +139,8 @@ async fn find(state: &AppState, name: &str) -> ApiResult<AgentRecord> {
 
 /// Show an agent.
 #[utoipa::path(get, path = "/api/v1/agents/{agent}", tag = "agents", params(("agent" = String, Path)),
-    responses((status = 200, body = AgentView), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_agent(
-    State(state): State<Arc<AppState>>,
-    p: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<AgentView>> {
-    let name = path(p)?;
+    responses((status = 200, body = AgentView)))]
+async fn get_agent(State(state): State<Arc<AppState>>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<AgentView>> {
     let databases = state.engine.meta().agent_databases(Some(&name)).await?;
     Ok(Json(view(find(&state, &name).await?, &databases)))
 }
@@ -117,14 +149,12 @@ pub async fn get_agent(
 /// agent got for it, stop working at once: the agent is retired until it
 /// joins again with the new key (moving an agent: a new install, this key).
 #[utoipa::path(post, path = "/api/v1/agents/{agent}/regenerate-key", tag = "agents", params(("agent" = String, Path)),
-    responses((status = 200, body = AgentKey), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn regenerate_key(
+    responses((status = 200, body = AgentKey)))]
+async fn regenerate_key(
+    _: Admin,
     State(state): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    p: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<AgentKey>> {
-    admin(&caller)?;
-    let name = path(p)?;
     find(&state, &name).await?;
     let key = secret("hsa_")?;
     state.engine.meta().rekey_agent(&name, &crate::auth::fingerprint(&key), now_micros()).await?;
@@ -135,14 +165,12 @@ pub async fn regenerate_key(
 
 /// Remove an agent (its key and credential stop working).
 #[utoipa::path(delete, path = "/api/v1/agents/{agent}", tag = "agents", params(("agent" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn delete_agent(
+    responses((status = 204)))]
+async fn delete_agent(
+    _: Admin,
     State(state): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    p: Result<Path<String>, PathRejection>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    admin(&caller)?;
-    let name = path(p)?;
     find(&state, &name).await?;
     state.engine.meta().delete_agent(&name).await?;
     state.links.retire(&name);
@@ -153,12 +181,11 @@ pub async fn delete_agent(
 /// token: the key is the authentication, and it works exactly once.
 #[utoipa::path(post, path = "/api/v1/agent-join", tag = "agents", request_body = Join, security(()),
     responses((status = 200, body = Joined), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn join(
+async fn join(
     State(state): State<Arc<AppState>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    bytes: Bytes,
+    Body(j): Body<Join>,
 ) -> ApiResult<Json<Joined>> {
-    let j: Join = body(&bytes)?;
     if j.version.is_empty() || j.version.len() > 64 || j.version.chars().any(char::is_control) {
         return Err(ApiError::bad("version is 1 to 64 printable characters"));
     }
@@ -186,19 +213,18 @@ pub async fn join(
 }
 
 /// The heartbeat interval agents are told.
-pub const HEARTBEAT_SECONDS: u64 = 2;
+const HEARTBEAT_SECONDS: u64 = 2;
 
 /// An agent checks in with its credential (`Authorization: Bearer hsc_…`).
 /// 401 once the agent was retired (key regenerated, agent removed).
 #[utoipa::path(post, path = "/api/v1/agent-heartbeat", tag = "agents", request_body = Heartbeat, security(()),
     responses((status = 200, body = HeartbeatAnswer), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn heartbeat(
+async fn heartbeat(
     State(state): State<Arc<AppState>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: axum::http::HeaderMap,
-    bytes: Bytes,
+    Body(h): Body<Heartbeat>,
 ) -> ApiResult<Json<HeartbeatAnswer>> {
-    let h: Heartbeat = body(&bytes)?;
     if h.version.is_empty() || h.version.len() > 64 {
         return Err(ApiError::bad("version is 1 to 64 characters"));
     }
@@ -208,13 +234,7 @@ pub async fn heartbeat(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     let address = peer.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_default();
-    let retired = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "this agent's credential is no longer valid: its key was regenerated or the agent was removed; \
-             connect again with a new key (`hubsync agent regenerate-key NAME` on the service)",
-        )
-    };
+    let retired = || ApiError::new(StatusCode::UNAUTHORIZED, RETIRED);
     if !credential.starts_with("hsc_") {
         return Err(retired());
     }

@@ -1,5 +1,5 @@
-//! `hubsync serve` and `hubsync token … --metadata URL`: the service and the
-//! offline token commands that work on its metadata database directly.
+//! `hubsync serve`: the service (the REST API and the scheduler of every
+//! group in the metadata database) until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,19 +8,48 @@ use anyhow::{Context, Result, bail};
 use hubsync_connectors::meta::MetaStore;
 use hubsync_connectors::secret::Cipher;
 use hubsync_engine::Engine;
-use hubsync_server::{Role, ServeOptions};
+use hubsync_server::ServeOptions;
 
-/// Settings of `hubsync serve`.
-pub struct Serve {
-    pub metadata: Option<String>,
-    pub listen: SocketAddr,
-    pub config: Option<PathBuf>,
-    pub secret_key_file: Option<PathBuf>,
-    pub tls: Option<(PathBuf, PathBuf)>,
-    pub instance: Option<String>,
-    pub concurrency: usize,
-    pub lease_seconds: u64,
-    pub body_limit_bytes: usize,
+// The arguments of `hubsync serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// The metadata database: `sqlite://PATH` (one instance) or
+    /// `postgres://…` (any number of instances share the work). Default:
+    /// an embedded store in the user's data folder
+    /// ($XDG_DATA_HOME/hubsync/metadata.db, else
+    /// ~/.local/share/hubsync/metadata.db), its path printed at start.
+    #[arg(long, env = "HUBSYNC_METADATA")]
+    metadata: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    listen: SocketAddr,
+    /// A group file whose groups are created or updated at start.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The key that encrypts database passwords at rest (created if
+    /// missing; default ~/.config/hubsync/secret.key); HUBSYNC_SECRET_KEY
+    /// (the key itself, base64) takes precedence.
+    #[arg(long, env = "HUBSYNC_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// A PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// This instance's name in leases and history (default: host-pid).
+    #[arg(long)]
+    instance: Option<String>,
+    /// Members this instance syncs at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Seconds a member's lease lasts without a heartbeat: how long the
+    /// members of a dead instance wait before another takes them.
+    #[arg(long, default_value_t = 30)]
+    lease_seconds: u64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    body_limit_bytes: usize,
 }
 
 /// The embedded store `serve` uses when none is given: `metadata.db` in
@@ -80,8 +109,14 @@ fn instance_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Run the service until SIGTERM or Ctrl-C.
-pub async fn serve(s: Serve) -> Result<()> {
+impl ServeArgs {
+    /// Run the service until SIGTERM or Ctrl-C.
+    pub async fn execute(self) -> Result<()> {
+        serve(self).await
+    }
+}
+
+async fn serve(s: ServeArgs) -> Result<()> {
     let metadata = match s.metadata {
         Some(m) => m,
         None => {
@@ -114,7 +149,7 @@ pub async fn serve(s: Serve) -> Result<()> {
         concurrency: s.concurrency,
         retry_seconds: Some(30),
         instance,
-        tls: s.tls,
+        tls: s.tls_cert.zip(s.tls_key),
     };
     hubsync_server::serve(engine, options, shutdown_signal()).await?;
     eprintln!("stopped");
@@ -142,32 +177,4 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
     eprintln!("stopping: no new work; letting the batches in flight finish");
-}
-
-/// `hubsync token create --metadata URL NAME --role R`.
-pub async fn token_create(metadata: &str, name: &str, role: Role) -> Result<()> {
-    let meta = MetaStore::open(metadata).await?;
-    let (text, rec) = hubsync_server::auth::create(&meta, name, role, hubsync_server::now_micros()).await?;
-    eprintln!("token {} ({}, {}); shown this once:", rec.id, rec.name, rec.role);
-    println!("{text}");
-    Ok(())
-}
-
-/// `hubsync token list --metadata URL`.
-pub async fn token_list(metadata: &str, json: bool) -> Result<()> {
-    let meta = MetaStore::open(metadata).await?;
-    let tokens: Vec<_> = meta.tokens().await?.into_iter().map(hubsync_server::auth::view).collect();
-    crate::remote::print_tokens(&tokens, json)
-}
-
-/// `hubsync token revoke --metadata URL ID|NAME`.
-pub async fn token_revoke(metadata: &str, id: &str) -> Result<()> {
-    let meta = MetaStore::open(metadata).await?;
-    match meta.revoke_token(id, hubsync_server::now_micros()).await? {
-        0 => bail!("no live token has the id or name {id:?}"),
-        n => {
-            eprintln!("revoked {n} token(s)");
-            Ok(())
-        }
-    }
 }

@@ -2,17 +2,41 @@
 //! file's metadata or from a server, printed in one shape both ways: the
 //! API's `GroupState` for `--json`, and the same lines as text.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use hubsync_api::{GroupState, GroupSummary, Level, TableState};
-use hubsync_server::status::{Live, group_state};
+use hubsync_api::{GroupState, Level, TableState};
+use hubsync_server::views::{Live, group_state};
 
-use crate::remote::{Remote, enc};
-use crate::sync_cmd::{engine, selected, when};
+use crate::local::{engine, selected};
+use crate::output::when;
+use crate::remote::Remote;
+
+// The arguments of `hubsync status`.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The group file (TOML); without it, ask the server.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Only this group.
+    #[arg(long)]
+    group: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+impl StatusArgs {
+    /// Run it.
+    pub async fn execute(self) -> Result<()> {
+        match &self.config {
+            Some(config) => local(config, self.group.as_deref(), self.remote.json).await,
+            None => remote(&self.remote, self.group.as_deref()).await,
+        }
+    }
+}
 
 /// `hubsync status --config FILE [--group G] [--json]`.
-pub async fn local(config: &Path, group: Option<&str>, json: bool) -> Result<()> {
+async fn local(config: &Path, group: Option<&str>, json: bool) -> Result<()> {
     let loaded = hubsync_engine::load_file(config)?;
     let groups = selected(&loaded, group)?;
     let engine = engine(&loaded).await?;
@@ -28,15 +52,15 @@ pub async fn local(config: &Path, group: Option<&str>, json: bool) -> Result<()>
 }
 
 /// `hubsync status [--group G] [--json] --server URL`.
-pub async fn remote(r: &Remote, group: Option<&str>) -> Result<()> {
+async fn remote(r: &Remote, group: Option<&str>) -> Result<()> {
     let c = r.client()?;
     let names: Vec<String> = match group {
         Some(g) => vec![g.to_owned()],
-        None => c.get::<Vec<GroupSummary>>("/api/v1/groups").await?.into_iter().map(|g| g.name).collect(),
+        None => c.list_groups().await?.into_iter().map(|g| g.name).collect(),
     };
     let mut states = Vec::new();
     for g in &names {
-        states.push(c.get::<GroupState>(&format!("/api/v1/groups/{}/status", enc(g))).await?);
+        states.push(c.status(g).await?);
     }
     show(&states, r.json, "`hubsync sync now GROUP`", |g| format!("--group {g}"))
 }

@@ -14,11 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use hubsync_client::agent::{DatabaseState, Ended, Executor, run_agent};
+use hubsync_client::{CallError, Client};
 use hubsync_core::{ConnectOptions, Connector, ConnectorError, Opener};
-use hubsync_server::client::{CallError, Client};
-use hubsync_server::tunnel::{DatabaseState, Ended, Executor, run_agent};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::mpsc;
 
 /// What the agent keeps in its state folder.
@@ -222,7 +221,7 @@ pub async fn connect(service: Option<String>, key: Option<String>, dir: &Path, c
             };
             let c = Client::new(&service, None, ca_cert)?;
             let join = hubsync_api::Join { key, version: version.to_owned() };
-            let v: hubsync_api::Joined = c.send("POST", "/api/v1/agent-join", Some(&join)).await?;
+            let v = c.join(&join).await?;
             let state = AgentState {
                 service,
                 agent: v.agent,
@@ -348,20 +347,32 @@ pub fn db_unregister(dir: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// One line of `hubsync agent db list` (its `--json` shape).
+#[derive(Serialize)]
+struct ListedDatabase {
+    name: String,
+    /// The URL with its password masked.
+    url: Option<String>,
+    engine: Option<String>,
+    reachable: bool,
+    tables: usize,
+    error: Option<String>,
+}
+
 /// `hubsync agent db list`: each database, tested now.
 pub async fn db_list(dir: &Path, as_json: bool) -> Result<()> {
     let state = joined(dir)?;
     let mut out = Vec::new();
     for (name, r) in &state.databases {
         let d = report(name, r).await;
-        out.push(json!({
-            "name": name,
-            "url": r.url.as_deref().map(hubsync_connectors::redact),
-            "engine": d.engine.map(|e| e.to_string()),
-            "reachable": d.reachable,
-            "tables": d.tables.len(),
-            "error": d.error,
-        }));
+        out.push(ListedDatabase {
+            name: name.clone(),
+            url: r.url.as_deref().map(hubsync_connectors::redact),
+            engine: d.engine.map(|e| e.to_string()),
+            reachable: d.reachable,
+            tables: d.tables.len(),
+            error: d.error,
+        });
     }
     if as_json {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -369,15 +380,9 @@ pub async fn db_list(dir: &Path, as_json: bool) -> Result<()> {
     }
     println!("{:<20} {:<12} {:<12} {:>6}  url / error", "database", "engine", "state", "tables");
     for d in &out {
-        let state = if d["reachable"] == json!(true) { "reachable" } else { "unreachable" };
-        let detail = d["error"].as_str().or(d["url"].as_str()).unwrap_or("");
-        println!(
-            "{:<20} {:<12} {:<12} {:>6}  {detail}",
-            d["name"].as_str().unwrap_or(""),
-            d["engine"].as_str().unwrap_or("-"),
-            state,
-            d["tables"]
-        );
+        let state = if d.reachable { "reachable" } else { "unreachable" };
+        let detail = d.error.as_deref().or(d.url.as_deref()).unwrap_or("");
+        println!("{:<20} {:<12} {:<12} {:>6}  {detail}", d.name, d.engine.as_deref().unwrap_or("-"), state, d.tables);
     }
     Ok(())
 }

@@ -1,18 +1,52 @@
 //! `hubsync verify`: compare members with the hub by key and row, print the
 //! differences, and optionally repair them through the next sync.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use hubsync_engine::{TableVerdict, VerifyOptions, load_file};
 use serde_json::json;
 
-use crate::sync_cmd::{engine, selected};
+use crate::local::{engine, selected};
+
+// The arguments of `hubsync verify`.
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The group file (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// Only this group.
+    #[arg(long)]
+    group: Option<String>,
+    /// Only this member.
+    #[arg(long)]
+    member: Option<String>,
+    /// Only this table (as the hub names it).
+    #[arg(long)]
+    table: Option<String>,
+    /// List at most this many differing keys per table (all are counted).
+    #[arg(long, default_value_t = 20)]
+    show: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Send the hub's rows for the differing keys again (the next sync carries them).
+    #[arg(long)]
+    repair: bool,
+}
+
+impl VerifyArgs {
+    /// Run it.
+    pub async fn execute(self) -> Result<()> {
+        let options = VerifyOptions { member: self.member, table: self.table, show: self.show, repair: self.repair };
+        verify(&self.config, self.group.as_deref(), options, self.json).await
+    }
+}
 
 /// `hubsync verify --config F [--group G] [--member M] [--table T] [--show N] [--json] [--repair]`.
 /// Fails (non-zero exit) when any member differs from the hub or a table
 /// could not be verified.
-pub async fn verify(config: &Path, group: Option<&str>, options: VerifyOptions, json: bool) -> Result<()> {
+async fn verify(config: &Path, group: Option<&str>, options: VerifyOptions, json: bool) -> Result<()> {
     let loaded = load_file(config)?;
     let engine = engine(&loaded).await?;
     let mut all: Vec<(String, TableVerdict)> = Vec::new();

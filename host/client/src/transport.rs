@@ -1,6 +1,6 @@
-//! The client side of the admin API, for the CLI: one HTTP/1.1 request per
-//! call over plain TCP or rustls, JSON in and out, problem+json errors
-//! turned into their `detail`.
+//! The transport: one HTTP/1.1 request per call over plain TCP or rustls,
+//! JSON in and out, problem+json errors turned into their `detail`; and
+//! WebSockets (the agent's connection) over the same.
 
 use std::sync::Arc;
 
@@ -16,7 +16,19 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::ServerError;
+use hubsync_api::Problem;
+use hubsync_api::agent_link::MAX_FRAME_BYTES;
+
+/// A client that cannot be made: its settings are wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server address is not a URL this client can use.
+    #[error("{0}")]
+    Invalid(String),
+    /// The TLS set-up failed (a CA certificate that does not load).
+    #[error("TLS: {0}")]
+    Tls(String),
+}
 
 /// A failed call: the HTTP status (0 when the server could not be reached)
 /// and what the server said.
@@ -42,9 +54,9 @@ impl Client {
     /// A client of `server` (`http://HOST:PORT` or `https://…`); `ca_cert`
     /// is a PEM file to trust besides the public roots (a self-signed
     /// server certificate).
-    pub fn new(server: &str, token: Option<String>, ca_cert: Option<&std::path::Path>) -> Result<Client, ServerError> {
+    pub fn new(server: &str, token: Option<String>, ca_cert: Option<&std::path::Path>) -> Result<Client, ClientError> {
         let bad = || {
-            ServerError::Invalid(format!(
+            ClientError::Invalid(format!(
                 "server {server:?} is not a URL like http://127.0.0.1:7070 or https://sync.example.com"
             ))
         };
@@ -69,15 +81,15 @@ impl Client {
             if let Some(path) = ca_cert {
                 let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
                     .and_then(|i| i.collect::<Result<_, _>>())
-                    .map_err(|e| ServerError::Tls(format!("CA certificate {}: {e}", path.display())))?;
+                    .map_err(|e| ClientError::Tls(format!("CA certificate {}: {e}", path.display())))?;
                 for c in certs {
-                    roots.add(c).map_err(|e| ServerError::Tls(format!("CA certificate {}: {e}", path.display())))?;
+                    roots.add(c).map_err(|e| ClientError::Tls(format!("CA certificate {}: {e}", path.display())))?;
                 }
             }
             let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
-                .map_err(|e| ServerError::Tls(e.to_string()))?
+                .map_err(|e| ClientError::Tls(e.to_string()))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
             Some(TlsConnector::from(Arc::new(config)))
@@ -87,7 +99,8 @@ impl Client {
         Ok(Client { host, port, tls, token })
     }
 
-    /// GET `path` (with its query) as JSON.
+    /// GET `path` (with its query) as JSON: for routes this version does
+    /// not know; the typed methods cover the ones it does.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
         let (_, body) = self.call("GET", path, None).await?;
         decode(&body)
@@ -161,10 +174,9 @@ impl Client {
         if (200..300).contains(&status) {
             return Ok((status, bytes));
         }
-        let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        let detail = serde_json::from_slice::<Problem>(&bytes)
+            .map(|p| p.detail)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
         Err(CallError { status, message: detail })
     }
 }
@@ -215,17 +227,16 @@ impl Client {
         }
         let stream = self.stream().await?;
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(crate::tunnel::MAX_FRAME_BYTES))
-            .max_frame_size(Some(crate::tunnel::MAX_FRAME_BYTES));
+            .max_message_size(Some(MAX_FRAME_BYTES))
+            .max_frame_size(Some(MAX_FRAME_BYTES));
         match tokio_tungstenite::client_async_with_config(req, stream, Some(config)).await {
             Ok((socket, _)) => Ok(socket),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
                 let body = response.body().as_deref().unwrap_or_default();
-                let detail = serde_json::from_slice::<serde_json::Value>(body)
-                    .ok()
-                    .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
-                    .unwrap_or_else(|| format!("the service answered {status}"));
+                let detail = serde_json::from_slice::<Problem>(body)
+                    .map(|p| p.detail)
+                    .unwrap_or_else(|_| format!("the service answered {status}"));
                 Err(CallError { status, message: detail })
             }
             Err(e) => Err(CallError {
@@ -248,9 +259,23 @@ where
     Ok((status, bytes))
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CallError> {
     serde_json::from_slice(bytes).map_err(|e| CallError {
         status: 0,
         message: format!("the server's answer is not what this hubsync expects: {e}"),
     })
+}
+
+/// `s` as one path segment: everything but unreserved characters
+/// percent-encoded, so a name never changes the route.
+pub(crate) fn segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

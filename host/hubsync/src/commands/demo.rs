@@ -7,7 +7,22 @@ use anyhow::{Context, Result, bail};
 use hubsync_connectors::client::execute;
 use hubsync_engine::{Engine, load_file};
 
-use crate::sync_cmd::print_report;
+use crate::local::print_report;
+
+// The arguments of `hubsync demo`.
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Use (and keep) this folder instead of a temporary one.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+impl DemoArgs {
+    /// Run it.
+    pub async fn execute(self) -> Result<()> {
+        run(self.dir).await
+    }
+}
 
 const GROUP_FILE: &str = r#"# Written by `hubsync demo`. Run it again with:
 #   hubsync sync --config hubsync.toml
@@ -34,7 +49,7 @@ fn url(dir: &Path, db: &str) -> String {
 }
 
 /// Run the demo in `dir` (a fresh temporary folder when `None`).
-pub async fn run(dir: Option<PathBuf>) -> Result<()> {
+async fn run(dir: Option<PathBuf>) -> Result<()> {
     let (dir, temporary) = match dir {
         Some(d) => {
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;

@@ -1,0 +1,14 @@
+//! The client end of hubsync's HTTP API. [`Client`] speaks to a `hubsync
+//! serve` over HTTP or HTTPS with a token, one method per route taking and
+//! returning `hubsync-api`'s types (so a renamed field breaks the build of
+//! every caller, not a user); [`agent`] is the agent's end of its
+//! connection to the service.
+//!
+//! The CLI's `--server` commands, `hubsync agent`, the process tests and
+//! tools use it; the server crate does not (no crate holds both ends).
+
+pub mod agent;
+mod routes;
+mod transport;
+
+pub use transport::{CallError, Client, ClientError, Io, Socket};

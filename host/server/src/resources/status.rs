@@ -1,0 +1,99 @@
+//! `/api/v1/groups/{group}/status` and `/api/v1/history`: where every
+//! member and table stands, and the sync log (Data Sync's logs).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use hubsync_api::{GroupState, HistoryEntry, HistoryPage, HistoryQuery, Level};
+use utoipa::OpenApi;
+
+use crate::definitions::load;
+use crate::extract::{ApiPath, ApiQuery, ApiResult, check_name};
+use crate::now_micros;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// This resource's routes.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v1/groups/{group}/status", get(status)).route("/api/v1/history", get(history))
+}
+
+/// This resource's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(status, history))]
+pub(crate) struct Doc;
+
+/// Status of every member and table of a group.
+#[utoipa::path(get, path = "/api/v1/groups/{group}/status", tag = "sync", params(("group" = String, Path)),
+    responses((status = 200, body = GroupState)))]
+async fn status(State(state): State<Arc<AppState>>, ApiPath(group): ApiPath<String>) -> ApiResult<Json<GroupState>> {
+    let (config, _) = load(&state, &group).await?;
+    let meta = state.engine.meta();
+    let all = meta.status(Some(&group)).await?;
+    let held = meta.quarantine(Some(&group)).await?;
+    let leases = meta.leases().await?;
+    let now = now_micros();
+    let names: Vec<&str> = config.members.iter().map(|m| m.name.as_str()).collect();
+    let answer = crate::views::group_state(&group, &names, &all, &held, |m| {
+        let lease = leases.iter().find(|l| l.group == group && l.member == m);
+        crate::views::Live {
+            syncing_on: lease.filter(|l| l.expires_micros >= now).and_then(|l| l.holder.clone()),
+            changes_done: state.progress(&group, m),
+            due_micros: lease.map(|l| l.due_micros.max(0)).filter(|&d| d != i64::MAX),
+        }
+    });
+    Ok(Json(answer))
+}
+
+/// Sync history (Data Sync's logs), newest first, with filters and paging.
+#[utoipa::path(get, path = "/api/v1/history", tag = "sync", params(HistoryQuery),
+    responses((status = 200, body = HistoryPage)))]
+async fn history(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<HistoryPage>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad("limit is 1 to 1000"));
+    }
+    if let Some(g) = &q.group {
+        check_name("group name", g)?;
+    }
+    if let Some(m) = &q.member {
+        check_name("member name", m)?;
+    }
+    let filter = hubsync_connectors::meta::HistoryFilter {
+        group: q.group,
+        member: q.member,
+        level: q.level.map(|l| l.as_str().to_owned()),
+        since_micros: q.since_micros,
+        until_micros: q.until_micros,
+        before_id: q.cursor,
+        limit,
+    };
+    let page = state.engine.meta().history(&filter).await?;
+    Ok(Json(HistoryPage {
+        entries: page
+            .entries
+            .into_iter()
+            .map(|(id, r)| HistoryEntry {
+                id,
+                level: Level::of(r.ok, r.warnings),
+                group: r.scope.group,
+                member: r.scope.member,
+                table: r.scope.table,
+                started_micros: r.started_micros,
+                duration_ms: r.duration_ms,
+                rows_down: r.rows_down,
+                rows_up: r.rows_up,
+                conflicts: r.conflicts,
+                warnings: r.warnings,
+                message: r.message,
+                instance: r.holder,
+            })
+            .collect(),
+        next_cursor: page.next,
+    }))
+}
