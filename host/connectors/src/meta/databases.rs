@@ -31,13 +31,15 @@ pub struct DatabaseRecord {
 impl MetaStore {
     /// The record of `member` of `group` ([`HUB`] for the hub), if any.
     pub async fn database(&self, group: &str, member: &str) -> Result<Option<DatabaseRecord>, ConnectorError> {
-        let row =
-            sqlx::query(self.sql("SELECT database_id, mark, fresh FROM databases WHERE group_name = ? AND member = ?"))
-                .bind(group)
-                .bind(member)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(self.db("reading which database a member is"))?;
+        let row = self
+            .statement(
+                "reading which database a member is",
+                "SELECT database_id, mark, fresh FROM databases WHERE group_name = ? AND member = ?",
+            )
+            .bind(group)
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| DatabaseRecord { database_id: r.get(0), mark: r.get(1), fresh: r.get::<i64, _>(2) != 0 }))
     }
 
@@ -50,35 +52,36 @@ impl MetaStore {
         mark: &str,
         at_micros: i64,
     ) -> Result<(), ConnectorError> {
-        sqlx::query(self.sql(
+        self.statement(
+            "recording which database a member is",
             "INSERT INTO databases (group_name, member, database_id, mark, fresh, since_micros) \
              VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (group_name, member) DO UPDATE SET \
              database_id = excluded.database_id, mark = excluded.mark, fresh = 0, \
              since_micros = excluded.since_micros",
-        ))
+        )
         .bind(group)
         .bind(member)
         .bind(database_id)
         .bind(mark)
         .bind(at_micros)
         .execute(&self.pool)
-        .await
-        .map_err(self.db("recording which database a member is"))?;
+        .await?;
         Ok(())
     }
 
     /// Whether any anchor of `group` (of `member` only, if given) is stored:
     /// whether the group has synced anything that refers to its databases.
     pub async fn has_anchors(&self, group: &str, member: Option<&str>) -> Result<bool, ConnectorError> {
-        let n: i64 = sqlx::query_scalar(
-            self.sql("SELECT COUNT(*) FROM anchors WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)"),
-        )
-        .bind(group)
-        .bind(member)
-        .bind(member)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(self.db("reading anchors"))?;
-        Ok(n > 0)
+        let n: Option<i64> = self
+            .statement(
+                "reading anchors",
+                "SELECT COUNT(*) FROM anchors WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)",
+            )
+            .bind(group)
+            .bind(member)
+            .bind(member)
+            .fetch_scalar(&self.pool)
+            .await?;
+        Ok(n.unwrap_or(0) > 0)
     }
 }

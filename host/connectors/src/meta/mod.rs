@@ -1,5 +1,15 @@
 //! The sync metadata database: group definitions, member status, anchors,
-//! the decision journal, parked conflicts and the sync history.
+//! the decision journal, parked conflicts and the sync history, and what
+//! `hubsync serve` keeps besides (tokens, leases, plugins, agents).
+//!
+//! One `MetaStore`, its methods split by what they keep: `sync_state`
+//! (anchors, journal, parked conflicts), `history` (sessions, status,
+//! conflicts), `quarantine`, `definitions`, `databases` (which
+//! database each hub and member is), and for the service `tokens`,
+//! `leases`, `plugins` and `agents`. Every query goes through
+//! `statement` (dialect, values, error naming what the store was doing).
+//! It lives in `connectors` because that is the crate that speaks SQL and
+//! holds the drivers.
 //!
 //! An embedded SQLite file by default, or a PostgreSQL database for a
 //! store shared by several hubsync processes and kept highly available by
@@ -12,19 +22,33 @@
 
 use std::time::Duration;
 
-use hubsync_core::{Anchor, ConnectorError, EngineKind};
+use hubsync_core::{ConnectorError, EngineKind};
 use sqlx::any::AnyPoolOptions;
 
 type AnyPool = sqlx::Pool<sqlx::any::Any>;
-use sqlx::{AssertSqlSafe, Executor, Row};
+use sqlx::{AssertSqlSafe, Executor};
 
 use crate::common;
 
+mod agents;
 mod databases;
-mod served;
+mod definitions;
+mod history;
+mod leases;
+mod plugins;
+mod quarantine;
+mod statement;
+mod sync_state;
+mod tokens;
 use crate::secret::Cipher;
+pub use agents::{AgentDatabase, AgentRecord};
 pub use databases::{DatabaseRecord, HUB};
-pub use served::{AgentDatabase, AgentRecord, HistoryFilter, HistoryPage, LeaseHolder, StoredPlugin, TokenRecord};
+pub use history::{ConflictRecord, HistoryFilter, HistoryPage, SessionRecord, TableStatus};
+pub use leases::LeaseHolder;
+pub use plugins::StoredPlugin;
+pub use quarantine::{QuarantineEntry, QuarantineRecord};
+pub use sync_state::{BatchCommit, Parked};
+pub use tokens::TokenRecord;
 
 /// Schema migrations, in order; entry `n` takes the store from version `n`
 /// to `n + 1`. `{id}` is an auto-numbered key column in each dialect.
@@ -154,139 +178,6 @@ pub struct Scope {
     pub table: String,
 }
 
-/// One settled conflict, as the history keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConflictRecord {
-    /// When it was settled, µs since the Unix epoch.
-    pub at_micros: i64,
-    /// The key, as a JSON object.
-    pub key: String,
-    /// The hub's row image as a JSON object, `None` for a delete.
-    pub hub_row: Option<String>,
-    /// The member's row image as a JSON object, `None` for a delete.
-    pub member_row: Option<String>,
-    /// `take-hub`, `take-member`, `merged` or `skip`.
-    pub decision: String,
-    /// The merged row (JSON) or the plugin's reason for skipping.
-    pub reason: Option<String>,
-    /// The plugin's name and version.
-    pub plugin: String,
-    /// SHA-256 of the plugin component.
-    pub plugin_sha256: String,
-    /// When the hub's change was made, µs since the Unix epoch (absent in
-    /// conflicts recorded before hubsync kept it).
-    pub hub_changed_micros: Option<i64>,
-    /// When the member's change was made.
-    pub member_changed_micros: Option<i64>,
-}
-
-/// A conflict left unsettled by a `skip`: while the parked side still
-/// holds `image` at `key_id`, that change is not propagated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parked {
-    /// Whose change is held back.
-    pub side: Side,
-    /// The key ([`hubsync_core::key_id`]).
-    pub key_id: String,
-    /// The row image held back (JSON), `null` for a delete.
-    pub image: String,
-}
-
-/// A change hubsync could not read, convert or write: it is set aside
-/// (the anchor moves past it), reported, and synced again when its row
-/// changes or when asked to (`retry`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuarantineRecord {
-    /// Whose change it is (the side it was read from).
-    pub side: Side,
-    /// The key ([`hubsync_core::key_id`]).
-    pub key_id: String,
-    /// The key as a JSON object, when it could be read.
-    pub key: Option<String>,
-    /// Where it failed, e.g. `reading it on the member`, `writing it to the hub`.
-    pub stage: String,
-    /// The column at fault, if known.
-    pub column: Option<String>,
-    /// The offending value, if known.
-    pub value: Option<String>,
-    /// The database's (or hubsync's) message.
-    pub error: String,
-    /// When, µs since the Unix epoch.
-    pub at_micros: i64,
-}
-
-/// A quarantined change as `hubsync quarantine` lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuarantineEntry {
-    /// Its number, for `--retry` and `--discard`.
-    pub id: i64,
-    /// Group, member and table.
-    pub scope: Scope,
-    /// What failed, last time.
-    pub record: QuarantineRecord,
-    /// When it was first quarantined, µs since the Unix epoch.
-    pub first_micros: i64,
-    /// How many syncs failed on it.
-    pub attempts: i64,
-    /// Whether a retry was asked for and not yet made.
-    pub retry: bool,
-}
-
-/// Everything one committed batch changes in the metadata, atomically.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct BatchCommit {
-    /// The new anchor of the side the batch read, if it read one.
-    pub anchor: Option<(Side, Anchor)>,
-    /// Conflicts settled by the batch.
-    pub conflicts: Vec<ConflictRecord>,
-    /// Conflicts skipped by the batch.
-    pub park: Vec<Parked>,
-    /// Parked conflicts that are over.
-    pub unpark: Vec<(Side, String)>,
-    /// Whether the batch's journal entry is done with.
-    pub clear_journal: bool,
-    /// Changes of the batch set aside.
-    pub quarantine: Vec<QuarantineRecord>,
-    /// Quarantined changes that synced this time: (side, key id).
-    pub release: Vec<(Side, String)>,
-}
-
-/// One table's sync of one member, as the history keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionRecord {
-    /// Whose sync it was.
-    pub scope: Scope,
-    /// When it started, µs since the Unix epoch.
-    pub started_micros: i64,
-    /// How long it took.
-    pub duration_ms: i64,
-    /// Whether it completed.
-    pub ok: bool,
-    /// Rows written to the member.
-    pub rows_down: i64,
-    /// Rows written to the hub.
-    pub rows_up: i64,
-    /// Conflicts settled.
-    pub conflicts: i64,
-    /// The error, if it failed; a note (e.g. changes held back) if it did not.
-    pub message: Option<String>,
-    /// Changes quarantined by this sync (it succeeded with warnings if any).
-    pub warnings: i64,
-    /// The `hubsync serve` instance that ran it (absent for the file CLI).
-    pub holder: Option<String>,
-}
-
-/// The latest state of one table of one member.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableStatus {
-    /// Whose status it is.
-    pub scope: Scope,
-    /// The latest session.
-    pub last: SessionRecord,
-    /// When a session last completed, µs since the Unix epoch.
-    pub last_success_micros: Option<i64>,
-}
-
 /// The sync metadata database.
 pub struct MetaStore {
     pub(crate) pool: AnyPool,
@@ -369,10 +260,7 @@ impl MetaStore {
 
     /// Whether the store answers (for readiness checks).
     pub async fn ping(&self) -> Result<(), ConnectorError> {
-        sqlx::query(self.sql("SELECT 1"))
-            .execute(&self.pool)
-            .await
-            .map_err(self.db("reaching the metadata database"))?;
+        self.statement("reaching the metadata database", "SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -427,19 +315,13 @@ impl MetaStore {
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
         if self.engine == EngineKind::Postgres {
             // Several instances starting together migrate one after another.
-            sqlx::query(self.sql("SELECT pg_advisory_xact_lock(7418880001)"))
-                .execute(&mut *tx)
-                .await
-                .map_err(self.db(what))?;
+            self.statement(what, "SELECT pg_advisory_xact_lock(7418880001)").execute(&mut *tx).await?;
         }
-        sqlx::query(self.sql("CREATE TABLE IF NOT EXISTS meta_version (version BIGINT NOT NULL)"))
+        self.statement(what, "CREATE TABLE IF NOT EXISTS meta_version (version BIGINT NOT NULL)")
             .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        let version: Option<i64> = sqlx::query_scalar(self.sql("SELECT version FROM meta_version"))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
+            .await?;
+        let version: Option<i64> =
+            self.statement(what, "SELECT version FROM meta_version").fetch_scalar(&mut *tx).await?;
         let version = version.unwrap_or(0);
         if version as usize > MIGRATIONS.len() {
             return Err(ConnectorError::Refused {
@@ -462,521 +344,11 @@ impl MetaStore {
                 sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(self.db(what))?;
             }
         }
-        sqlx::query(self.sql("DELETE FROM meta_version")).execute(&mut *tx).await.map_err(self.db(what))?;
-        sqlx::query(self.sql("INSERT INTO meta_version (version) VALUES (?)"))
+        self.statement(what, "DELETE FROM meta_version").execute(&mut *tx).await?;
+        self.statement(what, "INSERT INTO meta_version (version) VALUES (?)")
             .bind(MIGRATIONS.len() as i64)
             .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
+            .await?;
         tx.commit().await.map_err(self.db(what))
-    }
-
-    /// The anchor of `side` for `scope` (the start when none is stored).
-    pub async fn anchor(&self, scope: &Scope, side: Side) -> Result<Anchor, ConnectorError> {
-        let a: Option<String> = sqlx::query_scalar(
-            self.sql("SELECT anchor FROM anchors WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?"),
-        )
-        .bind(&scope.group)
-        .bind(&scope.member)
-        .bind(&scope.table)
-        .bind(side.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(self.db("reading an anchor"))?;
-        Ok(Anchor(a.unwrap_or_default()))
-    }
-
-    /// The journal entry of `scope`, if a batch was interrupted after writing it.
-    pub async fn journal(&self, scope: &Scope) -> Result<Option<String>, ConnectorError> {
-        sqlx::query_scalar(
-            self.sql("SELECT entries FROM journal WHERE group_name = ? AND member = ? AND table_name = ?"),
-        )
-        .bind(&scope.group)
-        .bind(&scope.member)
-        .bind(&scope.table)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(self.db("reading the decision journal"))
-    }
-
-    /// Record the decisions a batch is about to write on both sides.
-    pub async fn put_journal(&self, scope: &Scope, entries: &str) -> Result<(), ConnectorError> {
-        sqlx::query(self.sql(
-            "INSERT INTO journal (group_name, member, table_name, entries) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (group_name, member, table_name) DO UPDATE SET entries = excluded.entries",
-        ))
-        .bind(&scope.group)
-        .bind(&scope.member)
-        .bind(&scope.table)
-        .bind(entries)
-        .execute(&self.pool)
-        .await
-        .map_err(self.db("writing the decision journal"))?;
-        Ok(())
-    }
-
-    /// The conflicts parked on `side` for `scope`.
-    pub async fn parked(&self, scope: &Scope, side: Side) -> Result<Vec<Parked>, ConnectorError> {
-        let rows = sqlx::query(self.sql(
-            "SELECT key_id, image FROM parked WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
-        ))
-        .bind(&scope.group)
-        .bind(&scope.member)
-        .bind(&scope.table)
-        .bind(side.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.db("reading parked conflicts"))?;
-        Ok(rows.iter().map(|r| Parked { side, key_id: r.get(0), image: r.get(1) }).collect())
-    }
-
-    /// Commit a batch's metadata in one transaction.
-    pub async fn commit(&self, scope: &Scope, c: &BatchCommit) -> Result<(), ConnectorError> {
-        let what = "recording a synced batch";
-        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
-        if let Some((side, anchor)) = &c.anchor {
-            sqlx::query(self.sql(
-                "INSERT INTO anchors (group_name, member, table_name, side, anchor) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (group_name, member, table_name, side) DO UPDATE SET anchor = excluded.anchor",
-            ))
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(side.as_str())
-            .bind(&anchor.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        }
-        for r in &c.conflicts {
-            sqlx::query(self.sql(
-                "INSERT INTO conflicts (group_name, member, table_name, at_micros, key, hub_row, member_row, decision, \
-                 reason, plugin, plugin_sha256, hub_changed_micros, member_changed_micros) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ))
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(r.at_micros)
-            .bind(&r.key)
-            .bind(&r.hub_row)
-            .bind(&r.member_row)
-            .bind(&r.decision)
-            .bind(&r.reason)
-            .bind(&r.plugin)
-            .bind(&r.plugin_sha256)
-            .bind(r.hub_changed_micros)
-            .bind(r.member_changed_micros)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        }
-        for (side, key_id) in &c.unpark {
-            sqlx::query(self.sql(
-                "DELETE FROM parked WHERE group_name = ? AND member = ? AND table_name = ? AND side = ? AND key_id = ?",
-            ))
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(side.as_str())
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        }
-        for p in &c.park {
-            sqlx::query(self.sql(
-                "INSERT INTO parked (group_name, member, table_name, side, key_id, image) \
-                 VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (group_name, member, table_name, side, key_id) DO UPDATE SET image = excluded.image",
-            ))
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(p.side.as_str())
-            .bind(&p.key_id)
-            .bind(&p.image)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        }
-        for (side, key_id) in &c.release {
-            sqlx::query(self.sql(
-                "DELETE FROM quarantine WHERE group_name = ? AND member = ? AND table_name = ? AND side = ? AND key_id = ?",
-            ))
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(side.as_str())
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        }
-        for q in &c.quarantine {
-            sqlx::query(self.sql(
-                "INSERT INTO quarantine (group_name, member, table_name, side, key_id, key, stage, column_name, value, \
-                 error, first_micros, last_micros, attempts, retry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0) \
-                 ON CONFLICT (group_name, member, table_name, side, key_id) DO UPDATE SET key = excluded.key, \
-                 stage = excluded.stage, column_name = excluded.column_name, value = excluded.value, \
-                 error = excluded.error, last_micros = excluded.last_micros, attempts = quarantine.attempts + 1, \
-                 retry = 0",
-            ))
-            .bind(&scope.group)
-            .bind(&scope.member)
-            .bind(&scope.table)
-            .bind(q.side.as_str())
-            .bind(&q.key_id)
-            .bind(&q.key)
-            .bind(&q.stage)
-            .bind(&q.column)
-            .bind(&q.value)
-            .bind(&q.error)
-            .bind(q.at_micros)
-            .bind(q.at_micros)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db(what))?;
-        }
-        if c.clear_journal {
-            sqlx::query(self.sql("DELETE FROM journal WHERE group_name = ? AND member = ? AND table_name = ?"))
-                .bind(&scope.group)
-                .bind(&scope.member)
-                .bind(&scope.table)
-                .execute(&mut *tx)
-                .await
-                .map_err(self.db(what))?;
-        }
-        tx.commit().await.map_err(self.db(what))
-    }
-
-    /// Add one table sync to the history; a completed one also marks the
-    /// member as synced at `started_micros`.
-    pub async fn record_session(&self, r: &SessionRecord) -> Result<(), ConnectorError> {
-        let what = "recording sync history";
-        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
-        sqlx::query(self.sql(
-            "INSERT INTO sessions (group_name, member, table_name, started_micros, duration_ms, ok, rows_down, \
-             rows_up, conflicts, message, warnings, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ))
-        .bind(&r.scope.group)
-        .bind(&r.scope.member)
-        .bind(&r.scope.table)
-        .bind(r.started_micros)
-        .bind(r.duration_ms)
-        .bind(i64::from(r.ok))
-        .bind(r.rows_down)
-        .bind(r.rows_up)
-        .bind(r.conflicts)
-        .bind(&r.message)
-        .bind(r.warnings)
-        .bind(&r.holder)
-        .execute(&mut *tx)
-        .await
-        .map_err(self.db(what))?;
-        sqlx::query(self.sql(
-            "INSERT INTO latest (group_name, member, table_name, session_id, last_success_micros) \
-             SELECT group_name, member, table_name, id, CASE WHEN ok = 1 THEN started_micros END FROM sessions \
-             WHERE id = (SELECT MAX(id) FROM sessions WHERE group_name = ? AND member = ? AND table_name = ?) \
-             ON CONFLICT (group_name, member, table_name) DO UPDATE SET session_id = excluded.session_id, \
-             last_success_micros = COALESCE(excluded.last_success_micros, latest.last_success_micros)",
-        ))
-        .bind(&r.scope.group)
-        .bind(&r.scope.member)
-        .bind(&r.scope.table)
-        .execute(&mut *tx)
-        .await
-        .map_err(self.db(what))?;
-        tx.commit().await.map_err(self.db(what))
-    }
-
-    /// Record that every table of `member` synced, as of `at_micros`.
-    pub async fn member_synced(&self, group: &str, member: &str, at_micros: i64) -> Result<(), ConnectorError> {
-        sqlx::query(self.sql(
-            "INSERT INTO members (group_name, member, last_success_micros) VALUES (?, ?, ?) \
-             ON CONFLICT (group_name, member) DO UPDATE SET last_success_micros = excluded.last_success_micros",
-        ))
-        .bind(group)
-        .bind(member)
-        .bind(at_micros)
-        .execute(&self.pool)
-        .await
-        .map_err(self.db("recording a member's sync"))?;
-        Ok(())
-    }
-
-    /// When every table of `member` last synced, µs since the Unix epoch.
-    pub async fn member_last_success(&self, group: &str, member: &str) -> Result<Option<i64>, ConnectorError> {
-        let v: Option<Option<i64>> =
-            sqlx::query_scalar(self.sql("SELECT last_success_micros FROM members WHERE group_name = ? AND member = ?"))
-                .bind(group)
-                .bind(member)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(self.db("reading a member's status"))?;
-        Ok(v.flatten())
-    }
-
-    /// The definition a group was last synced with (JSON), if any.
-    pub async fn group_definition(&self, group: &str) -> Result<Option<String>, ConnectorError> {
-        let stored: Option<String> = sqlx::query_scalar(self.sql("SELECT definition FROM groups WHERE name = ?"))
-            .bind(group)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.db("reading a group definition"))?;
-        stored.map(|s| self.unseal(s)).transpose()
-    }
-
-    /// Every stored group definition: (name, definition JSON).
-    pub async fn group_definitions(&self) -> Result<Vec<(String, String)>, ConnectorError> {
-        let rows = sqlx::query(self.sql("SELECT name, definition FROM groups ORDER BY name"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.db("reading group definitions"))?;
-        rows.iter().map(|r| Ok((r.get(0), self.unseal(r.get(1))?))).collect()
-    }
-
-    /// Record the definition a group is synced with.
-    pub async fn set_group_definition(
-        &self,
-        group: &str,
-        definition: &str,
-        at_micros: i64,
-    ) -> Result<(), ConnectorError> {
-        sqlx::query(self.sql(
-            "INSERT INTO groups (name, definition, updated_micros) VALUES (?, ?, ?) ON CONFLICT (name) \
-             DO UPDATE SET definition = excluded.definition, updated_micros = excluded.updated_micros",
-        ))
-        .bind(group)
-        .bind(self.seal(definition)?)
-        .bind(at_micros)
-        .execute(&self.pool)
-        .await
-        .map_err(self.db("recording a group definition"))?;
-        Ok(())
-    }
-
-    /// Forget the sync state (anchors, journal, parked and quarantined changes) of a
-    /// table for every member, or of every table of a member when `table`
-    /// is `None`. History stays.
-    pub async fn forget(&self, group: &str, member: Option<&str>, table: Option<&str>) -> Result<(), ConnectorError> {
-        let what = "forgetting sync state";
-        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
-        for t in ["anchors", "journal", "parked", "quarantine"] {
-            let sql = format!(
-                "DELETE FROM {t} WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?) \
-                 AND (CAST(? AS TEXT) IS NULL OR table_name = ?)"
-            );
-            sqlx::query(self.sql(&sql))
-                .bind(group)
-                .bind(member)
-                .bind(member)
-                .bind(table)
-                .bind(table)
-                .execute(&mut *tx)
-                .await
-                .map_err(self.db(what))?;
-        }
-        if table.is_none() {
-            // Starting from scratch also starts a new incarnation (a new
-            // mark): what the old one uploaded is no echo of what comes next.
-            for sql in [
-                "DELETE FROM members WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)",
-                "UPDATE databases SET fresh = 1 WHERE group_name = ? AND (CAST(? AS TEXT) IS NULL OR member = ?)",
-            ] {
-                sqlx::query(self.sql(sql))
-                    .bind(group)
-                    .bind(member)
-                    .bind(member)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.db(what))?;
-            }
-        }
-        tx.commit().await.map_err(self.db(what))
-    }
-
-    /// The quarantined changes of `scope` read from `side`: (key id, key
-    /// JSON, whether a retry was asked for).
-    pub async fn quarantined(
-        &self,
-        scope: &Scope,
-        side: Side,
-    ) -> Result<Vec<(String, Option<String>, bool)>, ConnectorError> {
-        let rows = sqlx::query(self.sql(
-            "SELECT key_id, key, retry FROM quarantine WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
-        ))
-        .bind(&scope.group)
-        .bind(&scope.member)
-        .bind(&scope.table)
-        .bind(side.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.db("reading quarantined changes"))?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) != 0)).collect())
-    }
-
-    /// The retries asked for on `scope` and `side` were made.
-    pub async fn retried(&self, scope: &Scope, side: Side) -> Result<(), ConnectorError> {
-        sqlx::query(self.sql(
-            "UPDATE quarantine SET retry = 0 WHERE group_name = ? AND member = ? AND table_name = ? AND side = ?",
-        ))
-        .bind(&scope.group)
-        .bind(&scope.member)
-        .bind(&scope.table)
-        .bind(side.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(self.db("recording retries"))?;
-        Ok(())
-    }
-
-    /// Every quarantined change of `group` (all groups when `None`), oldest first.
-    pub async fn quarantine(&self, group: Option<&str>) -> Result<Vec<QuarantineEntry>, ConnectorError> {
-        let rows = sqlx::query(self.sql(
-            "SELECT id, group_name, member, table_name, side, key_id, key, stage, column_name, value, error, \
-             first_micros, last_micros, attempts, retry FROM quarantine \
-             WHERE CAST(? AS TEXT) IS NULL OR group_name = ? ORDER BY id",
-        ))
-        .bind(group)
-        .bind(group)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.db("reading quarantined changes"))?;
-        Ok(rows
-            .iter()
-            .map(|r| QuarantineEntry {
-                id: r.get(0),
-                scope: Scope { group: r.get(1), member: r.get(2), table: r.get(3) },
-                record: QuarantineRecord {
-                    side: Side::parse(&r.get::<String, _>(4)),
-                    key_id: r.get(5),
-                    key: r.get(6),
-                    stage: r.get(7),
-                    column: r.get(8),
-                    value: r.get(9),
-                    error: r.get(10),
-                    at_micros: r.get(12),
-                },
-                first_micros: r.get(11),
-                attempts: r.get(13),
-                retry: r.get::<i64, _>(14) != 0,
-            })
-            .collect())
-    }
-
-    /// Ask for quarantined changes of `group` to be synced again at its next
-    /// sync: those numbered `ids`, or all when `ids` is `None`. Returns how many.
-    pub async fn retry_quarantined(&self, group: &str, ids: Option<&[i64]>) -> Result<u64, ConnectorError> {
-        self.quarantine_change(group, ids, "UPDATE quarantine SET retry = 1").await
-    }
-
-    /// Forget quarantined changes of `group` (they sync again only when
-    /// their row changes): those numbered `ids`, or all. Returns how many.
-    pub async fn discard_quarantined(&self, group: &str, ids: Option<&[i64]>) -> Result<u64, ConnectorError> {
-        self.quarantine_change(group, ids, "DELETE FROM quarantine").await
-    }
-
-    async fn quarantine_change(&self, group: &str, ids: Option<&[i64]>, action: &str) -> Result<u64, ConnectorError> {
-        let what = "changing quarantined changes";
-        let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
-        let mut n = 0;
-        match ids {
-            None => {
-                let sql = format!("{action} WHERE group_name = ?");
-                n += sqlx::query(self.sql(&sql))
-                    .bind(group)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.db(what))?
-                    .rows_affected();
-            }
-            Some(ids) => {
-                let sql = format!("{action} WHERE group_name = ? AND id = ?");
-                for id in ids {
-                    n += sqlx::query(self.sql(&sql))
-                        .bind(group)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(self.db(what))?
-                        .rows_affected();
-                }
-            }
-        }
-        tx.commit().await.map_err(self.db(what))?;
-        Ok(n)
-    }
-
-    /// The latest session of every table of every member of `group` (all
-    /// groups when `None`), with its last success.
-    pub async fn status(&self, group: Option<&str>) -> Result<Vec<TableStatus>, ConnectorError> {
-        let rows = sqlx::query(self.sql(
-            "SELECT s.group_name, s.member, s.table_name, s.started_micros, s.duration_ms, s.ok, s.rows_down, \
-             s.rows_up, s.conflicts, s.message, s.warnings, s.holder, l.last_success_micros \
-             FROM latest l JOIN sessions s ON s.id = l.session_id \
-             WHERE CAST(? AS TEXT) IS NULL OR l.group_name = ? ORDER BY s.group_name, s.member, s.table_name",
-        ))
-        .bind(group)
-        .bind(group)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.db("reading sync status"))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let scope = Scope { group: r.get(0), member: r.get(1), table: r.get(2) };
-                TableStatus {
-                    last: SessionRecord {
-                        scope: scope.clone(),
-                        started_micros: r.get(3),
-                        duration_ms: r.get(4),
-                        ok: r.get::<i64, _>(5) != 0,
-                        rows_down: r.get(6),
-                        rows_up: r.get(7),
-                        conflicts: r.get(8),
-                        message: r.get(9),
-                        warnings: r.get(10),
-                        holder: r.get(11),
-                    },
-                    scope,
-                    last_success_micros: r.get(12),
-                }
-            })
-            .collect())
-    }
-
-    /// The latest `limit` settled conflicts of `group`, newest first, with their scope.
-    pub async fn conflicts(&self, group: &str, limit: i64) -> Result<Vec<(Scope, ConflictRecord)>, ConnectorError> {
-        let rows = sqlx::query(self.sql(
-            "SELECT member, table_name, at_micros, key, hub_row, member_row, decision, reason, plugin, plugin_sha256, \
-             hub_changed_micros, member_changed_micros \
-             FROM conflicts WHERE group_name = ? ORDER BY id DESC LIMIT ?",
-        ))
-        .bind(group)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.db("reading conflict history"))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    Scope { group: group.to_owned(), member: r.get(0), table: r.get(1) },
-                    ConflictRecord {
-                        at_micros: r.get(2),
-                        key: r.get(3),
-                        hub_row: r.get(4),
-                        member_row: r.get(5),
-                        decision: r.get(6),
-                        reason: r.get(7),
-                        plugin: r.get(8),
-                        plugin_sha256: r.get(9),
-                        hub_changed_micros: r.get(10),
-                        member_changed_micros: r.get(11),
-                    },
-                )
-            })
-            .collect())
     }
 }
