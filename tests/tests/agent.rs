@@ -6,8 +6,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use hubsync_api::{AgentState, AgentView};
 use hubsync_tests::{Workspace, free_port, hubsync, hubsync_cmd, spawn_agent, wait_for};
-use serde_json::Value;
 
 /// Socket inodes a process listens on (TCP, from /proc).
 fn listening(pid: u32) -> Vec<String> {
@@ -54,22 +54,24 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
         all.extend_from_slice(&["--server", &service, "--token", &token]);
         hubsync(&all)
     };
-    let shown = |name: &str| -> Value {
-        serde_json::from_str(&cli(&["agent", "show", name, "--json"]).stdout).unwrap_or(Value::Null)
+    let shown = |name: &str| -> Option<AgentView> {
+        serde_json::from_str(&cli(&["agent", "show", name, "--json"]).stdout).ok()
     };
+    let online = |name: &str| shown(name).is_some_and(|a| a.online);
+    let contact = |name: &str| shown(name).and_then(|a| a.last_contact_micros).unwrap_or(0);
     let key = cli(&["agent", "create", "onprem"]);
     let key = key.expect_ok("agent create").trim().to_owned();
     assert!(key.starts_with("hsa_"));
-    assert_eq!(shown("onprem")["state"], "waiting-for-key");
+    assert_eq!(shown("onprem").map(|a| a.state), Some(AgentState::WaitingForKey));
 
     // Joins with the key; the credential is private; it listens on nothing.
     let state = ws.dir().join("agent-state");
     let st = state.display().to_string();
     let mut a1 = spawn_agent(&ws, "a1.log", &["--service", &service, "--key", &key, "--state", &st]);
-    assert!(wait_for(Duration::from_secs(20), || shown("onprem")["online"] == true), "the agent came online");
-    let a = shown("onprem");
-    assert_eq!((a["state"].as_str(), a["address"].as_str()), (Some("joined"), Some("127.0.0.1")));
-    assert_eq!(a["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+    assert!(wait_for(Duration::from_secs(20), || online("onprem")), "the agent came online");
+    let a = shown("onprem").expect("agent show");
+    assert_eq!((a.state, a.address.as_deref()), (AgentState::Joined, Some("127.0.0.1")));
+    assert_eq!(a.version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -97,11 +99,8 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
     a1.kill().expect("SIGKILL agent");
     let _ = a1.wait();
     let mut a2 = spawn_agent(&ws, "a2.log", &["--state", &st]);
-    let contact = shown("onprem")["last_contact_micros"].as_i64().unwrap_or(0);
-    assert!(
-        wait_for(Duration::from_secs(20), || shown("onprem")["last_contact_micros"].as_i64().unwrap_or(0) > contact),
-        "the restarted agent checks in"
-    );
+    let contacted = contact("onprem");
+    assert!(wait_for(Duration::from_secs(20), || contact("onprem") > contacted), "the restarted agent checks in");
 
     // The state folder copied and run a second time: the newer process
     // takes over, the older one stops saying why (no flapping between them).
@@ -133,9 +132,8 @@ fn an_agent_joins_once_stays_outbound_restarts_is_retired_by_a_new_key_and_moves
     // Moved: a new folder and the new key.
     let moved = ws.dir().join("moved").display().to_string();
     let mut a3 = spawn_agent(&ws, "a3.log", &["--service", &service, "--key", &fresh, "--state", &moved]);
-    assert!(
-        wait_for(Duration::from_secs(20), || shown("onprem")["state"] == "joined" && shown("onprem")["online"] == true)
-    );
+    assert!(wait_for(Duration::from_secs(20), || shown("onprem")
+        .is_some_and(|a| a.state == AgentState::Joined && a.online)));
     // The old folder's credential no longer works.
     let old = hubsync(&["agent", "connect", "--state", &st]);
     assert!(!old.ok && old.stderr.contains("retired"), "{}", old.stderr);

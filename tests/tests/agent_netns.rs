@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use hubsync_api::AgentView;
 use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_bin, hubsync_cmd, wait_for};
-use serde_json::Value;
 
 /// A network namespace with a veth pair to the host and a MariaDB server
 /// inside; all of it removed on drop.
@@ -197,21 +197,22 @@ fn a_database_only_the_agent_can_reach_syncs_through_it() {
         .stderr(std::fs::File::create(ws.dir().join("agent.log")).expect("log"))
         .spawn()
         .expect("agent");
-    let shown = || -> Value {
-        serde_json::from_str(&cli(&["agent", "show", "branch", "--json"]).stdout).unwrap_or(Value::Null)
-    };
+    let shown =
+        || -> Option<AgentView> { serde_json::from_str(&cli(&["agent", "show", "branch", "--json"]).stdout).ok() };
     assert!(
-        wait_for(Duration::from_secs(20), || shown()["online"] == true && state.join("agent.json").exists()),
+        wait_for(Duration::from_secs(20), || shown().is_some_and(|a| a.online) && state.join("agent.json").exists()),
         "agent online: {}",
         std::fs::read_to_string(ws.dir().join("agent.log")).unwrap_or_default()
     );
-    assert_eq!(shown()["address"].as_str(), Some(ns.inner_ip.as_str()), "it connected from inside the namespace");
+    let address = shown().and_then(|a| a.address);
+    assert_eq!(address.as_deref(), Some(ns.inner_ip.as_str()), "it connected from inside the namespace");
     let reg = ns
         .hubsync(&["agent", "db", "register", "shop", "--url", "mysql://root@127.0.0.1:3306/shopdb", "--state", &st])
         .output()
         .expect("register");
     assert!(reg.status.success(), "{}", String::from_utf8_lossy(&reg.stderr));
-    assert!(wait_for(Duration::from_secs(20), || shown()["databases"][0]["engine"] == "MySQL/MariaDB"), "{}", shown());
+    let engine = || shown().and_then(|a| a.databases.first().and_then(|d| d.engine.clone()));
+    assert!(wait_for(Duration::from_secs(20), || engine().as_deref() == Some("MySQL/MariaDB")), "{:?}", shown());
 
     let file = ws.group_file(&format!(
         "[[group]]\nname = \"branch\"\nhub = \"{}\"\n[[group.member]]\nname = \"shop\"\nurl = \"agent://branch/shop\"\n\

@@ -12,6 +12,7 @@
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use hubsync_api::{AgentView, HistoryEntry, Level};
 use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_cmd, spawn_agent, wait_for};
 use serde_json::Value;
 
@@ -63,9 +64,11 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
         all.extend_from_slice(&["--server", &service, "--token", &token]);
         hubsync(&all)
     };
-    let shown = |name: &str| -> Value {
-        serde_json::from_str(&cli(&["agent", "show", name, "--json"]).stdout).unwrap_or(Value::Null)
+    let shown = |name: &str| -> Option<AgentView> {
+        serde_json::from_str(&cli(&["agent", "show", name, "--json"]).stdout).ok()
     };
+    // Whether the agent's first database is reachable, as the service sees it.
+    let reachable = |name: &str| shown(name).and_then(|a| a.databases.first().map(|d| d.reachable));
 
     // The hub on PostgreSQL (the service reaches it), written with psql.
     let hub = Db::new(Engine::Postgres);
@@ -86,7 +89,7 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     let state = ws.dir().join("agent-state").display().to_string();
     let mut a = spawn_agent(&ws, "agent1.log", &["--service", &service, "--key", &key, "--state", &state]);
     let joined = wait_for(Duration::from_secs(20), || {
-        shown("store")["online"] == true && std::path::Path::new(&state).join("agent.json").exists()
+        shown("store").is_some_and(|a| a.online) && std::path::Path::new(&state).join("agent.json").exists()
     });
     assert!(joined, "the agent came online");
     let bad =
@@ -95,13 +98,14 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     let reg = hubsync(&["agent", "db", "register", "shop", "--url", &shop.url, "--state", &state]);
     assert!(reg.ok && reg.stdout.contains("agent://store/shop"), "{}{}", reg.stdout, reg.stderr);
     assert!(
-        wait_for(Duration::from_secs(20), || shown("store")["databases"][0]["reachable"] == true),
-        "the service learns the database: {}",
+        wait_for(Duration::from_secs(20), || reachable("store") == Some(true)),
+        "the service learns the database: {:?}",
         shown("store")
     );
-    let seen = shown("store");
-    assert_eq!(seen["databases"][0]["tables"], serde_json::json!(["items"]));
-    assert!(!seen.to_string().contains(shop.path().to_str().expect("path")), "the service never sees the path");
+    let seen = shown("store").expect("agent show");
+    assert_eq!(seen.databases[0].tables, ["items"]);
+    let seen = serde_json::to_string(&seen).expect("json");
+    assert!(!seen.contains(shop.path().to_str().expect("path")), "the service never sees the path");
 
     // A group with the member via the agent.
     let group = ws.dir().join("group.toml");
@@ -173,7 +177,7 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     assert_eq!(l[0]["reachable"], false, "no credentials yet: {l}");
     assert!(l[0]["error"].as_str().unwrap_or_default().contains("update-credential"), "{l}");
     assert!(
-        wait_for(Duration::from_secs(20), || shown("store")["databases"][0]["reachable"] == false),
+        wait_for(Duration::from_secs(20), || reachable("store") == Some(false)),
         "the service shows it unreachable"
     );
     hub.exec("INSERT INTO items VALUES (2000001, 'after the move', 3);");
@@ -181,7 +185,7 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     assert!(!failed.ok, "no credentials, no sync");
     hubsync(&["agent", "db", "update-credential", "shop", "--url", &shop.url, "--state", &moved])
         .expect_ok("update-credential");
-    assert!(wait_for(Duration::from_secs(20), || shown("store")["databases"][0]["reachable"] == true));
+    assert!(wait_for(Duration::from_secs(20), || reachable("store") == Some(true)));
     let resumed = wait_for(Duration::from_secs(60), || {
         cli(&["sync", "now", "stores", "--wait"]).ok
             && shop.scalar("SELECT count(*) FROM items WHERE id = 2000001") == "1"
@@ -190,8 +194,9 @@ fn a_member_behind_an_agent_syncs_survives_kills_restarts_and_a_move() {
     assert_eq!(digest(&shop), digest(&hub));
     // Resumed from the anchors: the last session moved one row, not all.
     let log = cli(&["log", "--group", "stores", "--limit", "1", "--json"]);
-    let last: Value = serde_json::from_str(log.expect_ok("log").lines().next().expect("a session")).expect("json");
-    assert!(last["rows_down"].as_i64().unwrap_or(i64::MAX) <= 1, "re-initialized? {last}");
+    let last: HistoryEntry =
+        serde_json::from_str(log.expect_ok("log").lines().next().expect("a session")).expect("json");
+    assert!(last.rows_down <= 1, "re-initialized? {last:?}");
 
     // Status and metrics show the agent and its database.
     let metrics = http_get(port, "/metrics", &token);
@@ -261,17 +266,16 @@ fn with_two_instances_only_the_one_holding_the_agents_connection_syncs_its_membe
 
     // Every session of the agent's member ran on i1, and none failed (the
     // history row is written just after the data, so wait for it).
-    let sessions = || -> Vec<Value> {
+    let sessions = || -> Vec<HistoryEntry> {
         let log = cli(1, &["log", "--group", "g", "--limit", "1000", "--json"]);
         log.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     };
-    let recorded =
-        wait_for(Duration::from_secs(20), || sessions().iter().filter(|s| s["member"] == "far").count() >= 2);
+    let recorded = wait_for(Duration::from_secs(20), || sessions().iter().filter(|s| s.member == "far").count() >= 2);
     assert!(recorded, "{:?}", sessions());
     let all = sessions();
-    let far_sessions: Vec<&Value> = all.iter().filter(|s| s["member"] == "far").collect();
+    let far_sessions: Vec<&HistoryEntry> = all.iter().filter(|s| s.member == "far").collect();
     for s in &far_sessions {
-        assert_eq!((s["instance"].as_str(), s["level"].as_str()), (Some("i1"), Some("success")), "{s}");
+        assert_eq!((s.instance.as_deref(), s.level), (Some("i1"), Level::Success), "{s:?}");
     }
     let _ = agent.kill();
     let _ = agent.wait();

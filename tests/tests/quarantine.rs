@@ -5,6 +5,7 @@
 //! syncs, the sync succeeds with warnings, and the row syncs again when it
 //! changes, or on `hubsync quarantine --retry`.
 
+use hubsync_api::QuarantineView;
 use hubsync_tests::{Db, Engine, Workspace, hubsync};
 
 fn group(hub: &Db, member: &Db, tables: &[&str]) -> String {
@@ -26,13 +27,9 @@ url = "{}"
     s
 }
 
-fn quarantine(file: &str) -> Vec<serde_json::Value> {
+fn quarantine(file: &str) -> Vec<QuarantineView> {
     let out = hubsync(&["quarantine", "--config", file, "--json"]);
-    serde_json::from_str::<serde_json::Value>(out.expect_ok("quarantine"))
-        .expect("json")
-        .as_array()
-        .expect("array")
-        .clone()
+    serde_json::from_str(out.expect_ok("quarantine")).expect("the API's QuarantineView list")
 }
 
 #[test]
@@ -57,10 +54,11 @@ fn a_value_that_cannot_be_read_is_quarantined_and_the_rest_syncs() {
     let held = quarantine(&file);
     assert_eq!(held.len(), 1, "{held:?}");
     let q = &held[0];
-    assert_eq!((q["key"]["id"].as_i64(), q["column"].as_str()), (Some(2), Some("at")), "{q}");
-    assert_eq!(q["value"], "yesterday-ish", "{q}");
-    assert!(q["stage"].as_str().is_some_and(|s| s.contains("reading it on member app")), "{q}");
-    assert!(q["error"].as_str().is_some_and(|e| e.contains("yesterday-ish")), "{q}");
+    // The key is row data: its columns are the table's.
+    assert_eq!((q.key["id"].as_i64(), q.column.as_deref()), (Some(2), Some("at")), "{q:?}");
+    assert_eq!(q.value.as_deref(), Some("yesterday-ish"), "{q:?}");
+    assert!(q.stage.contains("reading it on member app"), "{q:?}");
+    assert!(q.error.contains("yesterday-ish"), "{q:?}");
     let status = hubsync(&["status", "--config", &file]);
     assert!(status.expect_ok("status").contains("ok with warnings (1 quarantined)"), "{}", status.stdout);
     assert!(status.stdout.contains("1 changes in quarantine now"), "{}", status.stdout);
@@ -108,25 +106,25 @@ fn rows_the_destination_rejects_are_found_in_their_batch_and_quarantined() {
 
     let held = quarantine(&file);
     let by_key = |id: i64| {
-        held.iter().find(|q| q["key"]["id"].as_i64() == Some(id)).unwrap_or_else(|| panic!("{id} held: {held:?}"))
+        held.iter().find(|q| q.key["id"].as_i64() == Some(id)).unwrap_or_else(|| panic!("{id} held: {held:?}"))
     };
-    assert!(by_key(50)["error"].as_str().is_some_and(|e| e.contains("too long")), "{:?}", by_key(50));
-    assert!(by_key(150)["error"].as_str().is_some_and(|e| e.contains("check constraint")), "{:?}", by_key(150));
-    assert!(by_key(250)["error"].as_str().is_some_and(|e| e.contains("foreign key")), "{:?}", by_key(250));
-    assert!(held.iter().all(|q| q["stage"] == "writing it to the hub"), "{held:?}");
+    assert!(by_key(50).error.contains("too long"), "{:?}", by_key(50));
+    assert!(by_key(150).error.contains("check constraint"), "{:?}", by_key(150));
+    assert!(by_key(250).error.contains("foreign key"), "{:?}", by_key(250));
+    assert!(held.iter().all(|q| q.stage == "writing it to the hub"), "{held:?}");
 
     // The hub's owner relaxes the length; a retry carries the row over without a change on the member.
     hub.exec("ALTER TABLE items ALTER COLUMN code TYPE varchar(50);");
-    let id = by_key(50)["id"].as_i64().expect("id").to_string();
+    let id = by_key(50).id.to_string();
     hubsync(&["quarantine", "--config", &file, "--retry", &id]).expect_ok("retry");
     let out = hubsync(&["sync", "--config", &file]);
     assert!(out.expect_ok("sync with the retry").contains("1 up"), "{}", out.stdout);
     assert_eq!(hub.scalar("SELECT code FROM items WHERE id = 50;"), "much-too-long");
-    let left: Vec<i64> = quarantine(&file).iter().filter_map(|q| q["key"]["id"].as_i64()).collect();
+    let left: Vec<i64> = quarantine(&file).iter().filter_map(|q| q.key["id"].as_i64()).collect();
     assert_eq!(left, [150, 250]);
 
     // Discarding forgets a row until it changes again.
-    let id = by_key(150)["id"].as_i64().expect("id").to_string();
+    let id = by_key(150).id.to_string();
     hubsync(&["quarantine", "--config", &file, "--discard", &id]).expect_ok("discard");
     assert_eq!(quarantine(&file).len(), 1);
     let out = hubsync(&["quarantine", "--config", &file, "--retry", "9999"]);

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use hubsync_api::{GroupState, HistoryEntry, Level};
 use hubsync_tests::{Db, Engine, Workspace, free_port, hubsync, hubsync_cmd, wait_for};
-use serde_json::Value;
 
 struct Instance {
     name: String,
@@ -81,9 +81,9 @@ fn three_instances_share_thirty_members_and_finish_the_work_of_a_killed_one() {
     let first_url = insts[0].url.clone();
     let held_by_i2 = || {
         let st = hubsync(&["status", "--group", "fleet", "--json", "--server", &first_url, "--token", &token]);
-        let st: Value = serde_json::from_str(&st.stdout).unwrap_or(Value::Null);
-        let busy = st[0]["members"].as_array().into_iter().flatten().filter(|m| m["syncing_on"] == "i2");
-        busy.filter_map(|m| m["member"].as_str()).map(str::to_owned).collect::<Vec<_>>()
+        let st: Vec<GroupState> = serde_json::from_str(&st.stdout).unwrap_or_default();
+        let busy = st.iter().flat_map(|g| &g.members).filter(|m| m.syncing_on.as_deref() == Some("i2"));
+        busy.map(|m| m.member.clone()).collect::<Vec<_>>()
     };
     assert!(wait_for(Duration::from_secs(60), || !held_by_i2().is_empty()), "i2 never held a member");
     insts[1].child.kill().expect("SIGKILL i2");
@@ -95,10 +95,9 @@ fn three_instances_share_thirty_members_and_finish_the_work_of_a_killed_one() {
     // Every member converges: the others take i2's members once its leases run out.
     let all_done = wait_for(Duration::from_secs(180), || {
         let st = client(&insts[0], &token, &["status", "--group", "fleet", "--json"]);
-        let st: Value = serde_json::from_str(&st.stdout).unwrap_or(Value::Null);
-        let ms = st[0]["members"].as_array().cloned().unwrap_or_default();
-        ms.len() == 30
-            && ms.iter().all(|m| m["tables"].as_array().is_some_and(|t| t.len() == 1 && t[0]["level"] == "success"))
+        let st: Vec<GroupState> = serde_json::from_str(&st.stdout).unwrap_or_default();
+        let ms = st.first().map(|g| g.members.as_slice()).unwrap_or_default();
+        ms.len() == 30 && ms.iter().all(|m| m.tables.len() == 1 && m.tables[0].level == Level::Success)
     });
     assert!(all_done, "not every member synced:\n{}", client(&insts[0], &token, &["status"]).stdout);
     for (i, m) in members.iter().enumerate() {
@@ -108,14 +107,13 @@ fn three_instances_share_thirty_members_and_finish_the_work_of_a_killed_one() {
     // The history: one session of a member at a time, the killed one's
     // member finished by another instance, each instance did some work.
     let log = client(&insts[2], &token, &["log", "--group", "fleet", "--limit", "1000", "--json"]);
-    let entries: Vec<Value> =
+    let entries: Vec<HistoryEntry> =
         log.expect_ok("log").lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     let mut by_member: HashMap<String, Vec<(i64, i64, String)>> = HashMap::new();
     for e in &entries {
-        let start = e["started_micros"].as_i64().expect("start");
-        let end = start + e["duration_ms"].as_i64().expect("duration") * 1000;
-        let who = e["instance"].as_str().unwrap_or_default().to_owned();
-        by_member.entry(e["member"].as_str().expect("member").to_owned()).or_default().push((start, end, who));
+        let (start, end) = (e.started_micros, e.started_micros + e.duration_ms * 1000);
+        let who = e.instance.clone().unwrap_or_default();
+        by_member.entry(e.member.clone()).or_default().push((start, end, who));
     }
     assert_eq!(by_member.len(), 30);
     for (m, mut spans) in by_member.clone() {
@@ -129,7 +127,7 @@ fn three_instances_share_thirty_members_and_finish_the_work_of_a_killed_one() {
         assert!(!finished_by.is_empty(), "{v} was never finished");
         assert!(finished_by.iter().all(|w| *w == "i1" || *w == "i3"), "{v}: {finished_by:?}");
     }
-    let workers: std::collections::HashSet<&str> = entries.iter().filter_map(|e| e["instance"].as_str()).collect();
+    let workers: std::collections::HashSet<&str> = entries.iter().filter_map(|e| e.instance.as_deref()).collect();
     assert!(workers.contains("i1") && workers.contains("i3"), "{workers:?}");
 
     // SIGTERM stops an instance cleanly (exit 0).
@@ -283,18 +281,20 @@ fn https_with_a_self_signed_certificate_the_client_trusts_when_told() {
         "--ca-cert",
         &ca,
     ]);
-    let shown = || -> serde_json::Value {
-        serde_json::from_str(&as_admin(&["agent", "show", "branch", "--json"]).stdout).unwrap_or_default()
+    let shown = || -> Option<hubsync_api::AgentView> {
+        serde_json::from_str(&as_admin(&["agent", "show", "branch", "--json"]).stdout).ok()
     };
     let joined = hubsync_tests::wait_for(std::time::Duration::from_secs(20), || {
-        shown()["online"] == true && d.join("agent").join("agent.json").exists()
+        shown().is_some_and(|a| a.online) && d.join("agent").join("agent.json").exists()
     });
     assert!(joined, "the agent joined over TLS");
     let local = format!("sqlite://{}", d.join("branch.db").display());
     hubsync(&["agent", "db", "register", "shop", "--url", &local, "--state", &state]).expect_ok("register");
     assert!(
-        hubsync_tests::wait_for(std::time::Duration::from_secs(20), || shown()["databases"][0]["reachable"] == true),
-        "the agent reports its database over the TLS connection: {}",
+        hubsync_tests::wait_for(std::time::Duration::from_secs(20), || {
+            shown().is_some_and(|a| a.databases.first().is_some_and(|d| d.reachable))
+        }),
+        "the agent reports its database over the TLS connection: {:?}",
         shown()
     );
     agent.kill().expect("kill agent");

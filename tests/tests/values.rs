@@ -31,10 +31,9 @@ fn postgres_infinity_is_quarantined_and_the_other_rows_sync() {
     let ids: Vec<String> = member.query("SELECT id FROM ev ORDER BY id;").into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, ["1", "4"], "the finite rows arrive");
     let held = hubsync(&["quarantine", "--config", &file, "--json"]);
-    let held: serde_json::Value = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
-    let held = held.as_array().expect("a list");
+    let held: Vec<hubsync_api::QuarantineView> = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
     assert_eq!(held.len(), 2, "{held:?}");
-    let text = serde_json::to_string(held).expect("json");
+    let text = serde_json::to_string(&held).expect("json");
     assert!(text.contains("infinity") && text.contains("-infinity") && text.contains("no counterpart"), "{text}");
     // Fixed in the application, the rows sync.
     hub.exec(
@@ -85,10 +84,10 @@ fn a_policy_failing_on_one_conflict_leaves_the_others_settled() {
     let status = hubsync_tests::status_of(&file);
     assert_eq!(hubsync_tests::table_states(&status)[0].conflicts, 9, "{status:?}");
     let held = hubsync(&["quarantine", "--config", &file, "--json"]);
-    let held: serde_json::Value = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
-    let keys: Vec<&serde_json::Value> = held.as_array().expect("a list").iter().map(|q| &q["key"]["id"]).collect();
-    assert!(!keys.is_empty() && keys.iter().all(|k| **k == 5), "only key 5 is held: {held}");
-    assert!(held.to_string().contains("misbehave fails on key 5"), "{held}");
+    let held: Vec<hubsync_api::QuarantineView> = serde_json::from_str(held.expect_ok("quarantine")).expect("json");
+    assert!(!held.is_empty() && held.iter().all(|q| q.key["id"] == 5), "only key 5 is held: {held:?}");
+    let text = serde_json::to_string(&held).expect("json");
+    assert!(text.contains("misbehave fails on key 5"), "{text}");
 }
 
 #[test]
