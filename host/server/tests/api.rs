@@ -2,6 +2,11 @@
 //! metadata and databases, the real scheduler): the happy paths, auth
 //! failures (no token, wrong token, reader token on a write), bad bodies
 //! and unknown ids, all answered with problem+json and never a 5xx.
+//!
+//! It sends raw bodies and reads answers as JSON on purpose: it pins the
+//! words on the wire (`take-hub`, `waiting-for-key`, `revision`), which
+//! the shared Rust types would hide from a test written with them. The
+//! typed client (`hubsync-client`) is what the CLI and the process tests use.
 
 use std::time::Duration;
 
