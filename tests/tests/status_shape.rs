@@ -66,6 +66,7 @@ fn status_has_one_shape_from_a_group_file_and_from_a_server() {
     let local = hubsync(&["status", "--config", &file, "--json"]);
     let local: serde_json::Value = serde_json::from_str(local.expect_ok("status --json")).expect("json");
     let local_text = hubsync(&["status", "--config", &file]).expect_ok("status").to_owned();
+    let local_log = hubsync(&["log", "--config", &file, "--json"]).expect_ok("log").to_owned();
 
     // The same group on a server (its own metadata), synced there.
     let served = Served::start(&ws, "served");
@@ -74,7 +75,18 @@ fn status_has_one_shape_from_a_group_file_and_from_a_server() {
     let remote = served.cli(&["status", "--json"]);
     let remote: serde_json::Value = serde_json::from_str(remote.expect_ok("status --json")).expect("json");
     let remote_text = served.cli(&["status"]).expect_ok("status").to_owned();
+    let remote_log = served.cli(&["log", "--group", "g", "--json"]).expect_ok("log").to_owned();
     drop(served);
+
+    // `log` too: one HistoryEntry per line, the same shape both ways.
+    let lines = |text: &str| -> Vec<serde_json::Value> {
+        text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    };
+    let (local_log, remote_log) = (lines(&local_log), lines(&remote_log));
+    assert!(!local_log.is_empty() && !remote_log.is_empty(), "{local_log:?} {remote_log:?}");
+    assert_eq!(shape(&local_log[0]), shape(&remote_log[0]), "log --json: {local_log:?} / {remote_log:?}");
+    let entry: hubsync_api::HistoryEntry = serde_json::from_value(local_log[0].clone()).expect("the API's type");
+    assert_eq!((entry.table.as_str(), entry.level), ("items", hubsync_api::Level::Success));
 
     assert_eq!(shape(&local), shape(&remote), "one JSON shape:\nfile: {local}\nserver: {remote}");
     assert_eq!(documented_fields("hubsync status --config FILE"), fields(&local), "README's status --json fields");

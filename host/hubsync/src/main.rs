@@ -81,7 +81,8 @@ enum Command {
     /// The live schema of a group's databases, and its sync schema.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
-    /// Sync history from the server, newest last; --follow keeps printing.
+    /// Sync history (from the group file's metadata, or from the server without
+    /// --config), newest last; --follow keeps printing.
     Log(log::LogArgs),
     /// Create or update the groups of a group file on the server, showing
     /// the changes first.

@@ -4,13 +4,66 @@
 //! here, so `hubsync status`, `conflicts` and `quarantine` print one shape
 //! whichever way they run.
 
-use hubsync_api::{ConflictView, Decision, GroupState, Level, MemberState, QuarantineView, Side, TableState};
+use hubsync_api::{
+    ConflictView, Decision, GroupState, HistoryEntry, HistoryPage, Level, MemberState, QuarantineView, Side, TableState,
+};
+use hubsync_connectors::meta::HistoryPage as StoredPage;
 use hubsync_connectors::meta::{ConflictRecord, QuarantineEntry, Scope, TableStatus};
 
 /// A JSON text the metadata keeps (a key, a row image) as JSON; `null`
 /// when absent or not JSON.
 pub fn json_of(text: Option<&str>) -> serde_json::Value {
     text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(serde_json::Value::Null)
+}
+
+/// A page of the sync history as the API shows it.
+pub fn history_page(page: StoredPage) -> HistoryPage {
+    HistoryPage {
+        entries: page
+            .entries
+            .into_iter()
+            .map(|(id, r)| HistoryEntry {
+                id,
+                level: Level::of(r.ok, r.warnings),
+                group: r.scope.group,
+                member: r.scope.member,
+                table: r.scope.table,
+                started_micros: r.started_micros,
+                duration_ms: r.duration_ms,
+                rows_down: r.rows_down,
+                rows_up: r.rows_up,
+                conflicts: r.conflicts,
+                warnings: r.warnings,
+                message: r.message,
+                instance: r.holder,
+            })
+            .collect(),
+        next_cursor: page.next,
+    }
+}
+
+/// The store's filter for a history query, checked as the API checks it.
+pub fn history_filter(q: hubsync_api::HistoryQuery) -> Result<hubsync_connectors::meta::HistoryFilter, String> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err("limit is 1 to 1000".into());
+    }
+    for (what, name) in [("group name", &q.group), ("member name", &q.member)] {
+        if let Some(n) = name
+            && !hubsync_core::config::valid_name(n)
+        {
+            return Err(format!("{what} {n:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`"));
+        }
+    }
+    Ok(hubsync_connectors::meta::HistoryFilter {
+        group: q.group,
+        member: q.member,
+        level: q.level.map(|l| l.as_str().to_owned()),
+        since_micros: q.since_micros,
+        until_micros: q.until_micros,
+        before_id: q.cursor,
+        limit,
+    })
 }
 
 /// A quarantined change as the API shows it.

@@ -1,10 +1,14 @@
-//! `hubsync log`: sync history from the server (Data Sync's logs), newest
-//! last; `--follow` keeps printing.
+//! `hubsync log`: sync history (Data Sync's logs), newest last, from a
+//! group file's metadata or from a server, as the API's `HistoryEntry`
+//! lines either way; `--follow` keeps printing.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use hubsync_api::{HistoryEntry, HistoryQuery, Level};
+use hubsync_api::{HistoryEntry, HistoryPage, HistoryQuery, Level};
+use hubsync_client::Client;
+use hubsync_engine::Engine;
 
 use crate::output::when;
 use crate::remote::Remote;
@@ -12,6 +16,9 @@ use crate::remote::Remote;
 // The arguments of `hubsync log`.
 #[derive(clap::Args)]
 pub struct LogArgs {
+    /// The group file (TOML); without it, ask the server.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Only this group.
     #[arg(long)]
     group: Option<String>,
@@ -61,9 +68,36 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 }
 
 /// `hubsync log`.
+/// Where the history is read.
+enum Source {
+    Server(Client),
+    File(Box<Engine>),
+}
+
+impl Source {
+    async fn page(&self, q: HistoryQuery) -> Result<HistoryPage> {
+        match self {
+            Source::Server(c) => Ok(c.history(&q).await?),
+            Source::File(engine) => {
+                let filter = hubsync_server::views::history_filter(q).map_err(anyhow::Error::msg)?;
+                Ok(hubsync_server::views::history_page(engine.meta().history(&filter).await?))
+            }
+        }
+    }
+}
+
 async fn log(a: LogArgs) -> Result<()> {
     let r = &a.remote;
-    let c = r.client()?;
+    let c = match &a.config {
+        Some(file) => {
+            let loaded = hubsync_engine::load_file(file)?;
+            if let Some(g) = &a.group {
+                crate::local::selected(&loaded, Some(g))?;
+            }
+            Source::File(Box::new(crate::local::engine(&loaded).await?))
+        }
+        None => Source::Server(r.client()?),
+    };
     let query = |since_micros: Option<i64>| HistoryQuery {
         group: a.group.clone(),
         member: a.member.clone(),
@@ -73,7 +107,7 @@ async fn log(a: LogArgs) -> Result<()> {
         ..HistoryQuery::default()
     };
     let since = a.since.map(|d| hubsync_server::now_micros() - d);
-    let first = c.history(&query(since)).await?;
+    let first = c.page(query(since)).await?;
     let mut entries = first.entries;
     entries.reverse();
     let mut last_id = entries.last().map_or(0, |e| e.id);
@@ -105,7 +139,7 @@ async fn log(a: LogArgs) -> Result<()> {
     }
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let page = c.history(&query(None)).await?;
+        let page = c.page(query(None)).await?;
         let mut new: Vec<HistoryEntry> = page.entries.into_iter().filter(|e| e.id > last_id).collect();
         new.reverse();
         for e in &new {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use hubsync_api::{GroupState, HistoryEntry, HistoryPage, HistoryQuery, Level};
+use hubsync_api::{GroupState, HistoryPage, HistoryQuery};
 use utoipa::OpenApi;
 
 use crate::definitions::load;
-use crate::extract::{ApiPath, ApiQuery, ApiResult, check_name};
+use crate::extract::{ApiPath, ApiQuery, ApiResult};
 use crate::now_micros;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -54,46 +54,7 @@ async fn history(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad("limit is 1 to 1000"));
-    }
-    if let Some(g) = &q.group {
-        check_name("group name", g)?;
-    }
-    if let Some(m) = &q.member {
-        check_name("member name", m)?;
-    }
-    let filter = hubsync_connectors::meta::HistoryFilter {
-        group: q.group,
-        member: q.member,
-        level: q.level.map(|l| l.as_str().to_owned()),
-        since_micros: q.since_micros,
-        until_micros: q.until_micros,
-        before_id: q.cursor,
-        limit,
-    };
+    let filter = crate::views::history_filter(q).map_err(ApiError::bad)?;
     let page = state.engine.meta().history(&filter).await?;
-    Ok(Json(HistoryPage {
-        entries: page
-            .entries
-            .into_iter()
-            .map(|(id, r)| HistoryEntry {
-                id,
-                level: Level::of(r.ok, r.warnings),
-                group: r.scope.group,
-                member: r.scope.member,
-                table: r.scope.table,
-                started_micros: r.started_micros,
-                duration_ms: r.duration_ms,
-                rows_down: r.rows_down,
-                rows_up: r.rows_up,
-                conflicts: r.conflicts,
-                warnings: r.warnings,
-                message: r.message,
-                instance: r.holder,
-            })
-            .collect(),
-        next_cursor: page.next,
-    }))
+    Ok(Json(crate::views::history_page(page)))
 }
