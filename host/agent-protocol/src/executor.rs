@@ -142,6 +142,7 @@ impl Executor {
                 Answer::Done
             }
             Call::Identity => Answer::Identity(db.identity().await?),
+            Call::Pending { table, since, cap } => Answer::Pending(db.pending(&table, &since, cap).await?),
         })
     }
 }

@@ -24,7 +24,9 @@ pub use remote::{Link, RemoteConnector};
 pub const PROTOCOL_MIN: u32 = 1;
 /// The newest protocol version this build speaks. Version 2 adds
 /// [`Call::Identity`]; on a version 1 link a database's identity is unknown.
-pub const PROTOCOL_MAX: u32 = 2;
+/// Version 3 adds [`Call::Pending`]; on an older link the number of changes
+/// waiting is unknown (progress shows no total).
+pub const PROTOCOL_MAX: u32 = 3;
 
 /// How many calls may wait for the agent at once on one connection. More
 /// callers wait for a slot: memory stays bounded however many members sync

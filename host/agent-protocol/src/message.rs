@@ -99,6 +99,15 @@ pub enum Call {
     },
     /// [`hubsync_core::Connector::identity`] (protocol 2).
     Identity,
+    /// [`hubsync_core::Connector::pending`] (protocol 3).
+    Pending {
+        /// The table.
+        table: TableSchema,
+        /// Changes after this anchor are counted.
+        since: Anchor,
+        /// Counted up to this many.
+        cap: u64,
+    },
 }
 
 /// What a call gives back.
@@ -125,6 +134,8 @@ pub enum Answer {
     Flag(bool),
     /// A database's identity, if it has one (protocol 2).
     Identity(Option<String>),
+    /// How many changes wait, if the database can tell (protocol 3).
+    Pending(Option<u64>),
 }
 
 /// A database the agent has registered, as it reports it to the service.
@@ -243,6 +254,12 @@ impl Wire for Call {
                 indexes.put(w);
             }
             Call::Identity => w.u8(14),
+            Call::Pending { table, since, cap } => {
+                w.u8(15);
+                table.put(w);
+                since.put(w);
+                cap.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -267,6 +284,7 @@ impl Wire for Call {
             12 => Call::Scan { table: Wire::get(r)?, after: Wire::get(r)?, limit: Wire::get(r)? },
             13 => Call::CreateTable { table: Wire::get(r)?, indexes: Wire::get(r)? },
             14 => Call::Identity,
+            15 => Call::Pending { table: Wire::get(r)?, since: Wire::get(r)?, cap: Wire::get(r)? },
             t => return Err(ProtocolError::Malformed(format!("unknown call tag {t}"))),
         })
     }
@@ -305,6 +323,10 @@ impl Wire for Answer {
                 w.u8(7);
                 id.put(w);
             }
+            Answer::Pending(n) => {
+                w.u8(8);
+                n.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -317,6 +339,7 @@ impl Wire for Answer {
             5 => Answer::Count(Wire::get(r)?),
             6 => Answer::Flag(Wire::get(r)?),
             7 => Answer::Identity(Wire::get(r)?),
+            8 => Answer::Pending(Wire::get(r)?),
             t => return Err(ProtocolError::Malformed(format!("unknown answer tag {t}"))),
         })
     }

@@ -224,6 +224,17 @@ impl Connector for RemoteConnector {
         }
     }
 
+    async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        // An agent before protocol 3 cannot count: progress shows no total.
+        if self.link.version < 3 {
+            return Ok(None);
+        }
+        match self.call(Call::Pending { table: table.clone(), since: since.clone(), cap }).await? {
+            Answer::Pending(n) => Ok(n),
+            other => Err(unexpected(&other, "pending")),
+        }
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         match self.call(Call::Introspect).await? {
             Answer::Tables(t) => Ok(t),

@@ -99,6 +99,12 @@ async fn calls_run_on_the_agents_database() {
     let (old, _agent) = joined_on(url.clone(), 1);
     let old_db = old.open("shop", &ConnectOptions::default()).await.expect("open");
     assert_eq!(old_db.identity().await.expect("identity"), None);
+    // The changes waiting cross on protocol 3 (capped), and are unknown before.
+    assert_eq!(db.pending(&schema(), &Anchor::start(), 10_000).await.expect("pending"), Some(1000));
+    assert_eq!(db.pending(&schema(), &Anchor::start(), 10).await.expect("pending"), Some(10));
+    let (v2, _agent) = joined_on(url.clone(), 2);
+    let v2_db = v2.open("shop", &ConnectOptions::default()).await.expect("open");
+    assert_eq!(v2_db.pending(&schema(), &Anchor::start(), 10).await.expect("pending"), None);
     // Many calls at once share the connection's slots and all come back.
     let db = Arc::new(db);
     let reads: Vec<_> = (0..20)

@@ -58,6 +58,10 @@ pub struct MemberState {
     pub syncing_on: Option<String>,
     /// Changes moved so far by the sync running on this instance.
     pub changes_done: Option<u64>,
+    /// The changes that waited when that sync started, counted before its
+    /// first batch (up to ten million per table and side): the total
+    /// `changes_done` grows toward. Absent when a database cannot tell.
+    pub changes_total: Option<u64>,
     /// When it is due next, µs since the Unix epoch (absent: only on request).
     pub due_micros: Option<i64>,
     /// Its tables.

@@ -865,6 +865,24 @@ impl hubsync_core::Connector for Mysql {
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending })
     }
 
+    async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        let t = TableRef::of(table);
+        let Some(m) = self.registered(&t).await? else { return Ok(None) };
+        let after = parse_anchor(since)?;
+        // Changes not numbered yet (numbered as they are read) wait too.
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE hubsync_seq > ? OR hubsync_seq IS NULL LIMIT ?) c",
+            D.quote(&format!("hubsync_track_{}", m.id))
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(cap.min(i64::MAX as u64) as i64)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db(format!("counting the changes of {t}")))?;
+        Ok(Some(n as u64))
+    }
+
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
     }

@@ -847,6 +847,24 @@ impl hubsync_core::Connector for Postgres {
         Ok(ChangeBatch { changes: batch.changes, unreadable: batch.unreadable, next, more, pending })
     }
 
+    async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        let t = TableRef::of(table);
+        let Some(m) = self.registered(&t).await? else { return Ok(None) };
+        let (xid, seq) = parse_anchor(since)?;
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM hubsync.{} WHERE (xid, seq) > ($1::text::xid8, $2) LIMIT $3) c",
+            D.quote(&format!("track_{}", m.id))
+        );
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(&xid)
+            .bind(seq)
+            .bind(cap.min(i64::MAX as u64) as i64)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db(format!("counting the changes of {t}")))?;
+        Ok(Some(n as u64))
+    }
+
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
     }

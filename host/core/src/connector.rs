@@ -383,6 +383,16 @@ pub trait Connector: Send + Sync {
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError>;
 
+    /// How many changes of `table` wait after `since`, counted up to `cap`
+    /// (the count stops there, so asking reads at most `cap` entries of the
+    /// tracking table's index): the total a progress bar shows. `None` when
+    /// this database cannot tell (an agent on an older protocol). Changes
+    /// hubsync wrote itself are counted: the sync reads them too.
+    async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        let _ = (table, since, cap);
+        Ok(None)
+    }
+
     /// Apply `ops` in one transaction, marking them as coming from `origin`
     /// so they are not captured as local changes. All or nothing.
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError>;

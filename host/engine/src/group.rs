@@ -42,7 +42,20 @@ pub struct Engine {
 pub struct SyncControl {
     cancel: std::sync::atomic::AtomicBool,
     changes: std::sync::atomic::AtomicU64,
+    /// Changes counted as waiting when the syncs started (their sum).
+    total: std::sync::atomic::AtomicU64,
+    /// Whether every started sync could count what waited.
+    total_unknown: std::sync::atomic::AtomicBool,
+    /// Whether any sync counted yet.
+    counted: std::sync::atomic::AtomicBool,
+    /// What is left of each (member, table, side)'s count: a pass adds at
+    /// most that to `changes`, so rows this sync writes and then reads back
+    /// (its own echoes, not counted at the start) do not run past the total.
+    budgets: std::sync::Mutex<std::collections::HashMap<Budget, u64>>,
 }
+
+/// A member's table and the side read (`true`: the hub).
+pub(crate) type Budget = (String, String, bool);
 
 impl SyncControl {
     /// Ask the sync to stop after the batch in flight.
@@ -62,6 +75,49 @@ impl SyncControl {
 
     pub(crate) fn progress(&self, changes: u64) {
         self.changes.fetch_add(changes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The changes that waited when the syncs under this control started,
+    /// counted before their first batch: the total `changes` grows toward
+    /// (it can pass it by what was written meanwhile). `None` until a sync
+    /// counted, or when a database could not tell.
+    pub fn total(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.counted.load(Relaxed) && !self.total_unknown.load(Relaxed)).then(|| self.total.load(Relaxed))
+    }
+
+    /// `n` changes wait on one member's table and side.
+    pub(crate) fn budget(&self, key: Budget, n: u64) {
+        if let Ok(mut b) = self.budgets.lock() {
+            b.insert(key, n);
+        }
+    }
+
+    /// A pass of `key` read `n` changes: counted up to what was left of its budget.
+    pub(crate) fn progress_of(&self, key: &Budget, n: u64) {
+        let counted = match self.budgets.lock() {
+            Ok(mut b) => match b.get_mut(key) {
+                Some(left) => {
+                    let c = n.min(*left);
+                    *left -= c;
+                    c
+                }
+                None => n,
+            },
+            Err(_) => n,
+        };
+        self.progress(counted);
+    }
+
+    pub(crate) fn expect(&self, waiting: Option<u64>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match waiting {
+            Some(n) => {
+                self.total.fetch_add(n, Relaxed);
+            }
+            None => self.total_unknown.store(true, Relaxed),
+        }
+        self.counted.store(true, Relaxed);
     }
 }
 
@@ -874,6 +930,18 @@ impl Engine {
             table: t.name.clone(),
         };
         let mut runs: Vec<(TableReport, i64, Duration)> = Vec::new();
+        if refused.is_none() {
+            // What waits, counted before the first batch: progress's total.
+            let mut waiting = Some(0u64);
+            for (i, t) in group.tables.iter().enumerate() {
+                let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope_of(t), control);
+                waiting = match (waiting, pair.waiting().await) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            control.expect(waiting);
+        }
         // Tables run parents first (see `prepare`).
         for (i, t) in group.tables.iter().enumerate() {
             let clock = Instant::now();

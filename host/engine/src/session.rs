@@ -47,6 +47,11 @@ use crate::group::{Engine, Group, Member, SyncControl, SyncTable, now_micros};
 use crate::view::View;
 use crate::{EngineError, TableReport};
 
+/// The most changes counted per table and side for progress: counting
+/// stops there (ten million index entries, about a second on PostgreSQL),
+/// so a progress total is at most this per table and side.
+pub(crate) const PENDING_CAP: u64 = 10_000_000;
+
 /// A merged row on its way to both sides, with what each side held when
 /// the decision was taken.
 #[derive(Debug, Serialize, Deserialize)]
@@ -302,6 +307,34 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// The changes waiting for this pair's passes (what the directions it
+    /// syncs will read), counted up to [`PENDING_CAP`] per side; `None`
+    /// when a side cannot tell or cannot be asked now (its table's sync
+    /// will say why).
+    pub(crate) async fn waiting(&self) -> Option<u64> {
+        let direction = self.member.config.direction;
+        let mut sides = Vec::new();
+        if direction.downloads() {
+            sides.push(Side::Hub);
+        }
+        if direction.uploads() {
+            sides.push(Side::Member);
+        }
+        let mut total = 0;
+        for side in sides {
+            let since = self.engine.meta.anchor(&self.scope, side).await.ok()?;
+            let n = self.db(side).pending(self.schema(side), &since, PENDING_CAP).await.ok()??;
+            self.control.budget(self.budget_key(side), n);
+            total += n;
+        }
+        Some(total)
+    }
+
+    /// This pair's key in the progress budgets.
+    fn budget_key(&self, side: Side) -> crate::group::Budget {
+        (self.scope.member.clone(), self.scope.table.clone(), side == Side::Hub)
+    }
+
     /// Replay, download, upload.
     pub(crate) async fn run(&self, report: &mut TableReport) -> Result<(), EngineError> {
         self.replay(report).await?;
@@ -489,7 +522,7 @@ impl<'a> Pair<'a> {
                 "batch"
             );
             since = batch.next.clone();
-            self.control.progress(batch.changes.len() as u64);
+            self.control.progress_of(&self.budget_key(source), batch.changes.len() as u64);
             if !batch.more {
                 report.pending |= batch.pending;
                 return Ok(());

@@ -320,3 +320,30 @@ async fn a_member_key_that_starts_folding_after_preparation_quarantines_instead_
     let (_, why) = g.unprepared().next().expect("refused");
     assert!(why.contains("NOCASE"), "{why}");
 }
+
+#[tokio::test]
+async fn a_sync_knows_how_many_changes_wait_before_its_first_batch() {
+    let (hub, a, b) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Postgres).await, Db::new(Kind::Mysql).await);
+    hub.create_items().await;
+    b.create_items().await;
+    let rows: Vec<String> = (1..=20).map(|i| format!("({i}, 'item {i}', {i}, {i}.50)")).collect();
+    hub.exec(&format!("INSERT INTO items (id, name, qty, price) VALUES {}", rows.join(", "))).await;
+    let b_rows: Vec<String> = (101..=113).map(|i| format!("({i}, 'b {i}', 1, 1)")).collect();
+    b.exec(&format!("INSERT INTO items (id, name, qty, price) VALUES {}", b_rows.join(", "))).await;
+    let e = engine().await;
+    let g = e.engine.prepare(&group("g", &hub, &[&a, &b], "builtin:hub-wins", json!({}))).await.expect("prepare");
+    let control = hubsync_engine::SyncControl::default();
+    assert_eq!(control.total(), None, "nothing counted yet");
+    e.engine.sync_group_with(&g, None, &control).await.expect("sync");
+    // m1: the hub's 20 rows down, nothing up; m2: 20 down, its 13 up. The
+    // rows each sync writes and reads back as its own echoes are no part of
+    // the total, and progress stops at it.
+    assert_eq!(control.total(), Some(53));
+    assert_eq!(control.changes(), 53);
+    // Nothing waits once the rounds are done: a total of zero, known at once.
+    sync_until_quiet(&e.engine, &g, 4).await;
+    assert_converged(&hub, &[&a, &b]).await;
+    let idle = hubsync_engine::SyncControl::default();
+    e.engine.sync_group_with(&g, None, &idle).await.expect("sync");
+    assert_eq!(idle.total(), Some(0));
+}

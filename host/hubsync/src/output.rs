@@ -63,8 +63,62 @@ pub fn at(micros: Option<i64>) -> String {
     micros.map_or_else(|| "-".into(), |m| when(Some(m)))
 }
 
+/// A progress line: changes done, of how many when the total is known
+/// (with the share and the time left at the rate so far), and the rate.
+pub fn progress(done: u64, total: Option<u64>, elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let rate = done as f64 / secs;
+    match total {
+        Some(t) if t > 0 => {
+            let share = (done.min(t) as f64 * 100.0 / t as f64).floor();
+            let left = t.saturating_sub(done);
+            let eta = if left == 0 {
+                "done".to_owned()
+            } else if rate >= 1.0 {
+                format!("about {} left", duration((left as f64 / rate).ceil() as u64))
+            } else {
+                "time left unknown yet".to_owned()
+            };
+            format!("{done} of {t} changes ({share:.0} %), {rate:.0}/s, {eta}")
+        }
+        _ => format!("{done} changes, {rate:.0}/s"),
+    }
+}
+
+/// Seconds as `1h 02m`, `3m 05s` or `7s`.
+fn duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 /// Groups as a group file (TOML).
 pub fn toml_of(groups: &[GroupConfig]) -> Result<String> {
     let file = hubsync_core::SyncFile { metadata: None, groups: groups.to_vec() };
     toml::to_string(&file).context("writing TOML")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn progress_says_the_share_the_rate_and_the_time_left() {
+        assert_eq!(
+            super::progress(500, Some(2000), Duration::from_secs(5)),
+            "500 of 2000 changes (25 %), 100/s, about 15s left"
+        );
+        assert_eq!(
+            super::progress(2100, Some(2000), Duration::from_secs(1)),
+            "2100 of 2000 changes (100 %), 2100/s, done"
+        );
+        assert_eq!(super::progress(10, None, Duration::from_secs(10)), "10 changes, 1/s");
+        assert_eq!(
+            super::progress(0, Some(7200), Duration::from_secs(1)),
+            "0 of 7200 changes (0 %), 0/s, time left unknown yet"
+        );
+        assert_eq!(super::duration(3725), "1h 02m");
+    }
 }

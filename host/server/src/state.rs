@@ -100,10 +100,11 @@ impl AppState {
         }
     }
 
-    /// Changes moved so far by this instance's running sync of a member.
-    pub fn progress(&self, group: &str, member: &str) -> Option<u64> {
+    /// Changes moved so far by this instance's running sync of a member,
+    /// and the total it grows toward when known.
+    pub fn progress(&self, group: &str, member: &str) -> Option<(u64, Option<u64>)> {
         let r = self.running.lock().ok()?;
-        r.get(&(group.to_owned(), member.to_owned())).map(|c| c.changes())
+        r.get(&(group.to_owned(), member.to_owned())).map(|c| (c.changes(), c.total()))
     }
 
     /// Cancel this instance's running syncs of a group (or one member).

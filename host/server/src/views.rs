@@ -114,6 +114,8 @@ pub struct Live {
     pub syncing_on: Option<String>,
     /// Changes its running sync has written so far.
     pub changes_done: Option<u64>,
+    /// What waited when its running sync started.
+    pub changes_total: Option<u64>,
     /// When its next sync is due, µs since the Unix epoch.
     pub due_micros: Option<i64>,
 }
@@ -131,7 +133,7 @@ pub fn group_state(
     let members = members
         .iter()
         .map(|&m| {
-            let Live { syncing_on, changes_done, due_micros } = live(m);
+            let Live { syncing_on, changes_done, changes_total, due_micros } = live(m);
             let tables = rows
                 .iter()
                 .filter(|s| s.scope.group == group && s.scope.member == m)
@@ -149,7 +151,7 @@ pub fn group_state(
                     last_success_micros: s.last_success_micros,
                 })
                 .collect();
-            MemberState { member: m.to_owned(), syncing_on, changes_done, due_micros, tables }
+            MemberState { member: m.to_owned(), syncing_on, changes_done, changes_total, due_micros, tables }
         })
         .collect();
     GroupState { group: group.to_owned(), members }

@@ -560,6 +560,17 @@ impl hubsync_core::Connector for Mssql {
         Ok(ChangeBatch { changes: batch_.changes, unreadable: batch_.unreadable, next, more, pending })
     }
 
+    async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        let t = TableRef::of(table);
+        let (ver, seq) = parse_anchor(since)?;
+        let what = format!("counting the changes of {t}");
+        let mut lease = self.pool.get().await?;
+        let Some(e) = registered(lease.conn(), &t, &what).await? else { return Ok(None) };
+        let cap = cap.min(i64::MAX as u64) as i64;
+        let r = rows(lease.conn(), &tsql::pending(self.flavor, e.id), &[&ver, &seq, &cap], &what).await?;
+        Ok(Some(r.first().map(|r| int(r, 0)).unwrap_or(0).max(0) as u64))
+    }
+
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
     }

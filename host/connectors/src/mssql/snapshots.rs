@@ -90,6 +90,7 @@ fn render(f: Flavor) -> String {
         v
     });
     put("introspection", vec![tsql::COLUMNS.into(), tsql::INDEXES.into(), tsql::FOREIGN_KEYS.into()]);
+    put("pending", vec![tsql::pending(f, 7)]);
     out
 }
 

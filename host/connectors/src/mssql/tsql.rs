@@ -423,6 +423,15 @@ pub(crate) fn read_changes(f: Flavor, s: &Shape, id: i64) -> String {
     )
 }
 
+/// How many changes wait after (`@P1` ver, `@P2` seq), counted up to `@P3`.
+pub(crate) fn pending(f: Flavor, id: i64) -> String {
+    format!(
+        "SELECT COUNT(*) FROM (SELECT TOP (@P3) 1 AS one FROM {} t WHERE {}) c",
+        track(id),
+        Shape::after(f, "t", "@P1", "@P2", ">")
+    )
+}
+
 /// How a column's values travel into the staging table of an upsert
 /// (tiberius `INSERT BULK`): as their own TDS type where one carries them
 /// exactly, else as text converted by the server as in `OPENJSON` (decimals

@@ -467,6 +467,21 @@ impl hubsync_core::Connector for Sqlite {
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
     }
 
+    async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        let t = TableRef::of(table);
+        let Some(m) = self.registered(&t).await? else { return Ok(None) };
+        let after = parse_anchor(since)?;
+        let sql =
+            format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE hubsync_seq > ? LIMIT ?)", Self::tracking(m.id));
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(cap.min(i64::MAX as u64) as i64)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db(format!("counting the changes of {t}")))?;
+        Ok(Some(n as u64))
+    }
+
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
         self.ensure_meta().await?;

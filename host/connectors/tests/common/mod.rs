@@ -175,12 +175,18 @@ pub async fn apply_updates_tracked_rows_and_lookup_sees_them(db: &dyn TestDb) {
     db.exec("INSERT INTO orders (id, note, amount) VALUES (1, 'a', '1'), (2, 'b', '2'), (3, 'c', '3')").await;
     assert!(!c.is_empty(&TableRef::of(&t)).await.expect("is_empty"));
     c.provision(&t).await.expect("provision");
+    // The rows there before count as changes; the count stops at its cap.
+    assert_eq!(c.pending(&t, &Anchor::start(), 1000).await.expect("pending"), Some(3));
+    assert_eq!(c.pending(&t, &Anchor::start(), 2).await.expect("pending"), Some(2));
     let (_, a0) = read_all(c, &t, &Anchor::start()).await;
+    assert_eq!(c.pending(&t, &a0, 1000).await.expect("pending"), Some(0));
     let row = |id: i64, note: &str| vec![Value::Int(id), Value::Text(note.into()), Value::Decimal("9.5".into())];
     let ops =
         [ApplyOp::Upsert(row(1, "updated")), ApplyOp::Upsert(row(4, "new")), ApplyOp::Delete(vec![Value::Int(2)])];
     c.apply(&t, &ops, "g/hub").await.expect("upserts over tracked rows");
     c.apply(&t, &[ApplyOp::Upsert(row(1, "again"))], "g/hub").await.expect("second update");
+    let waiting = c.pending(&t, &a0, 1000).await.expect("pending");
+    assert_eq!(waiting, Some(read_all(c, &t, &a0).await.0.len() as u64), "what a read after a0 finds");
     let keys: Vec<Vec<Value>> = (1..=5).map(|i| vec![Value::Int(i)]).collect();
     let mut found = c.lookup(&t, &a0, &keys).await.expect("lookup");
     found.sort_by_key(|s| int_key(&s.key));

@@ -81,7 +81,11 @@ fn show(states: &[GroupState], json: bool, how_to_sync: &str, where_held: impl F
             if let Some(i) = &m.syncing_on {
                 live.push(format!(
                     "syncing on {i}{}",
-                    m.changes_done.map(|n| format!(", {n} changes so far")).unwrap_or_default()
+                    match (m.changes_done, m.changes_total) {
+                        (Some(n), Some(t)) => format!(", {n} of {t} changes so far"),
+                        (Some(n), None) => format!(", {n} changes so far"),
+                        _ => String::new(),
+                    }
                 ));
             }
             if let Some(due) = m.due_micros {

@@ -9,7 +9,7 @@ use hubsync_api::{Level, MemberState, SyncRequest};
 use hubsync_engine::{Group, load_file};
 
 use crate::local::{engine, print_report, selected};
-use crate::output::{opt, print};
+use crate::output::{opt, print, progress};
 use crate::remote::Remote;
 
 // The arguments of `hubsync sync` (its help is the variant's in main.rs).
@@ -108,8 +108,9 @@ async fn file(config: &Path, group: Option<&str>, member: Option<&str>, watch: b
     }
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     for g in &groups {
-        let r = engine.sync_group(g, member).await?;
+        let r = if tty { with_progress(&engine, g, member).await? } else { engine.sync_group(g, member).await? };
         print_report(&r);
         errors.extend(r.errors());
         warnings.extend(r.warnings());
@@ -126,6 +127,30 @@ async fn file(config: &Path, group: Option<&str>, member: Option<&str>, watch: b
         bail!("{} table syncs failed:\n  {}", errors.len(), errors.join("\n  "));
     }
     Ok(())
+}
+
+/// Sync `g` with a progress line on standard error (a terminal), redrawn
+/// every 300 ms from the sync's own count and total.
+async fn with_progress(
+    engine: &hubsync_engine::Engine,
+    g: &Group,
+    member: Option<&str>,
+) -> Result<hubsync_engine::GroupReport> {
+    let control = hubsync_engine::SyncControl::default();
+    let started = std::time::Instant::now();
+    let sync = engine.sync_group_with(g, member, &control);
+    tokio::pin!(sync);
+    let mut tick = tokio::time::interval(Duration::from_millis(300));
+    let report = loop {
+        tokio::select! {
+            r = &mut sync => break r,
+            _ = tick.tick() => {
+                eprint!("\r{}: {}   ", g.config().name, progress(control.changes(), control.total(), started.elapsed()));
+            }
+        }
+    };
+    eprint!("\r\x1b[2K");
+    Ok(report?)
 }
 
 /// `hubsync sync now GROUP [--member M] [--wait]`.
@@ -150,14 +175,15 @@ async fn now(r: &Remote, group: &str, member: Option<&str>, wait: bool) -> Resul
         let done = members.iter().all(|m| {
             m.syncing_on.is_none() && !m.tables.is_empty() && m.tables.iter().all(|t| t.last_started_micros >= asked)
         });
-        let changes: u64 = members.iter().filter_map(|m| m.changes_done).sum();
         if tty {
-            let secs = started.elapsed().as_secs_f64().max(0.001);
-            let running = members.iter().filter(|m| m.syncing_on.is_some()).count();
+            let running: Vec<&&MemberState> = members.iter().filter(|m| m.syncing_on.is_some()).collect();
+            let changes: u64 = running.iter().filter_map(|m| m.changes_done).sum();
+            let total: Option<u64> = running.iter().map(|m| m.changes_total).sum();
             eprint!(
-                "\r{running} of {} member(s) syncing; {changes} changes this run on the serving instance ({:.0}/s)   ",
+                "\r{} of {} member(s) syncing: {}   ",
+                running.len(),
                 members.len(),
-                changes as f64 / secs
+                progress(changes, total, started.elapsed())
             );
         }
         if done {

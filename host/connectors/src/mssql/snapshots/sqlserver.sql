@@ -276,3 +276,7 @@ SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(i.name
 SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(fk.name AS nvarchar(128)), CAST(rs.name AS nvarchar(128)), CAST(rt.name AS nvarchar(128)), CAST(c.name AS nvarchar(128)) FROM sys.foreign_keys fk JOIN sys.tables t ON t.object_id = fk.parent_object_id JOIN sys.schemas s ON s.schema_id = t.schema_id JOIN sys.tables rt ON rt.object_id = fk.referenced_object_id JOIN sys.schemas rs ON rs.schema_id = rt.schema_id JOIN sys.foreign_key_columns fc ON fc.constraint_object_id = fk.object_id JOIN sys.columns c ON c.object_id = fc.parent_object_id AND c.column_id = fc.parent_column_id WHERE s.name <> N'hubsync' ORDER BY 1, 2, 3, fc.constraint_column_id
 ;
 
+-- pending
+SELECT COUNT(*) FROM (SELECT TOP (@P3) 1 AS one FROM [hubsync].[track_7] t WHERE (t.ver > CAST(@P1 AS binary(8)) OR (t.ver = CAST(@P1 AS binary(8)) AND t.seq > @P2))) c
+;
+
