@@ -79,8 +79,9 @@ impl SyncControl {
 
     /// The changes that waited when the syncs under this control started,
     /// counted before their first batch: the total `changes` grows toward
-    /// (it can pass it by what was written meanwhile). `None` until a sync
-    /// counted, or when a database could not tell.
+    /// and does not pass (each pass counts at most what its side had
+    /// waiting). `None` until a sync counted, or when a database could not
+    /// tell.
     pub fn total(&self) -> Option<u64> {
         use std::sync::atomic::Ordering::Relaxed;
         (self.counted.load(Relaxed) && !self.total_unknown.load(Relaxed)).then(|| self.total.load(Relaxed))
