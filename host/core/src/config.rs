@@ -230,6 +230,16 @@ pub fn valid_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
+/// `name` as a valid group, member, agent or plugin name, or what a name
+/// may hold (`what` says which name it is: "group name").
+pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(format!("{what} {name:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`"))
+    }
+}
+
 impl SyncFile {
     /// Every problem of the definitions, one line each, saying what to fix.
     /// Empty when the file is usable.
@@ -251,8 +261,8 @@ impl GroupConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         let g = &self.name;
-        if !valid_name(g) {
-            out.push(format!("group name {g:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`"));
+        if let Err(e) = check_name("group name", g) {
+            out.push(e);
         }
         if self.members.is_empty() {
             out.push(format!("group {g:?} has no members; add at least one [[group.member]]"));

@@ -128,9 +128,5 @@ async fn bytes<S: Send + Sync>(req: Request, state: &S) -> ApiResult<Bytes> {
 /// `name` as a valid group, member, agent or plugin name, or a 400 saying
 /// what a name may hold.
 pub(crate) fn check_name(what: &str, name: &str) -> ApiResult<()> {
-    if hubsync_core::config::valid_name(name) {
-        Ok(())
-    } else {
-        Err(ApiError::bad(format!("{what} {name:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`")))
-    }
+    hubsync_core::config::check_name(what, name).map_err(ApiError::bad)
 }

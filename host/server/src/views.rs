@@ -49,10 +49,8 @@ pub fn history_filter(q: hubsync_api::HistoryQuery) -> Result<hubsync_connectors
         return Err("limit is 1 to 1000".into());
     }
     for (what, name) in [("group name", &q.group), ("member name", &q.member)] {
-        if let Some(n) = name
-            && !hubsync_core::config::valid_name(n)
-        {
-            return Err(format!("{what} {n:?} is not valid: use 1 to 64 letters, digits, `_`, `-` or `.`"));
+        if let Some(n) = name {
+            hubsync_core::config::check_name(what, n)?;
         }
     }
     Ok(hubsync_connectors::meta::HistoryFilter {

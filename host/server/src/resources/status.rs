@@ -38,10 +38,11 @@ async fn status(State(state): State<Arc<AppState>>, ApiPath(group): ApiPath<Stri
     let names: Vec<&str> = config.members.iter().map(|m| m.name.as_str()).collect();
     let answer = crate::views::group_state(&group, &names, &all, &held, |m| {
         let lease = leases.iter().find(|l| l.group == group && l.member == m);
+        let progress = state.progress(&group, m);
         crate::views::Live {
             syncing_on: lease.filter(|l| l.expires_micros >= now).and_then(|l| l.holder.clone()),
-            changes_done: state.progress(&group, m).map(|p| p.0),
-            changes_total: state.progress(&group, m).and_then(|p| p.1),
+            changes_done: progress.map(|p| p.0),
+            changes_total: progress.and_then(|p| p.1),
             due_micros: lease.map(|l| l.due_micros.max(0)).filter(|&d| d != i64::MAX),
         }
     });
