@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod apps;
+pub mod browser;
 
 /// Cells of a result row as the client printed them (NULL as an empty string).
 pub type Cells = Vec<String>;

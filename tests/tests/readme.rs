@@ -204,6 +204,15 @@ fn the_service_quick_start_and_its_curl_calls_run_as_written() {
         assert!(json.get("title").is_none(), "{line}: {answer}");
     }
     assert!(sh(&curls[0], &env).contains("\"sales\""), "the group list names the group");
+    // The events stream's example: its first lines are the snapshot.
+    let events = blocks.iter().find(|b| b.contains("/api/v1/events")).expect("the events example");
+    let events = commands(&fill_all(events));
+    assert_eq!(events.len(), 1, "{events:?}");
+    let first = sh(&events[0], &env);
+    assert!(first.starts_with("event: snapshot\ndata: {\"type\":\"snapshot\""), "{first}");
+    // The dashboard is at `/`: an anonymous visitor is sent to sign in.
+    let page = sh(&format!("curl -s -o /dev/null -w '%{{redirect_url}}' {server}/"), &env);
+    assert!(page.ends_with("/sign-in?next=/"), "{page}");
     let _ = serve.kill();
     let _ = serve.wait();
 }

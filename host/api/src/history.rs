@@ -33,7 +33,7 @@ pub struct HistoryQuery {
 }
 
 /// One table sync of one member.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEntry {
     /// The entry's id.
     pub id: i64,

@@ -56,6 +56,16 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Its recorded name: `take-hub`, `take-member`, `merged` or `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::TakeHub => "take-hub",
+            Decision::TakeMember => "take-member",
+            Decision::Merged => "merged",
+            Decision::Skip => "skip",
+        }
+    }
+
     /// The decision of its recorded name (`take-hub`, `take-member`,
     /// `merged`, `skip`), or `None` for a name this version does not know.
     pub fn parse(s: &str) -> Option<Decision> {

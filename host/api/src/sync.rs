@@ -56,16 +56,34 @@ pub struct MemberState {
     pub member: String,
     /// The instance syncing it now, if one is.
     pub syncing_on: Option<String>,
-    /// Changes moved so far by the sync running on this instance.
+    /// When the running sync started, µs since the Unix epoch.
+    #[serde(default)]
+    pub syncing_since_micros: Option<i64>,
+    /// Changes moved so far by the running sync (on whichever instance
+    /// runs it, as of its last heartbeat, at most a second old).
     pub changes_done: Option<u64>,
     /// The changes that waited when that sync started, counted before its
     /// first batch (up to ten million per table and side): the total
     /// `changes_done` grows toward. Absent when a database cannot tell.
     pub changes_total: Option<u64>,
+    /// The running sync's progress per table.
+    #[serde(default)]
+    pub progress_tables: Vec<TableProgress>,
     /// When it is due next, µs since the Unix epoch (absent: only on request).
     pub due_micros: Option<i64>,
     /// Its tables.
     pub tables: Vec<TableState>,
+}
+
+/// One table's share of a running sync's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TableProgress {
+    /// The table (hub name).
+    pub table: String,
+    /// Changes settled so far (both directions).
+    pub done: u64,
+    /// Changes that waited when its passes started.
+    pub total: u64,
 }
 
 /// A group's state.

@@ -71,3 +71,12 @@ impl Role {
         }
     }
 }
+
+/// Who the caller is: the token presented, by name, and what it may do.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Identity {
+    /// The token's name.
+    pub name: String,
+    /// `admin` (reads and changes) or `reader` (reads only).
+    pub role: crate::Role,
+}

@@ -4,9 +4,9 @@
 
 use hubsync_api::{
     Accepted, AgentKey, AgentView, ConflictQuery, ConflictView, Count, CreatedToken, GroupState, GroupSummary,
-    GroupUpdate, GroupView, Heartbeat, HeartbeatAnswer, HistoryPage, HistoryQuery, Join, Joined, MemberUpdate,
-    MemberView, NewAgent, NewToken, PluginView, QuarantineAction, QuarantineView, RemoveQuery, ReplayReport,
-    ReplayRequest, SchemaQuery, SchemaTable, SyncRequest, TokenView, UploadQuery,
+    GroupUpdate, GroupView, Heartbeat, HeartbeatAnswer, HistoryPage, HistoryQuery, Identity, Join, Joined,
+    MemberUpdate, MemberView, NewAgent, NewToken, PluginView, QuarantineAction, QuarantineView, RemoveQuery,
+    ReplayReport, ReplayRequest, SchemaQuery, SchemaTable, SyncRequest, TokenView, UploadQuery,
 };
 use hubsync_core::{GroupConfig, MemberConfig, TableConfig};
 use serde::Serialize;
@@ -187,6 +187,11 @@ impl Client {
     }
 
     // --- tokens ---
+
+    /// `GET /api/v1/whoami`
+    pub async fn whoami(&self) -> Result<Identity, CallError> {
+        self.get("/api/v1/whoami").await
+    }
 
     /// `GET /api/v1/tokens`
     pub async fn tokens(&self) -> Result<Vec<TokenView>, CallError> {

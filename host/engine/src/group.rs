@@ -51,7 +51,19 @@ pub struct SyncControl {
     /// What is left of each (member, table, side)'s count: a pass adds at
     /// most that to `changes`, so rows this sync writes and then reads back
     /// (its own echoes, not counted at the start) do not run past the total.
-    budgets: std::sync::Mutex<std::collections::HashMap<Budget, u64>>,
+    /// Each budget's count when its pass started and what is left of it.
+    budgets: std::sync::Mutex<std::collections::HashMap<Budget, (u64, u64)>>,
+}
+
+/// One table's share of a running sync's progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableProgress {
+    /// The hub's name for the table.
+    pub table: String,
+    /// Changes settled so far (both directions).
+    pub done: u64,
+    /// Changes that waited when its passes started.
+    pub total: u64,
 }
 
 /// A member's table and the side read (`true`: the hub).
@@ -90,7 +102,7 @@ impl SyncControl {
     /// `n` changes wait on one member's table and side.
     pub(crate) fn budget(&self, key: Budget, n: u64) {
         if let Ok(mut b) = self.budgets.lock() {
-            b.insert(key, n);
+            b.insert(key, (n, n));
         }
     }
 
@@ -98,7 +110,7 @@ impl SyncControl {
     pub(crate) fn progress_of(&self, key: &Budget, n: u64) {
         let counted = match self.budgets.lock() {
             Ok(mut b) => match b.get_mut(key) {
-                Some(left) => {
+                Some((_, left)) => {
                     let c = n.min(*left);
                     *left -= c;
                     c
@@ -108,6 +120,26 @@ impl SyncControl {
             Err(_) => n,
         };
         self.progress(counted);
+    }
+
+    /// Progress per table (summed over members and both sides), by table
+    /// name; empty until a sync counted.
+    pub fn tables(&self) -> Vec<TableProgress> {
+        let Ok(b) = self.budgets.lock() else { return Vec::new() };
+        let mut out: Vec<TableProgress> = Vec::new();
+        let mut keys: Vec<&Budget> = b.keys().collect();
+        keys.sort_by(|x, y| (&x.1, &x.0, x.2).cmp(&(&y.1, &y.0, y.2)));
+        for k in keys {
+            let (total, left) = b[k];
+            match out.iter_mut().find(|t| t.table == k.1) {
+                Some(t) => {
+                    t.done += total - left;
+                    t.total += total;
+                }
+                None => out.push(TableProgress { table: k.1.clone(), done: total - left, total }),
+            }
+        }
+        out
     }
 
     pub(crate) fn expect(&self, waiting: Option<u64>) {

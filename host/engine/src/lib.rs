@@ -20,7 +20,7 @@ mod view;
 
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};
-pub use group::{Engine, Group, GroupReport, MemberReport, SyncControl, TableReport, snapshot};
+pub use group::{Engine, Group, GroupReport, MemberReport, SyncControl, TableProgress, TableReport, snapshot};
 pub use replay::ReplayedConflict;
 pub use schedule::watch;
 pub use verify::{Shown, TableVerdict, VerifyOptions};

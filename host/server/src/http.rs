@@ -23,7 +23,8 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .map(str::to_owned);
+        .map(str::to_owned)
+        .or_else(|| browser_token(&state, &req));
     let Some(token) = presented else {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -39,6 +40,19 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next
         Ok(None) => ApiError::new(StatusCode::UNAUTHORIZED, "the token is not valid or was revoked").into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The token of a browser signed in to the dashboard, for the one route
+/// a page cannot send a header to: `EventSource` opens `/api/v1/events`
+/// with cookies only. Every other route wants the header (a cookie alone
+/// never changes anything).
+fn browser_token(state: &AppState, req: &Request) -> Option<String> {
+    if req.method() != axum::http::Method::GET || req.uri().path() != "/api/v1/events" {
+        return None;
+    }
+    let key = state.session_key.get()?;
+    let now = (now_micros() / 1_000_000) as u64;
+    key.from_headers(req.headers(), now).map(|s| s.token)
 }
 
 /// Every error answer as problem+json, including axum's own (an unknown

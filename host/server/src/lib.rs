@@ -11,12 +11,15 @@
 //! extractors answering problem+json) and [`definitions`] (group
 //! definitions loaded, stored, masked); [`http`] (the router, its layers,
 //! health, metrics, the document from [`openapi`]); [`state`] (the shared
-//! state and its caches); [`serve`] and [`tls`]; [`scheduler`] (leases);
+//! state and its caches); [`serve`] and [`tls`]; [`scheduler`] (leases,
+//! progress written into them); [`events`] (`/api/v1/events`, read from the
+//! metadata); `ui` (the dashboard in front of the API, called in process);
 //! [`tunnel`] and [`links`] (the agents' connections); [`auth`] (tokens);
 //! [`views`] (the API's views of metadata records, built for the server and the CLI alike).
 
 pub mod auth;
 mod definitions;
+pub mod events;
 pub mod extract;
 mod http;
 mod links;
@@ -29,6 +32,7 @@ mod serve;
 pub mod state;
 mod tls;
 mod tunnel;
+mod ui;
 pub mod views;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -16,6 +16,10 @@ use tracing::{info, warn};
 
 use crate::{AppState, ServerError, now_micros};
 
+/// How often a running sync's holder renews its lease and writes its
+/// progress (what every instance's status and events show).
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
 /// Run until `stop` turns true; then cancel the syncs in flight (they stop
 /// after their batch), wait for them and release every lease.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
@@ -65,11 +69,17 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
     let heartbeat = {
         let (state, control, group, member) = (state.clone(), control.clone(), group.to_owned(), member.to_owned());
         tokio::spawn(async move {
+            // Each second: renew the lease, write the progress every
+            // instance shows (status, events), read the cancel flag.
+            let mut written = String::new();
             loop {
-                tokio::time::sleep(ttl / 3).await;
+                tokio::time::sleep(PROGRESS_EVERY).await;
                 let until = now_micros() + ttl.as_micros() as i64;
-                match state.engine.meta().renew_lease(&state.instance, &group, &member, until).await {
+                let progress = crate::events::StoredProgress::of(&control);
+                let changed = (progress != written).then_some(progress.as_str());
+                match state.engine.meta().renew_lease(&state.instance, &group, &member, until, changed).await {
                     Ok(Some(cancel)) => {
+                        written = progress;
                         if cancel {
                             control.cancel();
                         }

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::state::{AppState, ServeOptions};
-use crate::{ServerError, http, now_micros, scheduler, tls};
+use crate::{ServerError, events, http, now_micros, scheduler, tls, ui};
 
 /// Serve until `shutdown` resolves: the API and the scheduler. Then stop
 /// taking work, let the batches in flight finish, release the leases.
@@ -38,9 +38,12 @@ pub async fn serve_on(
     let singleton = single_instance(&state).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
+    let watcher = tokio::spawn(events::watch(state.clone()));
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     info!(%addr, instance = %state.instance, tls = tls.is_some(), "serving");
-    let app = http::router(state.clone());
+    let key = ui::session_key(&state).await?;
+    let _ = state.session_key.set(key.clone());
+    let app = ui::with_dashboard(http::router(state.clone()), key, tls.is_some());
     let mut stop_http = stop_rx.clone();
     let stopped = async move {
         while !*stop_http.borrow() {
@@ -49,9 +52,13 @@ pub async fn serve_on(
             }
         }
     };
+    let closing = state.clone();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
+        // Event streams never end by themselves: end them, so the
+        // graceful shutdown does not wait for their readers.
+        closing.events.close();
     });
     match tls {
         None => axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -64,6 +71,7 @@ pub async fn serve_on(
     if let Err(e) = scheduler.await {
         warn!(error = %e, "the scheduler ended abnormally");
     }
+    watcher.abort();
     if let Some(h) = singleton {
         h.abort();
     }

@@ -10,6 +10,7 @@ use hubsync_engine::{Engine, Group, SyncControl};
 use tokio::sync::Notify;
 
 use crate::auth::{self, Role};
+use crate::events::EventHub;
 use crate::extract::Caller;
 use crate::links::AgentLinks;
 use crate::metrics::Metrics;
@@ -68,6 +69,11 @@ pub struct AppState {
     /// The agents connected to this instance (the engine opens
     /// `agent://` URLs through them).
     pub links: Arc<AgentLinks>,
+    /// The events stream's fan-out to this instance's listeners.
+    pub events: EventHub,
+    /// The key dashboard sessions are signed with (set when serving):
+    /// a signed-in browser's cookie opens the events stream.
+    pub session_key: std::sync::OnceLock<hubsync_dashboard::SessionKey>,
 }
 
 impl AppState {
@@ -87,6 +93,8 @@ impl AppState {
             preparing: tokio::sync::Mutex::new(()),
             answers: Mutex::new(HashMap::new()),
             computing: Mutex::new(HashMap::new()),
+            events: EventHub::default(),
+            session_key: std::sync::OnceLock::new(),
         })
     }
 

@@ -60,6 +60,7 @@ pub fn history_filter(q: hubsync_api::HistoryQuery) -> Result<hubsync_connectors
         since_micros: q.since_micros,
         until_micros: q.until_micros,
         before_id: q.cursor,
+        after_id: None,
         limit,
     })
 }
@@ -110,6 +111,10 @@ pub fn conflict_view(s: Scope, c: ConflictRecord) -> Result<ConflictView, String
 pub struct Live {
     /// The instance syncing it now.
     pub syncing_on: Option<String>,
+    /// When its running sync started.
+    pub since_micros: Option<i64>,
+    /// Its running sync's progress per table.
+    pub tables: Vec<hubsync_api::TableProgress>,
     /// Changes its running sync has written so far.
     pub changes_done: Option<u64>,
     /// What waited when its running sync started.
@@ -131,7 +136,8 @@ pub fn group_state(
     let members = members
         .iter()
         .map(|&m| {
-            let Live { syncing_on, changes_done, changes_total, due_micros } = live(m);
+            let Live { syncing_on, since_micros, tables: progress_tables, changes_done, changes_total, due_micros } =
+                live(m);
             let tables = rows
                 .iter()
                 .filter(|s| s.scope.group == group && s.scope.member == m)
@@ -149,7 +155,16 @@ pub fn group_state(
                     last_success_micros: s.last_success_micros,
                 })
                 .collect();
-            MemberState { member: m.to_owned(), syncing_on, changes_done, changes_total, due_micros, tables }
+            MemberState {
+                member: m.to_owned(),
+                syncing_on,
+                syncing_since_micros: since_micros,
+                changes_done,
+                changes_total,
+                progress_tables,
+                due_micros,
+                tables,
+            }
         })
         .collect();
     GroupState { group: group.to_owned(), members }

@@ -56,6 +56,15 @@ impl MetaStore {
         rows.iter().map(|r| Ok((r.get(0), self.unseal(r.get(1))?, r.get(2)))).collect()
     }
 
+    /// Every served group's name and revision (cheap: no definitions read).
+    pub async fn spec_revisions(&self) -> Result<Vec<(String, i64)>, ConnectorError> {
+        let rows = self
+            .statement("reading group revisions", "SELECT name, revision FROM group_specs ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// One group's definition and revision.
     pub async fn spec(&self, name: &str) -> Result<Option<(String, i64)>, ConnectorError> {
         let row = self

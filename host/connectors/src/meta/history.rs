@@ -84,6 +84,8 @@ pub struct HistoryFilter {
     pub until_micros: Option<i64>,
     /// Only entries older than this entry id (the previous page's cursor).
     pub before_id: Option<i64>,
+    /// Only entries newer than this entry id (what a watcher has not seen).
+    pub after_id: Option<i64>,
     /// At most this many.
     pub limit: i64,
 }
@@ -223,7 +225,7 @@ impl MetaStore {
              WHERE (CAST(? AS TEXT) IS NULL OR group_name = ?) AND (CAST(? AS TEXT) IS NULL OR member = ?) \
              AND (? = 0 OR (? = 1 AND ok = 1 AND warnings = 0) OR (? = 2 AND ok = 1 AND warnings > 0) \
                   OR (? = 3 AND ok = 0)) \
-             AND started_micros >= ? AND started_micros < ? AND id < ? ORDER BY id DESC LIMIT ?",
+             AND started_micros >= ? AND started_micros < ? AND id < ? AND id > ? ORDER BY id DESC LIMIT ?",
             )
             .bind(&f.group)
             .bind(&f.group)
@@ -236,6 +238,7 @@ impl MetaStore {
             .bind(f.since_micros.unwrap_or(i64::MIN))
             .bind(f.until_micros.unwrap_or(i64::MAX))
             .bind(f.before_id.unwrap_or(i64::MAX))
+            .bind(f.after_id.unwrap_or(i64::MIN))
             .bind(f.limit)
             .fetch_all(&self.pool)
             .await?;

@@ -25,6 +25,11 @@ pub struct LeaseHolder {
     pub expires_micros: i64,
     /// When the member is due to sync next.
     pub due_micros: i64,
+    /// When the holder's sync started, µs since the Unix epoch.
+    pub started_micros: Option<i64>,
+    /// What the holder's heartbeat last wrote of its sync's progress (a
+    /// JSON text the service defines).
+    pub progress: Option<String>,
 }
 
 impl MetaStore {
@@ -107,10 +112,12 @@ impl MetaStore {
         let (group, member): (String, String) = (row.get(0), row.get(1));
         self.statement(
             what,
-            "UPDATE leases SET holder = ?, expires_micros = ?, cancel = 0 WHERE group_name = ? AND member = ?",
+            "UPDATE leases SET holder = ?, expires_micros = ?, cancel = 0, started_micros = ?, progress = NULL \
+             WHERE group_name = ? AND member = ?",
         )
         .bind(holder)
         .bind(now_micros + ttl_micros)
+        .bind(now_micros)
         .bind(&group)
         .bind(&member)
         .execute(&mut *tx)
@@ -119,17 +126,31 @@ impl MetaStore {
         Ok(Some((group, member)))
     }
 
-    /// Extend `holder`'s lease on a member to `expires_micros`. `Ok(None)`
-    /// when the lease is no longer `holder`'s (it expired and another took
-    /// it, or the member was removed); else whether a cancel was asked for.
+    /// Extend `holder`'s lease on a member to `expires_micros` and record
+    /// its sync's `progress`. `Ok(None)` when the lease is no longer
+    /// `holder`'s (it expired and another took it, or the member was
+    /// removed); else whether a cancel was asked for.
     pub async fn renew_lease(
         &self,
         holder: &str,
         group: &str,
         member: &str,
         expires_micros: i64,
+        progress: Option<&str>,
     ) -> Result<Option<bool>, ConnectorError> {
-        let row = self.statement("renewing a member's lease", "UPDATE leases SET expires_micros = ? WHERE group_name = ? AND member = ? AND holder = ? RETURNING cancel").bind(expires_micros).bind(group).bind(member).bind(holder).fetch_optional(&self.pool).await?;
+        let row = self
+            .statement(
+                "renewing a member's lease",
+                "UPDATE leases SET expires_micros = ?, progress = COALESCE(?, progress) \
+                 WHERE group_name = ? AND member = ? AND holder = ? RETURNING cancel",
+            )
+            .bind(expires_micros)
+            .bind(progress)
+            .bind(group)
+            .bind(member)
+            .bind(holder)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.get::<i64, _>(0) != 0))
     }
 
@@ -144,7 +165,7 @@ impl MetaStore {
     ) -> Result<(), ConnectorError> {
         self.statement(
             "releasing a member's lease",
-            "UPDATE leases SET holder = NULL, expires_micros = 0, cancel = 0, \
+            "UPDATE leases SET holder = NULL, expires_micros = 0, cancel = 0, progress = NULL, \
              due_micros = CASE WHEN due_micros < 0 THEN 0 ELSE ? END \
              WHERE group_name = ? AND member = ? AND holder = ?",
         )
@@ -199,8 +220,8 @@ impl MetaStore {
         let rows = self
             .statement(
                 "reading leases",
-                "SELECT group_name, member, holder, expires_micros, due_micros FROM leases WHERE group_name <> '' \
-             ORDER BY group_name, member",
+                "SELECT group_name, member, holder, expires_micros, due_micros, started_micros, progress \
+                 FROM leases WHERE group_name <> '' ORDER BY group_name, member",
             )
             .fetch_all(&self.pool)
             .await?;
@@ -212,6 +233,8 @@ impl MetaStore {
                 holder: r.get(2),
                 expires_micros: r.get(3),
                 due_micros: r.get(4),
+                started_micros: r.get(5),
+                progress: r.get(6),
             })
             .collect())
     }
@@ -259,7 +282,7 @@ impl MetaStore {
     pub async fn release_all(&self, holder: &str) -> Result<(), ConnectorError> {
         self.statement(
             "releasing leases",
-            "UPDATE leases SET holder = NULL, expires_micros = 0, cancel = 0 WHERE holder = ?",
+            "UPDATE leases SET holder = NULL, expires_micros = 0, cancel = 0, progress = NULL WHERE holder = ?",
         )
         .bind(holder)
         .execute(&self.pool)

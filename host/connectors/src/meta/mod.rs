@@ -37,6 +37,7 @@ mod history;
 mod leases;
 mod plugins;
 mod quarantine;
+mod settings;
 mod statement;
 mod sync_state;
 mod tokens;
@@ -141,6 +142,16 @@ const MIGRATIONS: &[&[&str]] = &[
         // next preparation starts a new incarnation.
         "CREATE TABLE databases (group_name TEXT NOT NULL, member TEXT NOT NULL, database_id TEXT, \
      mark TEXT NOT NULL, fresh BIGINT NOT NULL, since_micros BIGINT NOT NULL, PRIMARY KEY (group_name, member))",
+    ],
+    &[
+        // What a running sync has done, written by its holder's heartbeat,
+        // so every instance (status, the events stream) sees every sync's
+        // progress: when it started and a JSON progress text.
+        "ALTER TABLE leases ADD COLUMN started_micros BIGINT",
+        "ALTER TABLE leases ADD COLUMN progress TEXT",
+        // Values every instance shares and creates once (the dashboard's
+        // session key): the first instance to insert a name wins.
+        "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ],
 ];
 

@@ -33,6 +33,7 @@ pub(crate) fn with_token() -> Router<Arc<AppState>> {
         .merge(plugins::routes())
         .merge(tokens::routes())
         .merge(agents::routes())
+        .merge(crate::events::routes())
 }
 
 /// The routes agents call with their key or credential instead of a token.
@@ -54,5 +55,6 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         plugins::Doc::openapi(),
         tokens::Doc::openapi(),
         agents::Doc::openapi(),
+        crate::events::Doc::openapi(),
     ]
 }

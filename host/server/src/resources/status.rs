@@ -38,11 +38,16 @@ async fn status(State(state): State<Arc<AppState>>, ApiPath(group): ApiPath<Stri
     let names: Vec<&str> = config.members.iter().map(|m| m.name.as_str()).collect();
     let answer = crate::views::group_state(&group, &names, &all, &held, |m| {
         let lease = leases.iter().find(|l| l.group == group && l.member == m);
-        let progress = state.progress(&group, m);
+        // The holder's own reading is fresher than what its heartbeat
+        // wrote; another instance's sync is known by its lease.
+        let run = lease.and_then(|l| crate::events::running(l, now));
+        let local = state.progress(&group, m);
         crate::views::Live {
-            syncing_on: lease.filter(|l| l.expires_micros >= now).and_then(|l| l.holder.clone()),
-            changes_done: progress.map(|p| p.0),
-            changes_total: progress.and_then(|p| p.1),
+            syncing_on: run.as_ref().map(|r| r.instance.clone()),
+            since_micros: run.as_ref().map(|r| r.since_micros),
+            changes_done: local.map(|p| p.0).or(run.as_ref().map(|r| r.changes_done)),
+            changes_total: local.map(|p| p.1).unwrap_or(run.as_ref().and_then(|r| r.changes_total)),
+            tables: run.map(|r| r.tables).unwrap_or_default(),
             due_micros: lease.map(|l| l.due_micros.max(0)).filter(|&d| d != i64::MAX),
         }
     });

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use hubsync_api::{CreatedToken, NewToken, TokenView};
+use hubsync_api::{CreatedToken, Identity, NewToken, TokenView};
 use utoipa::OpenApi;
 
-use crate::extract::{Admin, ApiPath, ApiResult, Body};
+use crate::extract::{Admin, ApiPath, ApiResult, Body, Caller};
 use crate::now_micros;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -20,11 +20,12 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{token}", delete(revoke_token))
+        .route("/api/v1/whoami", get(whoami))
 }
 
 /// This resource's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(list_tokens, create_token, revoke_token))]
+#[openapi(paths(list_tokens, create_token, revoke_token, whoami))]
 pub(crate) struct Doc;
 
 /// List API tokens.
@@ -58,4 +59,11 @@ async fn revoke_token(
         0 => Err(ApiError::not_found(format!("no live token has the id or name {id:?}"))),
         _ => Ok(StatusCode::NO_CONTENT),
     }
+}
+
+/// Who the caller is (any token): its name and role. The dashboard asks
+/// at sign-in, and shows a reader no button that would change anything.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "tokens", responses((status = 200, body = Identity)))]
+async fn whoami(caller: Caller) -> Json<Identity> {
+    Json(Identity { name: caller.name, role: caller.role })
 }
