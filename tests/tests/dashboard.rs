@@ -47,38 +47,74 @@ fn session_of(port: u16, token: &str) -> (String, String) {
     (cookie, csrf)
 }
 
+/// The groups the server holds.
+fn groups(s: &Served) -> Vec<hubsync_api::GroupSummary> {
+    let out = s.cli(&["group", "list", "--json"]);
+    serde_json::from_str(out.expect_ok("group list")).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
 fn shot(b: &Browser, name: &str) {
     b.screenshot(&screenshots().join(format!("{name}.png")));
 }
 
 #[test]
-fn a_user_signs_in_presses_sync_now_and_watches_the_progress_to_the_end() {
-    let Some(b) = Browser::start("dashboard: sync now with progress") else { return };
+fn a_new_user_sets_up_a_group_in_three_steps_syncs_it_and_watches_the_progress_to_the_end() {
+    let Some(b) = Browser::start("dashboard: set-up, sync now with progress") else { return };
     let ws = Workspace::new();
     let (hub, lite, maria) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Mariadb));
     hub.exec(
         "CREATE TABLE customers (id INT PRIMARY KEY, name TEXT NOT NULL, secret TEXT); \
          INSERT INTO customers SELECT i, 'customer ' || i, 'hidden' FROM generate_series(1, 2000) i; \
          CREATE TABLE orders (id INT PRIMARY KEY, customer INT NOT NULL, amount NUMERIC(10,2)); \
-         INSERT INTO orders SELECT i, 1 + i % 2000, i / 100.0 FROM generate_series(1, 60000) i;",
+         INSERT INTO orders SELECT i, 1 + i % 2000, i / 100.0 FROM generate_series(1, 60000) i; \
+         CREATE TABLE audit (at TIMESTAMP, what TEXT);",
     );
-    let file = ws.group_file(&format!(
-        "[[group]]\nname = \"shop\"\nhub = \"{}\"\n\n\
-         [[group.member]]\nname = \"store-lite\"\nurl = \"{}\"\n\n\
-         [[group.member]]\nname = \"store-maria\"\nurl = \"{}\"\n\n\
-         [[group.table]]\nname = \"customers\"\ncolumns = [\"id\", \"name\"]\n\n\
-         [[group.table]]\nname = \"orders\"\n",
-        hub.url, lite.url, maria.url
-    ));
     let served = Served::start(&ws, "dash");
-    served.cli(&["apply", &file]).expect_ok("apply");
-
     sign_in(&b, &served, &served.token);
-    assert!(b.text("main").contains("shop"), "the overview lists the group");
-    assert!(b.text("main").contains("Never synced"), "members that never synced say so:\n{}", b.text("main"));
-    shot(&b, "overview-before");
+    assert!(b.text("main").contains("No sync group yet"), "{}", b.text("main"));
+    b.click("a[href='/new']");
+    b.wait_text("h1", "New sync group", 10);
 
-    b.click("a[href='/groups/shop']");
+    // (c) A hub that cannot be reached: the API's error beside the field,
+    // nothing created, what was typed kept.
+    b.fill("#name", "shop");
+    b.fill("#hub", "postgres://postgres@127.0.0.1:1/nowhere");
+    b.click("button[value=members]");
+    b.wait_text("#hub-error", "127.0.0.1:1", 20);
+    assert_eq!(b.value("#name"), "shop");
+    assert_eq!(b.value("#hub"), "postgres://postgres@127.0.0.1:1/nowhere");
+    shot(&b, "setup-bad-hub");
+    assert!(groups(&served).is_empty(), "nothing was created");
+
+    // Step 1 again, right; step 2: two members, the second added.
+    b.fill("#hub", &hub.url);
+    b.click("button[value=members]");
+    b.wait_text("legend", "Create sync group", 10);
+    b.fill("#m_name_0", "store-lite");
+    b.fill("#m_url_0", &lite.url);
+    b.click("button[value=add-member]");
+    b.fill("#m_name_1", "store-maria");
+    b.fill("#m_url_1", &maria.url);
+    assert_eq!(b.value("#m_name_0"), "store-lite", "the first member was kept");
+    b.click("button[value=tables]");
+    // Step 3: the hub's tables; the key locked, a table without a key disabled.
+    b.wait_text("main", "Configure sync group", 10);
+    assert!(b.has("input[name=t][value=audit][disabled]"), "a table without a key cannot be ticked");
+    assert!(b.text("main").contains("no primary key"), "and says why");
+    b.click("input[name=t][value=customers]");
+    b.click("input[name=t][value=orders]");
+    b.click("input[name=c][value='customers/secret']");
+    shot(&b, "setup-tables");
+    b.click("button[value=preview]");
+    b.wait_text("main", "What saving will do", 20);
+    let plan = b.text(".plan");
+    assert!(plan.contains("store-maria") && plan.contains("created with columns id, name"), "{plan}");
+    assert!(plan.contains("change tracking added"), "{plan}");
+    b.js("document.querySelector('.plan').scrollIntoView()", vec![]);
+    shot(&b, "setup-preview");
+    assert!(groups(&served).is_empty(), "a preview saves nothing");
+    b.click("button[value=save]");
+    b.wait_text("main", "created", 20);
     b.wait_text("h1", "shop", 10);
     b.click("form[action='/groups/shop/sync'] button");
     // The bar shows a total from the start: "N of T changes".

@@ -3,10 +3,11 @@
 //! percent-encoded; a query is the route's query type, serialized.
 
 use hubsync_api::{
-    Accepted, AgentKey, AgentView, ConflictQuery, ConflictView, Count, CreatedToken, GroupState, GroupSummary,
-    GroupUpdate, GroupView, Heartbeat, HeartbeatAnswer, HistoryPage, HistoryQuery, Identity, Join, Joined,
-    MemberUpdate, MemberView, NewAgent, NewToken, PluginView, QuarantineAction, QuarantineView, RemoveQuery,
-    ReplayReport, ReplayRequest, SchemaQuery, SchemaTable, SyncRequest, TokenView, UploadQuery,
+    Accepted, AgentKey, AgentView, ConflictQuery, ConflictView, Count, CreatedToken, GroupPlan, GroupState,
+    GroupSummary, GroupUpdate, GroupView, Heartbeat, HeartbeatAnswer, HistoryPage, HistoryQuery, Identity,
+    InspectRequest, Join, Joined, MemberUpdate, MemberView, NewAgent, NewToken, PluginView, QuarantineAction,
+    QuarantineView, RemoveQuery, ReplayReport, ReplayRequest, SchemaQuery, SchemaTable, SyncRequest, TokenView,
+    UploadQuery,
 };
 use hubsync_core::{GroupConfig, MemberConfig, TableConfig};
 use serde::Serialize;
@@ -184,6 +185,16 @@ impl Client {
     /// `DELETE /api/v1/plugins/{plugin}`
     pub async fn delete_plugin(&self, name: &str) -> Result<(), CallError> {
         no_answer(self, "DELETE", &format!("/api/v1/plugins/{}", segment(name))).await
+    }
+
+    /// `POST /api/v1/inspect`
+    pub async fn inspect(&self, r: &InspectRequest) -> Result<Vec<SchemaTable>, CallError> {
+        self.send("POST", "/api/v1/inspect", Some(r)).await
+    }
+
+    /// `POST /api/v1/plan`
+    pub async fn plan(&self, definition: &GroupConfig) -> Result<GroupPlan, CallError> {
+        self.send("POST", "/api/v1/plan", Some(definition)).await
     }
 
     // --- tokens ---

@@ -69,13 +69,23 @@
   // Something changed that the page shows but cannot patch by itself:
   // fetch the page again and swap its main part, unless the user is typing
   // (nothing typed is lost) or has something opened.
+  // Whether the user changed a field of the page (then it is never replaced).
+  function edited() {
+    return Array.from(main.querySelectorAll("input, select, textarea")).some((f) => {
+      if (f.type === "hidden") return false;
+      if (f.type === "checkbox" || f.type === "radio") return f.checked !== f.defaultChecked;
+      if (f.tagName === "SELECT") return Array.from(f.options).some((o) => o.selected !== o.defaultSelected);
+      return f.value !== f.defaultValue;
+    });
+  }
+
   let pending = null;
   function refresh() {
     if (pending) return;
     pending = setTimeout(async () => {
       pending = null;
       const busy = document.activeElement && /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
-      if (busy || main.querySelector("details[open]:not(.equivalent)")) { refresh(); return; }
+      if (busy || edited() || main.querySelector("details[open]:not(.equivalent)")) { refresh(); return; }
       try {
         const r = await fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } });
         if (!r.ok || r.redirected) return;

@@ -11,6 +11,7 @@ mod agents;
 mod conflicts;
 mod group;
 mod logs;
+mod new_group;
 mod overview;
 mod quarantine;
 mod sign_in;
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .merge(overview::routes())
         .merge(group::routes())
         .merge(logs::routes())
+        .merge(new_group::routes())
         .merge(conflicts::routes())
         .merge(quarantine::routes())
         .merge(agents::routes())
