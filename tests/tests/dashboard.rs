@@ -135,6 +135,15 @@ fn a_new_user_sets_up_a_group_in_three_steps_syncs_it_and_watches_the_progress_t
     let total = |l: &str| l.split(" of ").nth(1).and_then(|r| r.split(' ').next()).map(|n| n.replace(',', ""));
     assert_eq!(total(&first), total(&last), "the total was known from the first reading: {seen:?}");
     shot(&b, "group-synced");
+    // The charts: the rows just synced, one colour per member, by day and week.
+    b.goto(&format!("{}/groups/shop", served.url));
+    assert!(b.count("svg.chart-svg rect.s0") > 0 && b.count("svg.chart-svg rect.s1") > 0, "both members' bars are drawn");
+    let rows_chart = b.js("return document.querySelector('.chart svg').getAttribute('aria-label')", vec![]);
+    assert!(rows_chart.as_str().unwrap_or_default().contains("124,000 rows in all"), "{rows_chart}");
+    b.js("document.getElementById('activity').scrollIntoView()", vec![]);
+    shot(&b, "group-activity");
+    b.goto(&format!("{}/groups/shop?range=week", served.url));
+    assert!(b.count("svg.chart-svg rect.s1") > 0, "the week shows them too");
 
     // The rows are in both members; the unticked column is not.
     assert_eq!(lite.scalar("SELECT count(*) FROM orders"), "60000");

@@ -71,3 +71,49 @@ pub struct HistoryPage {
     /// Pass as `cursor` for the next (older) page; absent on the last page.
     pub next_cursor: Option<i64>,
 }
+
+/// Which activity to sum.
+#[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    /// How far back, hours (1 to 720; default 24).
+    #[serde(default)]
+    pub hours: Option<u32>,
+    /// The length of each interval, minutes (1 to 1440; default 60; at
+    /// most 1,000 intervals in all).
+    #[serde(default)]
+    pub bucket_minutes: Option<u32>,
+}
+
+/// One member's syncs in one interval, summed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityBucket {
+    /// The member.
+    pub member: String,
+    /// Where the interval starts, µs since the Unix epoch.
+    pub start_micros: i64,
+    /// Table syncs in it.
+    pub syncs: i64,
+    /// Rows written to the member.
+    pub rows_down: i64,
+    /// Rows written to the hub.
+    pub rows_up: i64,
+    /// Conflicts settled.
+    pub conflicts: i64,
+    /// Table syncs that failed.
+    pub errors: i64,
+    /// Time spent syncing (the table syncs' durations summed), ms.
+    pub duration_ms: i64,
+}
+
+/// A group's syncs over time, per member and interval (the dashboard's charts).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Activity {
+    /// Where the first interval starts, µs since the Unix epoch.
+    pub since_micros: i64,
+    /// The length of each interval, seconds.
+    pub bucket_seconds: i64,
+    /// The intervals with syncs (empty ones are left out), oldest first.
+    pub buckets: Vec<ActivityBucket>,
+}

@@ -3,9 +3,9 @@
 //! percent-encoded; a query is the route's query type, serialized.
 
 use hubsync_api::{
-    Accepted, AgentKey, AgentView, ConflictQuery, ConflictView, Count, CreatedToken, GroupPlan, GroupState,
-    GroupSummary, GroupUpdate, GroupView, Heartbeat, HeartbeatAnswer, HistoryPage, HistoryQuery, Identity,
-    InspectRequest, Join, Joined, MemberUpdate, MemberView, NewAgent, NewToken, PluginView, QuarantineAction,
+    Accepted, Activity, ActivityQuery, AgentKey, AgentView, ConflictQuery, ConflictView, Count, CreatedToken,
+    GroupPlan, GroupState, GroupSummary, GroupUpdate, GroupView, Heartbeat, HeartbeatAnswer, HistoryPage, HistoryQuery,
+    Identity, InspectRequest, Join, Joined, MemberUpdate, MemberView, NewAgent, NewToken, PluginView, QuarantineAction,
     QuarantineView, RemoveQuery, ReplayReport, ReplayRequest, SchemaQuery, SchemaTable, SyncRequest, TokenView,
     UploadQuery,
 };
@@ -185,6 +185,11 @@ impl Client {
     /// `DELETE /api/v1/plugins/{plugin}`
     pub async fn delete_plugin(&self, name: &str) -> Result<(), CallError> {
         no_answer(self, "DELETE", &format!("/api/v1/plugins/{}", segment(name))).await
+    }
+
+    /// `GET /api/v1/groups/{group}/activity`
+    pub async fn activity(&self, group: &str, q: &ActivityQuery) -> Result<Activity, CallError> {
+        self.get(&with_query(format!("{}/activity", group_path(group)), q)?).await
     }
 
     /// `POST /api/v1/inspect`

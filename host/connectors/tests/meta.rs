@@ -141,6 +141,47 @@ async fn exercise(url: &str) {
     assert_eq!((got.len(), got[0].name.as_str(), got[0].reachable), (1, "y", false));
     assert_eq!(got[0].tables, ["items"]);
     assert!(m.agent_databases(Some("a2")).await.expect("read").is_empty());
+
+    // Activity: table syncs summed per member and interval.
+    for (member, at, down, ok) in [("a", 1_000, 5, true), ("a", 1_500, 7, false), ("b", 2_500, 1, true)] {
+        let r = SessionRecord {
+            scope: Scope { group: "act".into(), member: member.into(), table: "t".into() },
+            started_micros: at,
+            duration_ms: 10,
+            ok,
+            rows_down: down,
+            rows_up: 1,
+            conflicts: 2,
+            message: None,
+            warnings: 0,
+            holder: None,
+        };
+        m.record_session(&r).await.expect("record");
+    }
+    let act = m.activity("act", 0, 1_000).await.expect("activity");
+    let got: Vec<(&str, i64, i64, i64, i64, i64)> = act
+        .iter()
+        .map(|b| (b.member.as_str(), b.start_micros, b.syncs, b.rows_down, b.errors, b.duration_ms))
+        .collect();
+    assert_eq!(got, [("a", 1_000, 2, 12, 1, 20), ("b", 2_000, 1, 1, 0, 10)]);
+    assert!(m.activity("act", 3_000, 1_000).await.expect("activity").is_empty());
+
+    // A shared setting: the first value stored stays.
+    assert_eq!(m.setting_or_insert("k", "first").await.expect("setting"), "first");
+    assert_eq!(m.setting_or_insert("k", "second").await.expect("setting"), "first");
+
+    // A running sync's progress is written into its lease and cleared
+    // when the lease is given back.
+    m.sync_leases("lg", &[("lm".into(), None)], 0).await.expect("leases");
+    assert_eq!(m.claim_due("i1", 10, 1_000_000, &[]).await.expect("claim"), Some(("lg".into(), "lm".into())));
+    assert_eq!(m.renew_lease("i1", "lg", "lm", 2_000_000, Some("{\"p\":1}")).await.expect("renew"), Some(false));
+    assert_eq!(m.renew_lease("i1", "lg", "lm", 2_000_000, None).await.expect("renew"), Some(false));
+    let lease = m.leases().await.expect("leases").into_iter().find(|l| l.group == "lg").expect("lease");
+    assert_eq!((lease.started_micros, lease.progress.as_deref()), (Some(10), Some("{\"p\":1}")));
+    m.release_lease("i1", "lg", "lm", 99).await.expect("release");
+    let lease = m.leases().await.expect("leases").into_iter().find(|l| l.group == "lg").expect("lease");
+    assert_eq!((lease.holder, lease.progress), (None, None));
+
     drop(m);
     // Opening again migrates nothing and keeps the history.
     let m = MetaStore::open(url).await.expect("reopen");

@@ -13,9 +13,11 @@
 //!
 //! Map: [`session`] (the signed cookie, CSRF); [`web`] (the router, the
 //! security headers every answer carries, the signed-in extractor, forms);
-//! [`pages`] (one module per page); [`view`] (states and times as shown).
+//! [`pages`] (one module per page); [`view`] (states and times as shown);
+//! [`chart`] (activity drawn as SVG by the server).
 
 mod assets;
+mod chart;
 mod pages;
 pub mod session;
 mod view;

@@ -266,3 +266,65 @@ impl MetaStore {
         Ok(HistoryPage { entries, next })
     }
 }
+
+/// One member's syncs in one interval of time, summed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityBucket {
+    /// The member.
+    pub member: String,
+    /// Where the interval starts, µs since the Unix epoch.
+    pub start_micros: i64,
+    /// Table syncs in it.
+    pub syncs: i64,
+    /// Rows written to the member.
+    pub rows_down: i64,
+    /// Rows written to the hub.
+    pub rows_up: i64,
+    /// Conflicts settled.
+    pub conflicts: i64,
+    /// Table syncs that failed.
+    pub errors: i64,
+    /// Time spent syncing (the table syncs' durations summed), ms.
+    pub duration_ms: i64,
+}
+
+impl MetaStore {
+    /// A group's syncs since `since_micros`, summed per member and interval
+    /// of `bucket_micros` (intervals aligned to the Unix epoch).
+    pub async fn activity(
+        &self,
+        group: &str,
+        since_micros: i64,
+        bucket_micros: i64,
+    ) -> Result<Vec<ActivityBucket>, ConnectorError> {
+        let rows = self
+            .statement(
+                "reading sync activity",
+                // Sums cast back to BIGINT: PostgreSQL widens a BIGINT sum to NUMERIC.
+                "SELECT member, (started_micros / ?) * ? AS bucket, COUNT(*), CAST(SUM(rows_down) AS BIGINT), \
+                 CAST(SUM(rows_up) AS BIGINT), CAST(SUM(conflicts) AS BIGINT), \
+                 CAST(SUM(CASE WHEN ok = 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(duration_ms) AS BIGINT) \
+                 FROM sessions WHERE group_name = ? AND started_micros >= ? GROUP BY member, bucket \
+                 ORDER BY bucket, member",
+            )
+            .bind(bucket_micros)
+            .bind(bucket_micros)
+            .bind(group)
+            .bind(since_micros)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ActivityBucket {
+                member: r.get(0),
+                start_micros: r.get(1),
+                syncs: r.get(2),
+                rows_down: r.get(3),
+                rows_up: r.get(4),
+                conflicts: r.get(5),
+                errors: r.get(6),
+                duration_ms: r.get(7),
+            })
+            .collect())
+    }
+}

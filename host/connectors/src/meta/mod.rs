@@ -44,7 +44,7 @@ mod tokens;
 use crate::secret::Cipher;
 pub use agents::{AgentDatabase, AgentRecord};
 pub use databases::{DatabaseRecord, HUB};
-pub use history::{ConflictRecord, HistoryFilter, HistoryPage, SessionRecord, TableStatus};
+pub use history::{ActivityBucket, ConflictRecord, HistoryFilter, HistoryPage, SessionRecord, TableStatus};
 pub use leases::LeaseHolder;
 pub use plugins::StoredPlugin;
 pub use quarantine::{QuarantineEntry, QuarantineRecord};

@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::{get, post};
-use hubsync_api::{HistoryQuery, MemberUpdate, SyncRequest};
+use hubsync_api::{ActivityQuery, HistoryQuery, MemberUpdate, SyncRequest};
 use hubsync_core::SyncDirection;
 use serde::Deserialize;
 
 use super::logs::{EntryRow, entry_row};
 use super::overview::{MemberRow, member_row, now_micros};
 use super::{Chrome, seg, shell};
+use crate::chart::{self, Chart};
 use crate::view;
 use crate::web::{Posted, Signed, Ui, done, page, shown};
 
@@ -66,6 +67,9 @@ struct GroupPage {
     tables: Vec<String>,
     members: Vec<MemberPanel>,
     entries: Vec<EntryRow>,
+    /// `day` or `week`.
+    range: &'static str,
+    charts: Vec<Chart>,
     cli_sync: String,
     curl_sync: String,
     curl_status: String,
@@ -79,22 +83,57 @@ fn direction(d: SyncDirection) -> &'static str {
     }
 }
 
-async fn group(s: Signed, Path(name): Path<String>) -> Response {
+/// Which span the charts cover.
+#[derive(Deserialize, Default)]
+struct Range {
+    #[serde(default)]
+    range: Option<String>,
+}
+
+async fn group(s: Signed, Path(name): Path<String>, Query(r): Query<Range>) -> Response {
     let chrome = Chrome::of(&s, name.clone(), "overview");
+    let week = r.range.as_deref() == Some("week");
+    let span = if week {
+        ActivityQuery { hours: Some(168), bucket_minutes: Some(360) }
+    } else {
+        ActivityQuery { hours: Some(24), bucket_minutes: Some(60) }
+    };
     let got = async {
         let view = s.api.group(&name).await?;
         let state = s.api.status(&name).await?;
         let q = HistoryQuery { group: Some(name.clone()), limit: Some(20), ..HistoryQuery::default() };
         let history = s.api.history(&q).await?;
-        Ok::<_, hubsync_client::CallError>((view, state, history))
+        let activity = s.api.activity(&name, &span).await?;
+        Ok::<_, hubsync_client::CallError>((view, state, history, activity))
     };
-    let (view, state, history) = match got.await {
+    let (view, state, history, activity) = match got.await {
         Ok(x) => x,
         Err(e) => return shown(super::error_page(chrome, e), &s),
     };
     let now = now_micros();
     let config = view.definition;
     let path = format!("/groups/{}", seg(&name));
+    let names: Vec<String> = config.members.iter().map(|m| m.name.clone()).collect();
+    let per = if week { "per 6 hours" } else { "per hour" };
+    let charts = vec![
+        chart::stacked(
+            &format!("Rows synced {per}"),
+            &activity,
+            now,
+            &names,
+            |b| (b.rows_down + b.rows_up) as f64,
+            "rows",
+        ),
+        chart::stacked(
+            &format!("Time syncing {per}, seconds"),
+            &activity,
+            now,
+            &names,
+            |b| b.duration_ms as f64 / 1000.0,
+            "s",
+        ),
+        chart::stacked(&format!("Conflicts {per}"), &activity, now, &names, |b| b.conflicts as f64, "conflicts"),
+    ];
     let members = config
         .members
         .iter()
@@ -141,6 +180,8 @@ async fn group(s: Signed, Path(name): Path<String>) -> Response {
         tables: config.tables.iter().map(|t| t.name.clone()).collect(),
         members,
         entries: history.entries.into_iter().map(|e| entry_row(e, now)).collect(),
+        range: if week { "week" } else { "day" },
+        charts,
         path,
         chrome,
     };
