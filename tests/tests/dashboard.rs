@@ -137,7 +137,10 @@ fn a_new_user_sets_up_a_group_in_three_steps_syncs_it_and_watches_the_progress_t
     shot(&b, "group-synced");
     // The charts: the rows just synced, one colour per member, by day and week.
     b.goto(&format!("{}/groups/shop", served.url));
-    assert!(b.count("svg.chart-svg rect.s0") > 0 && b.count("svg.chart-svg rect.s1") > 0, "both members' bars are drawn");
+    assert!(
+        b.count("svg.chart-svg rect.s0") > 0 && b.count("svg.chart-svg rect.s1") > 0,
+        "both members' bars are drawn"
+    );
     let rows_chart = b.js("return document.querySelector('.chart svg').getAttribute('aria-label')", vec![]);
     assert!(rows_chart.as_str().unwrap_or_default().contains("124,000 rows in all"), "{rows_chart}");
     b.js("document.getElementById('activity').scrollIntoView()", vec![]);
@@ -381,4 +384,37 @@ fn an_agent_is_created_its_key_shown_once_and_it_comes_online_with_its_database(
     let _ = agent.kill();
     let _ = agent.wait();
     assert!(online, "the agent shows online with its database:\n{}", b.text("main"));
+}
+
+#[test]
+fn a_plugin_is_checked_on_upload_listed_with_its_use_and_removed() {
+    let Some(b) = Browser::start("dashboard: plugins") else { return };
+    let ws = Workspace::new();
+    let served = Served::start(&ws, "plugins");
+    sign_in(&b, &served, &served.token);
+    b.goto(&format!("{}/plugins", served.url));
+    // Not a component: the server's check says so beside the field.
+    let junk = ws.dir().join("junk.wasm");
+    std::fs::write(&junk, b"not a component").expect("junk");
+    b.fill("#plugin-file", &junk.display().to_string());
+    b.fill("#plugin-name", "junk");
+    b.click("form[action='/plugins'] button");
+    assert!(wait_for(Duration::from_secs(10), || b.has("#plugin-file-error")), "{}", b.text("main"));
+    assert!(!b.text("#plugin-file-error").is_empty());
+    assert!(b.text("main").contains("No plugin uploaded"), "nothing was stored");
+    assert_eq!(b.value("#plugin-name"), "junk", "what was typed is kept");
+    // A real one: accepted, with its role and hash.
+    let plugin = hubsync_tests::built_plugin("keep_larger_amount");
+    b.fill("#plugin-file", &plugin.display().to_string());
+    b.fill("#plugin-name", "larger");
+    b.click("form[action='/plugins'] button");
+    b.wait_text("main", "Plugin larger accepted", 20);
+    assert!(b.text("main").contains("conflict-policy"), "{}", b.text("main"));
+    shot(&b, "plugins");
+    b.click("form[action='/plugins/larger/remove'] button");
+    if b.dialog().is_some() {
+        b.accept_dialog();
+    }
+    b.wait_text("main", "plugin larger removed", 10);
+    assert!(!b.has("form[action='/plugins/larger/remove']"));
 }

@@ -20,6 +20,7 @@ mod assets;
 mod chart;
 mod pages;
 pub mod session;
+mod upload;
 mod view;
 mod web;
 

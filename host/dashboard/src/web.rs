@@ -208,6 +208,14 @@ impl<T: DeserializeOwned> FromRequest<Arc<Ui>> for Posted<T> {
     }
 }
 
+/// A 403 for a post that says it comes from another site (`Origin`, or
+/// `Sec-Fetch-Site: cross-site`); `None` for this site's own.
+pub(crate) fn refused_origin(headers: &HeaderMap) -> Option<Response> {
+    let cross = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|s| s == "cross-site");
+    (cross || !same_origin(headers))
+        .then(|| (StatusCode::FORBIDDEN, "refused: this form was posted from another site").into_response())
+}
+
 /// Whether a request's `Origin` (when the browser sends one) is this host.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };

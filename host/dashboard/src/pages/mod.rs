@@ -13,6 +13,7 @@ mod group;
 mod logs;
 mod new_group;
 mod overview;
+mod plugins;
 mod quarantine;
 mod sign_in;
 mod tokens;
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<Arc<Ui>> {
         .merge(conflicts::routes())
         .merge(quarantine::routes())
         .merge(agents::routes())
+        .merge(plugins::routes())
         .merge(tokens::routes())
 }
 
