@@ -271,6 +271,13 @@ impl Browser {
         self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height}))).expect("resize");
     }
 
+    /// Show pages as a system in dark mode would (`prefers-color-scheme: dark`).
+    pub fn dark(&self) {
+        let params = json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
+        self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": params})))
+            .expect("emulate dark mode");
+    }
+
     /// Save a PNG of the page to `path`.
     pub fn screenshot(&self, path: &Path) {
         let v = self.cmd("GET", "/screenshot", None).expect("screenshot");

@@ -163,6 +163,12 @@ fn a_new_user_sets_up_a_group_in_three_steps_syncs_it_and_watches_the_progress_t
     shot(&b, "overview");
     b.size(390, 844);
     shot(&b, "overview-phone");
+    // Dark mode: the page follows the system's colours.
+    b.dark();
+    b.goto(&format!("{}/groups/shop", served.url));
+    let bg = b.js("return getComputedStyle(document.body).backgroundColor", vec![]);
+    assert_eq!(bg, serde_json::json!("rgb(15, 18, 22)"), "dark background");
+    shot(&b, "group-dark-phone");
 }
 
 #[test]

@@ -99,8 +99,12 @@ struct ErrorPage {
     message: String,
 }
 
-/// The page of an API error (its status, its `detail`).
+/// The page of an API error (its status, its `detail`); a token the API
+/// no longer takes (revoked) sends the browser to sign in again.
 pub(crate) fn error_page(chrome: Chrome, e: hubsync_client::CallError) -> axum::response::Response {
+    if e.status == 401 {
+        return axum::response::IntoResponse::into_response(axum::response::Redirect::to("/sign-in"));
+    }
     let status = axum::http::StatusCode::from_u16(e.status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
     let mut r = crate::web::page(&ErrorPage { chrome, status: status.as_u16(), message: e.message });
     *r.status_mut() = status;

@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use crate::session::{self, SESSION_SECONDS};
-use crate::web::{Posted, Ui, now_secs, page};
+use crate::web::{Posted, Ui, now_secs, page, refused_origin};
 
 pub(crate) fn routes() -> Router<Arc<Ui>> {
     Router::new().route("/sign-in", get(form).post(sign_in)).route("/sign-out", post(sign_out))
@@ -64,8 +64,9 @@ async fn sign_in(
         *r.status_mut() = status;
         r
     };
-    let cross = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|s| s == "cross-site");
-    if cross {
+    // No session yet, so no CSRF token: the origin check alone keeps
+    // another site from signing a browser in to an account of its choice.
+    if refused_origin(&headers).is_some() {
         return again(StatusCode::FORBIDDEN, "refused: this form was posted from another site".into());
     }
     if !ui.may_try(ip) {
