@@ -9,6 +9,7 @@ use askama::Template;
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
+use futures_util::StreamExt;
 use hubsync_api::{GroupState, MemberState};
 use hubsync_core::GroupConfig;
 
@@ -160,11 +161,21 @@ async fn overview(s: Signed) -> Response {
     let mut error = None;
     match s.api.list_groups().await {
         Ok(list) => {
-            for g in list {
+            // Each group's definition and state, eight groups at a time
+            // (the metadata database's round trips overlap), in list order.
+            let api = &s.api;
+            let reads = futures_util::stream::iter(list.into_iter().map(|g| async move {
                 let got = async {
-                    Ok::<_, hubsync_client::CallError>((s.api.group(&g.name).await?, s.api.status(&g.name).await?))
+                    Ok::<_, hubsync_client::CallError>((api.group(&g.name).await?, api.status(&g.name).await?))
                 };
-                match got.await {
+                let got = got.await;
+                (g, got)
+            }))
+            .buffered(8)
+            .collect::<Vec<_>>()
+            .await;
+            for (g, got) in reads {
+                match got {
                     Ok((view, state)) => groups.push(row(&view.definition, &state, now)),
                     Err(e) => groups.push(GroupRow {
                         name: g.name.clone(),
