@@ -26,6 +26,8 @@ use hubsync_core::{ConnectOptions, Connector, ConnectorError};
 
 #[cfg(feature = "mssql")]
 pub use mssql::Mssql;
+#[cfg(feature = "mssql")]
+pub use mssql::datasync::{Announce, DataSyncDb};
 #[cfg(feature = "mysql")]
 pub use mysql::Mysql;
 #[cfg(feature = "postgres")]

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod config;
 pub mod conflict;
 pub mod connector;
+pub mod datasync;
 #[cfg(feature = "pdk")]
 pub mod pdk_convert;
 pub mod plugin;

@@ -11,6 +11,7 @@
 //! whose apply failed is closed, never reused).
 
 mod conn;
+pub(crate) mod datasync;
 mod tsql;
 mod types;
 

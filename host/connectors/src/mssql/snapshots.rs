@@ -19,7 +19,7 @@ fn col(name: &str, base: &str, max_length: i32, precision: i32, scale: i32) -> D
 
 /// `sales.order lines]` (an awkward name): a composite key of text and
 /// binary, an identity column, money, datetime and a datetimeoffset.
-fn sample() -> Shape {
+pub(crate) fn sample() -> Shape {
     let mut id = col("line no", "int", 4, 10, 0);
     id.identity = true;
     let cols = [
@@ -39,7 +39,7 @@ fn sample() -> Shape {
 }
 
 /// A one-column-key table in `dbo`.
-fn simple() -> Shape {
+pub(crate) fn simple() -> Shape {
     Shape {
         table: TableRef { namespace: None, name: "orders".into() },
         cols: [col("id", "bigint", 8, 19, 0), col("amount", "decimal", 9, 12, 2)].iter().map(DbCol::sql).collect(),
@@ -49,14 +49,7 @@ fn simple() -> Shape {
 
 fn render(f: Flavor) -> String {
     let mut out = String::new();
-    let mut put = |title: &str, stmts: Vec<String>| {
-        out.push_str(&format!("-- {title}\n"));
-        for s in stmts {
-            out.push_str(&s);
-            out.push_str("\n;\n");
-        }
-        out.push('\n');
-    };
+    let mut put = |title: &str, stmts: Vec<String>| section(&mut out, title, stmts);
     put("ensure_meta", tsql::ensure_meta());
     put("identity", tsql::identity());
     put("registry", vec![tsql::REGISTERED.into(), tsql::REGISTER.into(), tsql::REREGISTER.into()]);
@@ -94,7 +87,17 @@ fn render(f: Flavor) -> String {
     out
 }
 
-fn check(file: &str, got: &str) {
+/// Append a titled list of statements to a snapshot.
+pub(crate) fn section(out: &mut String, title: &str, stmts: Vec<String>) {
+    out.push_str(&format!("-- {title}\n"));
+    for s in stmts {
+        out.push_str(&s);
+        out.push_str("\n;\n");
+    }
+    out.push('\n');
+}
+
+pub(crate) fn check(file: &str, got: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mssql/snapshots").join(file);
     if std::env::var_os("HUBSYNC_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, got).expect("write snapshot");
