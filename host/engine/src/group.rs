@@ -421,7 +421,7 @@ impl GroupReport {
 /// `config` with table namespaces that name the hub's default schema
 /// (`public`, `dbo`) left out, as introspection reports those tables: the
 /// same table then has one name in anchors, history and lookups.
-fn in_default_namespace(config: &GroupConfig, hub: EngineKind) -> GroupConfig {
+pub(crate) fn in_default_namespace(config: &GroupConfig, hub: EngineKind) -> GroupConfig {
     let mut config = config.clone();
     for t in &mut config.tables {
         if t.namespace.as_deref().is_some_and(|n| Some(n) == hub.default_namespace()) {
@@ -639,7 +639,16 @@ impl Engine {
                     info!(group = %g, member = %m.name, table = %r, "creating the table on the member");
                     db.create_table(&schema, indexes).await.ctx(|| ctx(&format!("creating {r}")))?;
                 }
-                Some(existing) => check_compatible(&schema, existing, db.engine(), &ctx(&format!("table {r}")))?,
+                Some(existing) => {
+                    // A key that folds on the member as it folds on the hub
+                    // (the same collation, as a Data Sync group has) merges
+                    // nothing the hub keeps apart.
+                    let mut expected = schema.clone();
+                    for (c, h) in expected.columns.iter_mut().zip(&view.hub_view.columns) {
+                        c.folding = h.folding.clone();
+                    }
+                    check_compatible(&expected, existing, db.engine(), &ctx(&format!("table {r}")))?
+                }
             }
             db.provision(&schema).await.ctx(|| ctx(&format!("provisioning {r}")))?;
             views.push(view);
