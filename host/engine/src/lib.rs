@@ -15,6 +15,7 @@ mod identity;
 mod replay;
 mod schedule;
 mod session;
+mod takeover;
 mod verify;
 mod view;
 
@@ -23,4 +24,5 @@ pub use file::{LoadedFile, load_file, parse_file};
 pub use group::{Engine, Group, GroupReport, MemberReport, SyncControl, TableProgress, TableReport, snapshot};
 pub use replay::ReplayedConflict;
 pub use schedule::watch;
+pub use takeover::TakeoverReport;
 pub use verify::{Shown, TableVerdict, VerifyOptions};
