@@ -89,6 +89,10 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Print the server's groups as a group file (passwords masked).
     Export(export::ExportArgs),
+    /// Move off Azure SQL Data Sync: inspect its objects, import a group,
+    /// take the databases over without a re-copy, remove its objects.
+    #[command(subcommand)]
+    Datasync(commands::datasync::DatasyncCommand),
 }
 
 impl Command {
@@ -103,6 +107,7 @@ impl Command {
             Command::Reinit(c) => c.execute().await,
             Command::Plugin(c) => c.execute().await,
             Command::Db(c) => c.execute().await,
+            Command::Datasync(c) => c.execute().await,
             Command::Serve(c) => c.execute().await,
             Command::Agent(c) => c.execute().await,
             Command::Token(c) => c.execute().await,

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod apply;
 pub mod conflicts;
+pub mod datasync;
 pub mod db;
 pub mod demo;
 pub mod export;
