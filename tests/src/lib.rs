@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 pub mod apps;
 pub mod browser;
+pub mod datasync;
 
 /// Cells of a result row as the client printed them (NULL as an empty string).
 pub type Cells = Vec<String>;
@@ -105,6 +106,13 @@ pub fn hubsync_cmd(args: &[&str]) -> Command {
 pub fn hubsync(args: &[&str]) -> Run {
     let clock = Instant::now();
     let out = hubsync_cmd(args).output().expect("run hubsync");
+    Run::from(out, clock.elapsed())
+}
+
+/// [`hubsync`] with environment variables set (passwords a group file refers to as `${VAR}`).
+pub fn hubsync_env(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let clock = Instant::now();
+    let out = hubsync_cmd(args).envs(vars.iter().copied()).output().expect("run hubsync");
     Run::from(out, clock.elapsed())
 }
 
@@ -370,6 +378,11 @@ impl Db {
                 Db { engine, url, name, path: None, _dir: None }
             }
         }
+    }
+
+    /// The database's name on its server.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The SQLite file's path.

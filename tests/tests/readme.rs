@@ -216,3 +216,72 @@ fn the_service_quick_start_and_its_curl_calls_run_as_written() {
     let _ = serve.kill();
     let _ = serve.wait();
 }
+
+#[test]
+fn the_data_sync_migration_steps_run_as_written() {
+    use hubsync_tests::datasync::{Provisioning, Table, is_babelfish};
+    if !hubsync_tests::mssql_available() {
+        return;
+    }
+    let (hub, member, ws) = (Db::new(Engine::Mssql), Db::new(Engine::Mssql), Workspace::new());
+    let table = Table {
+        schema: "dbo",
+        name: "Customer",
+        columns: vec![("Id", "int", true, false), ("Name", "nvarchar(100)", false, true)],
+    };
+    const SCOPE: &str = "0f1e2d3c-0000-4000-8000-00000000beef";
+    for db in [&hub, &member] {
+        db.exec("CREATE TABLE dbo.Customer (Id int PRIMARY KEY, Name nvarchar(100))");
+        db.exec("INSERT INTO dbo.Customer VALUES (1, N'one'), (2, N'two'), (3, N'three')");
+        Provisioning {
+            tables: vec![table.clone()],
+            scopes: vec![SCOPE],
+            old_layout: false,
+            babelfish: is_babelfish(db),
+        }
+        .apply(db);
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    let since = format!("{}Z", hub.scalar("SELECT CONVERT(varchar(23), GETUTCDATE(), 126)"));
+    std::thread::sleep(Duration::from_millis(1200));
+    hub.exec("UPDATE dbo.Customer SET Name = N'hub, after the last sync' WHERE Id = 1");
+    member.exec("UPDATE dbo.Customer SET Name = N'member, after the last sync' WHERE Id = 2");
+    // What PowerShell's Get-AzSqlSyncGroup / Get-AzSqlSyncMember | ConvertTo-Json give.
+    std::fs::write(
+        ws.dir().join("group.json"),
+        serde_json::json!({"SyncGroupName": "sales", "IntervalInSeconds": 300, "ConflictResolutionPolicy": "HubWin",
+            "LastSyncTime": since, "SyncState": "Good", "HubDatabaseUserName": "hubsync"})
+        .to_string(),
+    )
+    .expect("group.json");
+    std::fs::write(
+        ws.dir().join("members.json"),
+        serde_json::json!([{"SyncMemberName": "shop-1", "MemberDatabaseType": "AzureSqlDatabase",
+            "MemberServerName": "127.0.0.1", "MemberDatabaseName": member.name(), "MemberDatabaseUserName": "hubsync",
+            "SyncDirection": "Bidirectional", "SyncState": "SyncSucceeded"}])
+        .to_string(),
+    )
+    .expect("members.json");
+    let block = blocks("sh").into_iter().find(|b| b.contains("hubsync datasync import")).expect("the migration block");
+    let lines = commands(&fill(&block, "2026-12-01T09:30:00Z", &since));
+    let dir = ws.dir().display().to_string();
+    let env =
+        [("HUB_URL", hub.url.as_str()), ("MEMBER_URL", member.url.as_str()), ("SHOP_1_PASSWORD", "Hubsync-Test-1")];
+    for line in &lines {
+        sh(&format!("cd '{dir}' && {line}"), &env);
+        if line.contains("datasync import") {
+            // What the README asks of the user: the member's URL (this server's certificate is self-signed).
+            let file = ws.dir().join("hubsync.toml");
+            let toml = std::fs::read_to_string(&file).expect("the imported group file");
+            std::fs::write(&file, fill(&toml, ";Encrypt=true", ";Encrypt=true;TrustServerCertificate=true"))
+                .expect("edit");
+        }
+    }
+    let rows = |db: &Db| db.query("SELECT Id, Name FROM dbo.Customer ORDER BY Id");
+    assert_eq!(rows(&member), rows(&hub));
+    assert_eq!(hub.scalar("SELECT Name FROM dbo.Customer WHERE Id = 2"), "member, after the last sync");
+    assert_eq!(member.scalar("SELECT Name FROM dbo.Customer WHERE Id = 1"), "hub, after the last sync");
+    for db in [&hub, &member] {
+        assert_eq!(db.scalar("SELECT COUNT(*) FROM sys.schemas WHERE name = 'DataSync'"), "0");
+    }
+}
