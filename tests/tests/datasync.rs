@@ -354,3 +354,65 @@ fn remove_refuses_while_data_sync_still_syncs_and_keeps_other_scopes() {
     let nothing = hubsync(&["datasync", "remove", &hub.url]);
     assert!(nothing.ok && nothing.stdout.contains("Nothing"), "{}", nothing.stdout);
 }
+
+/// The README's route for a group `hubsync serve` runs: the takeover writes
+/// the pairs' starting points into the server's metadata database, `apply`
+/// creates the group there, and the server's first sync moves only the
+/// changed rows. An application keeps writing through the takeover: no
+/// write falls between Data Sync's capture and hubsync's.
+#[test]
+fn a_takeover_for_a_server_then_the_server_syncs_only_the_changes() {
+    if !mssql_available() {
+        return;
+    }
+    let (hub, member, ws) = (Db::new(Engine::Mssql), Db::new(Engine::Mssql), Workspace::new());
+    for db in [&hub, &member] {
+        application(db);
+    }
+    let babelfish = is_babelfish(&hub);
+    for db in [&hub, &member] {
+        Provisioning { tables: vec![customer(), order()], scopes: vec![G1], old_layout: false, babelfish }.apply(db);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let since = format!("{}Z", hub.scalar("SELECT CONVERT(varchar(23), GETUTCDATE(), 126)"));
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    hub.exec("UPDATE dbo.Customer SET Name = N'hub' WHERE Id = 1");
+    member.exec("UPDATE dbo.Customer SET Amount = 42 WHERE Id = 2");
+    let store = ws.dir().join("store.db");
+    let file = ws.group_file(&format!(
+        "metadata = \"sqlite://{}\"\n\n[[group]]\nname = \"g\"\nhub = \"{}\"\n\n[[group.member]]\nname = \"m\"\nurl = \"{}\"\n\n\
+         [[group.table]]\nname = \"customer\"\ncolumns = [\"id\", \"name\", \"amount\"]\n\n[[group.table]]\nname = \"order\"\nnamespace = \"sales\"\n",
+        store.display(),
+        hub.url,
+        member.url
+    ));
+    // The application writes 100 rows, one client call and transaction
+    // each, while the takeover runs.
+    let (took, written_after) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            for i in 1000..1100 {
+                member.exec(&format!("INSERT INTO dbo.Customer (Id, Name) VALUES ({i}, N'during')"));
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let took = hubsync(&["datasync", "takeover", "--config", &file, "--since", &since]);
+        let at_end: usize = member.scalar("SELECT COUNT(*) FROM dbo.Customer WHERE Id >= 1000").parse().unwrap_or(0);
+        writer.join().expect("the application ends");
+        (took, 100 - at_end)
+    });
+    assert!(took.ok, "{}\n{}", took.stdout, took.stderr);
+    assert!(written_after > 0, "the application was still writing when the takeover ended");
+    assert_eq!(member.scalar("SELECT COUNT(*) FROM dbo.Customer WHERE Id >= 1000"), "100");
+
+    let served = hubsync_tests::Served::start(&ws, "store");
+    served.cli(&["apply", &file]).expect_ok("apply");
+    let run = served.cli(&["sync", "now", "g", "--wait"]);
+    run.expect_ok("the server's first sync");
+    let status: Vec<hubsync_api::GroupState> = json(&served.cli(&["status", "--json"]));
+    let tables = hubsync_tests::table_states(&status);
+    let down: i64 = tables.iter().map(|t| t.rows_down).sum();
+    let up: i64 = tables.iter().map(|t| t.rows_up).sum();
+    assert_eq!((down, up), (1, 101), "row 1 down; row 2 and the 100 written during the takeover up: {status:?}");
+    assert_eq!(rows(&hub), rows(&member));
+    assert_eq!(hub.scalar("SELECT COUNT(*) FROM dbo.Customer WHERE Id >= 1000"), "100", "no write fell between the captures");
+}
