@@ -318,6 +318,12 @@ fn remove_refuses_while_data_sync_still_syncs_and_keeps_other_scopes() {
         hub.scalar("SELECT COUNT(*) FROM DataSync.Customer_dss_tracking WHERE update_scope_local_id IS NULL"),
         "1"
     );
+    let listed = hubsync(&["db", "introspect", &hub.url]);
+    assert!(
+        listed.ok && !listed.stdout.to_lowercase().contains("dss"),
+        "Data Sync's tables are not user tables:\n{}",
+        listed.stdout
+    );
     let refused = hubsync(&["datasync", "remove", &hub.url]);
     assert!(!refused.ok && refused.stderr.contains("--force"), "{}\n{}", refused.stdout, refused.stderr);
     assert_eq!(
@@ -414,5 +420,9 @@ fn a_takeover_for_a_server_then_the_server_syncs_only_the_changes() {
     let up: i64 = tables.iter().map(|t| t.rows_up).sum();
     assert_eq!((down, up), (1, 101), "row 1 down; row 2 and the 100 written during the takeover up: {status:?}");
     assert_eq!(rows(&hub), rows(&member));
-    assert_eq!(hub.scalar("SELECT COUNT(*) FROM dbo.Customer WHERE Id >= 1000"), "100", "no write fell between the captures");
+    assert_eq!(
+        hub.scalar("SELECT COUNT(*) FROM dbo.Customer WHERE Id >= 1000"),
+        "100",
+        "no write fell between the captures"
+    );
 }

@@ -675,7 +675,8 @@ pub(crate) fn create_table(
     out
 }
 
-/// Every column of every user table: schema, table, column, type, base
+/// Every column of every user table (not hubsync's, nor Azure SQL Data
+/// Sync's `DataSync` schema): schema, table, column, type, base
 /// type, max_length, precision, scale, nullable, identity, computed,
 /// collation, hubsync's tag (`nvarchar` casts: Babelfish reports some as
 /// `sql_variant`).
@@ -689,7 +690,7 @@ pub(crate) const COLUMNS: &str = "SELECT CAST(s.name AS nvarchar(128)), CAST(t.n
      JOIN sys.columns c ON c.object_id = t.object_id \
      JOIN sys.types ty ON ty.user_type_id = c.user_type_id \
      LEFT JOIN sys.types bt ON bt.user_type_id = ty.system_type_id AND ty.is_user_defined = 1 \
-     WHERE s.name <> N'hubsync' AND t.is_ms_shipped = 0 ORDER BY 1, 2, c.column_id";
+     WHERE s.name NOT IN (N'hubsync', N'DataSync') AND t.is_ms_shipped = 0 ORDER BY 1, 2, c.column_id";
 
 /// Index columns of every user table: schema, table, index, primary, unique, column.
 pub(crate) const INDEXES: &str = "SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), \
@@ -698,7 +699,7 @@ pub(crate) const INDEXES: &str = "SELECT CAST(s.name AS nvarchar(128)), CAST(t.n
      JOIN sys.schemas s ON s.schema_id = t.schema_id \
      JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id \
      JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id \
-     WHERE s.name <> N'hubsync' AND i.type > 0 AND i.has_filter = 0 AND ic.is_included_column = 0 \
+     WHERE s.name NOT IN (N'hubsync', N'DataSync') AND i.type > 0 AND i.has_filter = 0 AND ic.is_included_column = 0 \
      ORDER BY 1, 2, 3, ic.key_ordinal";
 
 /// Foreign key columns: schema, table, constraint, referenced schema and table, column.
@@ -709,4 +710,4 @@ pub(crate) const FOREIGN_KEYS: &str = "SELECT CAST(s.name AS nvarchar(128)), CAS
      JOIN sys.tables rt ON rt.object_id = fk.referenced_object_id JOIN sys.schemas rs ON rs.schema_id = rt.schema_id \
      JOIN sys.foreign_key_columns fc ON fc.constraint_object_id = fk.object_id \
      JOIN sys.columns c ON c.object_id = fc.parent_object_id AND c.column_id = fc.parent_column_id \
-     WHERE s.name <> N'hubsync' ORDER BY 1, 2, 3, fc.constraint_column_id";
+     WHERE s.name NOT IN (N'hubsync', N'DataSync') ORDER BY 1, 2, 3, fc.constraint_column_id";
