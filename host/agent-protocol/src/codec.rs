@@ -382,7 +382,9 @@ impl Wire for ApplyOp {
 impl Wire for ConnectorError {
     fn put(&self, w: &mut Writer) {
         match self {
-            ConnectorError::BadUrl(m) => {
+            // Travels as a message: the engine treats both alike, and agents
+            // of before it read it.
+            ConnectorError::BadUrl(m) | ConnectorError::Invalid(m) => {
                 w.u8(0);
                 m.put(w);
             }

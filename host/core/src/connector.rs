@@ -259,6 +259,10 @@ pub enum ConnectorError {
     /// The URL is not one hubsync understands.
     #[error("{0}")]
     BadUrl(String),
+    /// A request that cannot be done as asked (an unknown name, a malformed
+    /// value, a state that forbids it); the message says what to do.
+    #[error("{0}")]
+    Invalid(String),
     /// The engine was not compiled in.
     #[error("this hubsync was built without {0} support; rebuild with the `{1}` feature")]
     NotCompiledIn(EngineKind, &'static str),

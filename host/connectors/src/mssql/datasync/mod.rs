@@ -189,7 +189,7 @@ fn check_time(t: &str) -> Result<(), ConnectorError> {
     if hubsync_core::datasync::is_utc_time(t) {
         Ok(())
     } else {
-        Err(ConnectorError::BadUrl(format!("{t:?} is not a UTC time like 2026-12-03T10:00:00")))
+        Err(ConnectorError::Invalid(format!("{t:?} is not a UTC time like 2026-12-03T10:00:00")))
     }
 }
 
@@ -362,15 +362,13 @@ impl DataSyncDb {
         }
         let (r, reasons) = plan_removal(&f, scope, leftovers)?;
         if !reasons.is_empty() && !force {
-            return Err(ConnectorError::Refused {
-                table: TableRef { namespace: None, name: reasons.join(", ") },
-                reason:
-                    "Data Sync's triggers on it are enabled and hubsync does not capture it, so Data Sync may still \
-                         sync this database: removing its objects under a live sync group breaks that group (and Data \
-                         Sync would re-create them). Remove the member or the group on the Azure side first (or run \
-                         `hubsync datasync takeover`), then run this again; --force removes them anyway"
-                        .into(),
-            });
+            return Err(ConnectorError::Invalid(format!(
+                "Data Sync's triggers on {} are enabled and hubsync does not capture those tables, so Data Sync may \
+                 still sync this database: removing its objects under a live sync group breaks that group (and Data \
+                 Sync would re-create them). Remove the member or the group on the Azure side first (or run \
+                 `hubsync datasync takeover`), then run this again; --force removes them anyway",
+                reasons.join(", ")
+            )));
         }
         Ok(DsRemoval { statements: tsql::removal(&r), applied: false })
     }
@@ -530,7 +528,7 @@ fn plan_removal(f: &Found, scope: Option<&str>, leftovers: bool) -> Result<(Remo
             let found: Vec<&DsScope> =
                 f.scopes.iter().filter(|x| x.name.eq_ignore_ascii_case(s) || x.local_id.to_string() == s).collect();
             if found.is_empty() {
-                return Err(ConnectorError::BadUrl(format!(
+                return Err(ConnectorError::Invalid(format!(
                     "there is no Data Sync scope {s:?} here; scopes: {}",
                     if f.scopes.is_empty() {
                         "none".to_owned()
