@@ -158,6 +158,14 @@ fn azure_url(server: &str, database: &str, user: &str, var: &str) -> String {
     format!("Server=tcp:{host},1433;Database={database};User ID={user};Password=${{{var}}};Encrypt=true")
 }
 
+/// The `lastSyncTime` of a sync group's JSON (any of the three shapes).
+pub(super) fn last_sync_time(json: &str) -> Result<String> {
+    let g: AzGroup = serde_json::from_str(json).context("this is not a sync group's JSON")?;
+    g.last_sync_time
+        .or_else(|| g.properties.and_then(|p| p.last_sync_time))
+        .context("the sync group's JSON has no lastSyncTime (Data Sync never synced it?): give --since")
+}
+
 /// What the import made, and every choice that did not carry over.
 struct Imported {
     group: GroupConfig,

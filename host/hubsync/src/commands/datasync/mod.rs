@@ -9,6 +9,7 @@ mod remove;
 mod takeover;
 
 use anyhow::Result;
+use hubsync_core::text;
 
 #[derive(clap::Subcommand)]
 pub enum DatasyncCommand {
@@ -38,39 +39,51 @@ impl DatasyncCommand {
     }
 }
 
-/// A UTC time as the T-SQL takes it (`YYYY-MM-DDTHH:MM:SS[.fff]`), from
-/// that form, with `Z` or an offset of zero, or Azure's `+00:00`.
-pub(crate) fn utc(s: &str) -> Result<String> {
+/// A time as microseconds since the epoch, UTC: `2026-12-03T10:00:00Z`,
+/// with an offset (`+01:00`), with Azure's seven fractional digits, or
+/// without a zone (then UTC).
+pub(crate) fn utc_micros(s: &str) -> Result<i64> {
     let t = s.trim();
-    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00")).unwrap_or(t);
-    let t = t.replacen(' ', "T", 1);
-    // Azure gives up to seven fractional digits; datetime2 takes them, three are plenty.
-    let t = match t.split_once('.') {
-        Some((a, f)) => format!("{a}.{}", f.chars().take(3).collect::<String>()),
-        None => t,
+    // At most six fractional digits (Azure gives seven).
+    let t = match t.find('.') {
+        Some(dot) => {
+            let digits = t[dot + 1..].chars().take_while(char::is_ascii_digit).count();
+            format!("{}{}", &t[..dot + 1 + digits.min(6)], &t[dot + 1 + digits..])
+        }
+        None => t.to_owned(),
     };
-    let ok = hubsync_core::datasync::is_utc_time(&t);
-    if !ok {
-        anyhow::bail!(
-            "{s:?} is not a UTC time: write it like 2026-12-03T10:00:00Z (Data Sync's lastSyncTime, from the sync \
+    let zoned = t.ends_with('Z') || t.get(10..).is_some_and(|rest| rest.contains(['+', '-']));
+    let micros = if zoned { text::parse_timestamptz(&t) } else { text::parse_timestamp(&t) };
+    micros.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{s:?} is not a time: write it like 2026-12-03T10:00:00Z (Data Sync's lastSyncTime, from the sync \
              group's JSON, works as it is)"
-        );
-    }
-    Ok(t)
+        )
+    })
+}
+
+/// A UTC time as the takeover's T-SQL takes it (`YYYY-MM-DDTHH:MM:SS[.ffffff]`).
+pub(crate) fn utc(s: &str) -> Result<String> {
+    Ok(sql_time(utc_micros(s)?))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]` of microseconds since the epoch.
+pub(crate) fn sql_time(micros: i64) -> String {
+    text::format_timestamp(micros).replacen(' ', "T", 1)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn times_are_read_as_azure_and_people_write_them() {
-        assert_eq!(super::utc("2026-12-03T10:00:00Z").expect("the test input reads"), "2026-12-03T10:00:00");
-        assert_eq!(
-            super::utc("2026-12-03T10:00:00.1234567+00:00").expect("the test input reads"),
-            "2026-12-03T10:00:00.123"
-        );
-        assert_eq!(super::utc("2026-12-03 10:00:00").expect("the test input reads"), "2026-12-03T10:00:00");
-        assert!(super::utc("2026-12-03T10:00:00+01:00").is_err());
+        let ok = |s: &str| super::utc(s).expect("the test input reads");
+        assert_eq!(ok("2026-12-03T10:00:00Z"), "2026-12-03T10:00:00");
+        assert_eq!(ok("2026-12-03T10:00:00.1234567+00:00"), "2026-12-03T10:00:00.123456");
+        assert_eq!(ok("2026-12-03 10:00:00"), "2026-12-03T10:00:00");
+        assert_eq!(ok("2026-12-03T10:00:00+01:00"), "2026-12-03T09:00:00", "offsets are turned into UTC");
+        assert_eq!(ok("2026-12-03T00:30:00-01:00"), "2026-12-03T01:30:00");
         assert!(super::utc("yesterday").is_err());
         assert!(super::utc("2026-12-03T10:00:00.éé").is_err(), "no panic on odd input");
+        assert!(hubsync_core::datasync::is_utc_time(&ok("2026-12-03T10:00:00.5Z")));
     }
 }

@@ -1,9 +1,9 @@
-//! `hubsync datasync takeover --config FILE --since TIME`: hubsync's capture
+//! `hubsync datasync takeover --config FILE (--since TIME | --group-json F)`: hubsync's capture
 //! in place of Data Sync's, on every table of every database of a group.
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::local;
 use crate::output::print;
@@ -18,11 +18,19 @@ pub struct TakeoverArgs {
     /// Only this group.
     #[arg(long)]
     group: Option<String>,
-    /// When Data Sync's last successful sync of every member started, UTC
-    /// (its `lastSyncTime`); rows changed after it are announced. Earlier is
-    /// safe (more rows are compared); later loses changes.
+    /// When Data Sync's last successful sync of every member started (UTC
+    /// unless it names an offset); rows changed after it are announced.
+    /// Earlier is safe (more rows are compared); later loses changes.
+    #[arg(long, required_unless_present = "group_json", conflicts_with = "group_json")]
+    since: Option<String>,
+    /// Take the time from the sync group's JSON (its `lastSyncTime`), less
+    /// `--margin-minutes`.
     #[arg(long)]
-    since: String,
+    group_json: Option<PathBuf>,
+    /// With --group-json: start this much before `lastSyncTime` (it may mark
+    /// the end of the last sync, and earlier is safe).
+    #[arg(long, default_value_t = 10)]
+    margin_minutes: u64,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -40,7 +48,23 @@ struct Outcome<'a> {
 impl TakeoverArgs {
     /// Run it.
     pub async fn execute(self) -> Result<()> {
-        let since = super::utc(&self.since)?;
+        let since = match (&self.since, &self.group_json) {
+            (Some(t), _) => super::utc(t)?,
+            (None, Some(f)) => {
+                let json = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+                let last = super::import::last_sync_time(&json)?;
+                let at = super::utc_micros(&last)? - (self.margin_minutes as i64) * 60_000_000;
+                let at = super::sql_time(at);
+                if !self.json {
+                    println!(
+                        "Data Sync's last sync: {last}; announcing changes from {at} UTC ({} minutes before).",
+                        self.margin_minutes
+                    );
+                }
+                at
+            }
+            (None, None) => anyhow::bail!("give --since TIME or --group-json FILE"),
+        };
         let loaded = hubsync_engine::load_file(&self.config)?;
         let engine = local::engine(&loaded).await?;
         let mut all = Vec::new();
