@@ -199,6 +199,12 @@ fn a_data_sync_group_is_taken_over_without_a_recopy_and_without_losing_changes()
         hubsync_tests::hubsync_env(args, &[("M1_PASSWORD", "Hubsync-Test-1"), ("M2_PASSWORD", "Hubsync-Test-1")])
     };
 
+    // A plain first sync is refused: it would settle the un-synced changes by the policy.
+    let plain = env_run(&["sync", "--config", &file]);
+    let said = format!("{}{}", plain.stdout, plain.stderr);
+    assert!(!plain.ok && said.contains("hubsync datasync takeover"), "{said}");
+    assert_eq!(hub.scalar("SELECT COUNT(*) FROM sys.triggers WHERE name LIKE 'hubsync%'"), "0", "nothing provisioned");
+
     // takeover: hubsync's capture in place of Data Sync's, only the un-synced rows announced.
     let took = env_run(&["datasync", "takeover", "--config", &file, "--since", &format!("{since}Z")]);
     assert!(took.ok, "{}\n{}", took.stdout, took.stderr);

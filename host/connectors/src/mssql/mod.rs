@@ -434,6 +434,9 @@ impl hubsync_core::Connector for Mssql {
                     Some(e.id)
                 }
                 None => {
+                    if let Some(reason) = datasync::captured_by_data_sync(c, &t, &what).await? {
+                        return Err(ConnectorError::Refused { table: t.clone(), reason });
+                    }
                     let r = rows(
                         c,
                         tsql::REGISTER,

@@ -176,6 +176,28 @@ impl Found {
     }
 }
 
+/// Why `t` may not be provisioned the plain way, read on `c`: Data Sync
+/// still captures it. A plain first provisioning announces every row, so
+/// the first sync would hand each member change Data Sync had not synced
+/// to the policy against the hub's older row (under hub-wins: lost).
+pub(crate) async fn captured_by_data_sync(
+    c: &mut super::conn::Conn,
+    t: &TableRef,
+    what: &str,
+) -> Result<Option<String>, ConnectorError> {
+    let n = rows(c, tsql::TRIGGERS_ON, &[&base::qualified(t).as_str()], what).await?;
+    if n.first().map(|r| int(r, 0)).unwrap_or_default() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        "Azure SQL Data Sync's triggers are on it: a first sync now would compare every row and settle each change \
+         Data Sync had not synced yet by the conflict policy (under hub-wins a member's change is lost). Take it over \
+         with `hubsync datasync takeover` first (README: \"Moving from Azure SQL Data Sync\"), or remove Data Sync's \
+         objects with `hubsync datasync remove` if its changes do not matter"
+            .into(),
+    ))
+}
+
 /// Data Sync's shared metadata tables, lowercase.
 const METADATA: [&str; 4] = ["scope_info_dss", "scope_config_dss", "schema_info_dss", "provision_marker_dss"];
 

@@ -34,6 +34,12 @@ pub(crate) const TRIGGERS: &str = "SELECT CAST(s.name AS nvarchar(128)), CAST(tr
      WHERE tr.name LIKE N'%[_]dss[_]insert[_]trigger' OR tr.name LIKE N'%[_]dss[_]update[_]trigger' \
      OR tr.name LIKE N'%[_]dss[_]delete[_]trigger' ORDER BY 1, 2";
 
+/// How many Data Sync triggers the table `@P1` (`[schema].[name]`) has:
+/// a first provisioning refuses it (see `Mssql::provision`).
+pub(crate) const TRIGGERS_ON: &str = "SELECT COUNT(*) FROM sys.triggers WHERE parent_id = OBJECT_ID(@P1) \
+     AND (name LIKE N'%[_]dss[_]insert[_]trigger' OR name LIKE N'%[_]dss[_]update[_]trigger' \
+     OR name LIKE N'%[_]dss[_]delete[_]trigger')";
+
 /// User tables: schema, name, object id (tables named alike in two
 /// schemas share one Data Sync tracking table).
 pub(crate) const TABLES: &str = "SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), \
