@@ -432,3 +432,60 @@ fn a_takeover_for_a_server_then_the_server_syncs_only_the_changes() {
         "no write fell between the captures"
     );
 }
+
+/// What a takeover costs on a large table, beside a plain `hubsync db
+/// provision` of the same table (both record every present row; the
+/// takeover also drops Data Sync's triggers and announces its changes):
+/// the time writers wait on the table. A measurement, not a check:
+/// `cargo test -p hubsync-tests --test datasync -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn takeover_cost_beside_a_plain_provision() {
+    if !mssql_available() {
+        return;
+    }
+    let n: u32 = std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let babelfish = is_babelfish(&Db::new(Engine::Mssql));
+    let load = |db: &Db| {
+        db.exec("CREATE TABLE dbo.Customer (Id int NOT NULL PRIMARY KEY, Name nvarchar(100) NULL, Amount decimal(12,2) NULL)");
+        db.exec(&format!(
+            "WITH d AS (SELECT 0 AS x UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL \
+             SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9), \
+             n AS (SELECT a.x + 10 * b.x + 100 * c.x + 1000 * e.x + 10000 * f.x + 100000 * g.x AS i \
+             FROM d a, d b, d c, d e, d f, d g) \
+             INSERT INTO dbo.Customer SELECT i + 1, CONCAT(N'customer ', i), i FROM n WHERE i < {n}"
+        ));
+    };
+    let plain = Db::new(Engine::Mssql);
+    load(&plain);
+    let clock = std::time::Instant::now();
+    hubsync(&["db", "provision", &plain.url, "customer"]).expect_ok("provision");
+    let provision = clock.elapsed();
+    let (hub, ws) = (Db::new(Engine::Mssql), Workspace::new());
+    load(&hub);
+    let member = Db::new(Engine::Mssql);
+    load(&member);
+    for db in [&hub, &member] {
+        Provisioning { tables: vec![customer()], scopes: vec![G1], old_layout: false, babelfish }.apply(db);
+    }
+    let since = format!("{}Z", hub.scalar("SELECT CONVERT(varchar(23), GETUTCDATE(), 126)"));
+    // One row in a thousand changed since Data Sync's last sync.
+    hub.exec(&format!("UPDATE dbo.Customer SET Name = N'changed' WHERE Id % 1000 = 0 AND Id <= {n}"));
+    let file = ws.group_file(&format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\n\n[[group.member]]\nname = \"m\"\nurl = \"{}\"\n\n[[group.table]]\nname = \"customer\"\n\
+         columns = [\"id\", \"name\", \"amount\"]\n",
+        hub.url, member.url
+    ));
+    let clock = std::time::Instant::now();
+    let took = hubsync(&["datasync", "takeover", "--config", &file, "--since", &since]);
+    let takeover = clock.elapsed();
+    assert!(took.ok, "{}\n{}", took.stdout, took.stderr);
+    println!(
+        "{n} rows ({}): db provision of one database {:.2} s; datasync takeover of the hub and a member {:.2} s, \
+         {:.2} per database the provision's time",
+        if babelfish { "Babelfish" } else { "SQL Server" },
+        provision.as_secs_f64(),
+        takeover.as_secs_f64(),
+        takeover.as_secs_f64() / 2.0 / provision.as_secs_f64()
+    );
+}
