@@ -33,7 +33,18 @@ pub struct Engine {
     /// Opens what the connectors cannot open themselves: databases behind
     /// an agent (`agent://AGENT/DATABASE`), which only `hubsync serve` reaches.
     opener: Option<Arc<dyn Opener>>,
+    /// When each group's old deletes were last purged after a one-member
+    /// sync (see [`PURGE_EVERY`]).
+    purged: std::sync::Mutex<HashMap<String, Instant>>,
 }
+
+/// How often a group's old deletes are purged when its members sync one
+/// at a time (`hubsync serve`). A purge reads every member's anchors and
+/// writes to every member's database: run after each member's sync, it
+/// made a round of N members cost N purges of N databases. Deletes are
+/// kept for the retention (days), so a purge some minutes later loses
+/// nothing. A sync of the whole group purges every time.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// A handle on running syncs: cancel them between batches, read how many
 /// changes they have moved. Shared (`Arc`) between the sync and whoever
@@ -444,7 +455,7 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime, holder: None, opener: None })
+        Ok(Engine { meta, runtime, holder: None, opener: None, purged: Default::default() })
     }
 
     /// An engine over an opened store (a store with a secret key, say).
@@ -453,7 +464,7 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime, holder: None, opener: None })
+        Ok(Engine { meta, runtime, holder: None, opener: None, purged: Default::default() })
     }
 
     /// Record `holder` (a serving instance's name) in the history of every sync.
@@ -825,14 +836,30 @@ impl Engine {
                 report.members.push(self.report_unprepared(group, &mc.name, reason).await?);
             }
         }
-        let retention = Duration::from_secs(u64::from(group.config.retention_days) * 86_400);
-        match self.purge_tombstones(group, retention).await {
-            Ok(n) => report.tombstones_purged = n,
-            Err(e) => {
-                warn!(group = %group.config.name, error = %e, "purging old deletes failed; the next sync retries")
+        if self.purge_due(&group.config.name, only.is_none()) {
+            let retention = Duration::from_secs(u64::from(group.config.retention_days) * 86_400);
+            match self.purge_tombstones(group, retention).await {
+                Ok(n) => report.tombstones_purged = n,
+                Err(e) => {
+                    warn!(group = %group.config.name, error = %e, "purging old deletes failed; the next sync retries");
+                    if let Ok(mut p) = self.purged.lock() {
+                        p.remove(&group.config.name);
+                    }
+                }
             }
         }
         Ok(report)
+    }
+
+    /// Whether to purge `group`'s old deletes now: always after a sync of
+    /// the whole group, at most every [`PURGE_EVERY`] after one member's.
+    fn purge_due(&self, group: &str, whole: bool) -> bool {
+        let Ok(mut p) = self.purged.lock() else { return true };
+        let due = whole || p.get(group).is_none_or(|at| at.elapsed() >= PURGE_EVERY);
+        if due {
+            p.insert(group.to_owned(), Instant::now());
+        }
+        due
     }
 
     /// When `member` last synced, if that is longer ago than the group's

@@ -89,3 +89,37 @@ async fn a_member_past_retention_is_out_of_date_until_reinitialized() {
     sync_until_quiet(&e.engine, &g, 3).await;
     assert_eq!(assert_converged(&hub, &[&m0]).await.len(), 2);
 }
+
+/// Under `hubsync serve` members sync one at a time; a purge after each of
+/// them read every member's anchors and wrote to every member's database
+/// (a round of N members cost N purges of N databases). One-member syncs
+/// now purge at most every ten minutes; a sync of the whole group purges
+/// every time.
+#[tokio::test]
+async fn one_member_syncs_purge_at_most_every_ten_minutes_and_a_whole_group_sync_always() {
+    let (hub, m0) = (Db::new(Kind::Sqlite).await, Db::new(Kind::Sqlite).await);
+    hub.create_items().await;
+    hub.exec("INSERT INTO items VALUES (1, 'a', 1, '1'), (2, 'b', 2, '2'), (3, 'c', 3, '3')").await;
+    let e = engine().await;
+    let g = e.engine.prepare(&group("g", &hub, &[&m0], "builtin:hub-wins", json!({}))).await.expect("prepare");
+    sync_until_quiet(&e.engine, &g, 3).await;
+    // Deletes older than the retention (45 days): their records are aged by hand.
+    let delete_old = |id: i64| {
+        let hub = &hub;
+        async move {
+            hub.exec(&format!("DELETE FROM items WHERE id = {id}")).await;
+            hub.exec("UPDATE hubsync_track_1 SET hubsync_changed_at = 0 WHERE hubsync_deleted = 1").await;
+        }
+    };
+    let tombstones = || hub.scalar("SELECT COUNT(*) FROM hubsync_track_1 WHERE hubsync_deleted = 1");
+
+    // The syncs above were of the whole group: each purged.
+    delete_old(1).await;
+    let one = e.engine.sync_group(&g, Some("m0")).await.expect("sync m0");
+    assert_eq!(one.members[0].tables[0].rows_down, 1, "{one:?}");
+    assert_eq!(one.tombstones_purged, 0, "within ten minutes of the last purge: none");
+    assert_eq!(tombstones().await, 1, "the delete waits for the next purge");
+    let whole = e.engine.sync_group(&g, None).await.expect("sync the group");
+    assert_eq!(whole.tombstones_purged, 1, "a sync of the whole group purges");
+    assert_eq!(tombstones().await, 0);
+}

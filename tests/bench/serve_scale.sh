@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# One group of many SQLite members under `hubsync serve`, beside the same
+# group through `hubsync sync --config` (the file CLI), on loopback:
+#  1. the initial sync (every member empty),
+#  2. an idle round (nothing changed anywhere),
+#  3. a round with one changed hub row per table,
+# each as wall time, ms per member-table, and the ratio serve / file CLI;
+# and serve's peak RSS.
+#
+#   tests/bench/serve_scale.sh [HUBSYNC_BIN]   (needs sqlite3, python3)
+#   MEMBERS_N=200 TABLES_N=5 ROWS=200 CONCURRENCY=4
+set -euo pipefail
+bin=${1:-target/release/hubsync}
+nm=${MEMBERS_N:-200}
+nt=${TABLES_N:-5}
+rows=${ROWS:-200}
+conc=${CONCURRENCY:-4}
+work=$(mktemp -d)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+export HUBSYNC_SECRET_KEY=$(head -c32 /dev/urandom | base64)
+ulimit -n 8192 || true
+
+for t in $(seq 1 "$nt"); do
+    sqlite3 "$work/hub.db" "CREATE TABLE t$t (id INTEGER PRIMARY KEY, v TEXT, n INTEGER);
+      WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $rows)
+      INSERT INTO t$t SELECT i, 'value ' || i, i FROM s;"
+done
+# The same group twice: members under cli/ (file CLI) and srv/ (serve).
+group() {
+    echo "[[group]]"; echo "name = \"g\""; echo "hub = \"sqlite://$work/hub.db\""
+    for t in $(seq 1 "$nt"); do echo "[[group.table]]"; echo "name = \"t$t\""; done
+    for m in $(seq 1 "$nm"); do
+        echo "[[group.member]]"; echo "name = \"m$m\""; echo "url = \"sqlite://$work/$1/m$m.db\""
+    done
+}
+mkdir -p "$work/cli" "$work/srv"
+{ echo "metadata = \"sqlite://$work/cli-meta.db\""; group cli; } > "$work/cli.toml"
+group srv > "$work/srv.toml"
+change() { for t in $(seq 1 "$nt"); do sqlite3 -cmd '.timeout 5000' "$work/hub.db" "UPDATE t$t SET n = n + 1 WHERE id = 1;"; done; }
+now() { date +%s.%N; }
+
+declare -A cli
+run_cli() {
+    local s; s=$(now)
+    "$bin" sync --config "$work/cli.toml" >/dev/null
+    cli[$1]=$(python3 -c "print($(now) - $s)")
+}
+run_cli initial
+run_cli idle
+change
+run_cli change
+
+meta="sqlite://$work/srv-meta.db"
+token=$("$bin" token create bench --role admin --metadata "$meta" 2>/dev/null)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+HUBSYNC_LOG=warn "$bin" serve --metadata "$meta" --listen "127.0.0.1:$port" --config "$work/srv.toml" \
+    --concurrency "$conc" >/dev/null 2>"$work/serve.log" &
+pid=$!
+for _ in $(seq 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.2; done
+sessions() { sqlite3 -cmd '.timeout 5000' "$work/srv-meta.db" "SELECT count(*) FROM sessions" 2>/dev/null || echo 0; }
+declare -A srv
+# A round: ask for a sync of every member, wait for one session per member-table.
+run_srv() {
+    local before s want
+    before=$(sessions)
+    want=$((before + nm * nt))
+    s=$(now)
+    curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{}' "$url/api/v1/groups/g/sync" >/dev/null
+    while [ "$(sessions)" -lt "$want" ]; do sleep 0.2; done
+    srv[$1]=$(python3 -c "print($(now) - $s)")
+}
+run_srv initial
+run_srv idle
+change
+run_srv change
+rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+
+echo "== $nm SQLite members x $nt tables ($rows rows each), serve --concurrency $conc vs hubsync sync --config"
+for r in initial idle change; do
+    python3 - "$r" "${cli[$r]}" "${srv[$r]}" "$nm" "$nt" <<'PY'
+import sys
+r, c, s, nm, nt = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+mt = nm * nt
+print(f"{r:8} file CLI {c:7.1f} s ({c / mt * 1000:6.1f} ms/member-table)   serve {s:7.1f} s ({s / mt * 1000:6.1f} ms/member-table)   serve/CLI {s / c:5.2f}")
+PY
+done
+echo "serve peak RSS: $((rss / 1024)) MiB"
