@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One group of many SQLite members under `hubsync serve`, beside the same
-# group through `hubsync sync --config` (the file CLI), on loopback:
+# group through `hubsync sync --config` (the file CLI, one member at a time
+# and with --concurrency like serve's), on loopback:
 #  1. the initial sync (every member empty),
 #  2. an idle round (nothing changed anywhere),
 #  3. a round with one changed hub row per table,
@@ -39,17 +40,21 @@ group() {
         echo "[[group.member]]"; echo "name = \"m$m\""; echo "url = \"sqlite://$work/$1/m$m.db\""
     done
 }
-mkdir -p "$work/cli" "$work/srv"
+mkdir -p "$work/cli" "$work/clic" "$work/srv"
 { echo "metadata = \"sqlite://$work/cli-meta.db\""; group cli; } > "$work/cli.toml"
+{ echo "metadata = \"sqlite://$work/clic-meta.db\""; group clic; } > "$work/clic.toml"
 group srv > "$work/srv.toml"
 change() { for t in $(seq 1 "$nt"); do sqlite3 -cmd '.timeout 5000' "$work/hub.db" "UPDATE t$t SET n = n + 1 WHERE id = 1;"; done; }
 now() { date +%s.%N; }
 
-declare -A cli
+declare -A cli clic
 run_cli() {
     local s; s=$(now)
     "$bin" sync --config "$work/cli.toml" >/dev/null
     cli[$1]=$(python3 -c "print($(now) - $s)")
+    s=$(now)
+    "$bin" sync --config "$work/clic.toml" --concurrency "$conc" >/dev/null
+    clic[$1]=$(python3 -c "print($(now) - $s)")
 }
 run_cli initial
 run_cli idle
@@ -82,13 +87,13 @@ change
 run_srv change
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
 
-echo "== $nm SQLite members x $nt tables ($rows rows each), serve --concurrency $conc vs hubsync sync --config"
+echo "== $nm SQLite members x $nt tables ($rows rows each); ms per member-table; ratios to the file CLI one member at a time"
 for r in initial idle change; do
-    python3 - "$r" "${cli[$r]}" "${srv[$r]}" "$nm" "$nt" <<'PY'
+    python3 - "$r" "${cli[$r]}" "${clic[$r]}" "${srv[$r]}" "$nm" "$nt" "$conc" <<'PY'
 import sys
-r, c, s, nm, nt = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-mt = nm * nt
-print(f"{r:8} file CLI {c:7.1f} s ({c / mt * 1000:6.1f} ms/member-table)   serve {s:7.1f} s ({s / mt * 1000:6.1f} ms/member-table)   serve/CLI {s / c:5.2f}")
+r, c, cc, s, nm, nt, n = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+mt = nm * nt / 1000
+print(f"{r:8} file CLI {c:6.1f} s ({c / mt:5.1f} ms) | file CLI --concurrency {n} {cc:6.1f} s ({cc / mt:5.1f} ms, {cc / c:4.2f}) | serve --concurrency {n} {s:6.1f} s ({s / mt:5.1f} ms, {s / c:4.2f})")
 PY
 done
 echo "serve peak RSS: $((rss / 1024)) MiB"

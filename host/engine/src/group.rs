@@ -36,6 +36,8 @@ pub struct Engine {
     /// When each group's old deletes were last purged after a one-member
     /// sync (see [`PURGE_EVERY`]).
     purged: std::sync::Mutex<HashMap<String, Instant>>,
+    /// How many members of a group sync at once in a sync of the group.
+    member_concurrency: usize,
 }
 
 /// How often a group's old deletes are purged when its members sync one
@@ -455,7 +457,7 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime, holder: None, opener: None, purged: Default::default() })
+        Ok(Engine { meta, runtime, holder: None, opener: None, purged: Default::default(), member_concurrency: 1 })
     }
 
     /// An engine over an opened store (a store with a secret key, say).
@@ -464,12 +466,20 @@ impl Engine {
             hubsync_plugin_host::RuntimeConfig { cache_dir: plugin_cache.map(Path::to_path_buf), ..Default::default() };
         let runtime = Runtime::new(config)
             .map_err(|cause| EngineError::Plugin { context: "starting the plugin runtime".into(), cause })?;
-        Ok(Engine { meta, runtime, holder: None, opener: None, purged: Default::default() })
+        Ok(Engine { meta, runtime, holder: None, opener: None, purged: Default::default(), member_concurrency: 1 })
     }
 
     /// Record `holder` (a serving instance's name) in the history of every sync.
     pub fn with_holder(mut self, holder: String) -> Engine {
         self.holder = Some(holder);
+        self
+    }
+
+    /// Sync up to `n` members of a group at once (default 1: one after
+    /// another, each seeing what those before it uploaded in the same
+    /// round). Never two sessions of one member.
+    pub fn with_member_concurrency(mut self, n: usize) -> Engine {
+        self.member_concurrency = n.max(1);
         self
     }
 
@@ -829,12 +839,24 @@ impl Engine {
             )));
         }
         let mut report = GroupReport { group: group.config.name.clone(), ..Default::default() };
-        for mc in group.config.members.iter().filter(|m| only.is_none_or(|n| n == m.name)) {
-            if let Some(m) = group.members.iter().find(|m| m.config.name == mc.name) {
-                report.members.push(self.sync_member(group, m, control).await?);
-            } else if let Some((_, reason)) = group.unprepared.iter().find(|(m, _)| m.name == mc.name) {
-                report.members.push(self.report_unprepared(group, &mc.name, reason).await?);
+        // Members in the definition's order, at most `member_concurrency`
+        // at once (the semaphore hands out its permits in that order).
+        let slots = tokio::sync::Semaphore::new(self.member_concurrency);
+        let runs = group.config.members.iter().filter(|m| only.is_none_or(|n| n == m.name)).map(|mc| {
+            let slots = &slots;
+            async move {
+                let _slot = slots.acquire().await.ok();
+                if let Some(m) = group.members.iter().find(|m| m.config.name == mc.name) {
+                    Some(self.sync_member(group, m, control).await)
+                } else if let Some((_, reason)) = group.unprepared.iter().find(|(m, _)| m.name == mc.name) {
+                    Some(self.report_unprepared(group, &mc.name, reason).await)
+                } else {
+                    None
+                }
             }
+        });
+        for r in crate::schedule::join_ordered(runs.collect()).await.into_iter().flatten() {
+            report.members.push(r?);
         }
         if self.purge_due(&group.config.name, only.is_none()) {
             let retention = Duration::from_secs(u64::from(group.config.retention_days) * 86_400);

@@ -62,6 +62,28 @@ pub async fn watch(
     }
 }
 
+/// Run futures to completion concurrently on this task; their outputs in order.
+pub(crate) async fn join_ordered<T, F: std::future::Future<Output = T>>(futures: Vec<F>) -> Vec<T> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<T>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(move |cx| {
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            // A finished future is never polled again.
+            if slot.is_none()
+                && let std::task::Poll::Ready(v) = f.as_mut().poll(cx)
+            {
+                *slot = Some(v);
+            }
+        }
+        if out.iter().all(Option::is_some) {
+            std::task::Poll::Ready(out.iter_mut().filter_map(Option::take).collect())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 /// Run futures to completion concurrently on this task.
 async fn join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();

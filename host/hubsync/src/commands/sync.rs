@@ -29,6 +29,10 @@ pub struct SyncArgs {
     /// Keep syncing each group on its interval_seconds until interrupted (Ctrl-C).
     #[arg(long)]
     watch: bool,
+    /// Members of a group synced at once (1: one after another, each seeing
+    /// what those before it uploaded in the same round).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
 }
 
 #[derive(clap::Subcommand)]
@@ -68,16 +72,16 @@ impl SyncArgs {
             Some(SyncAction::Cancel { group, member, remote }) => cancel(&remote, &group, member.as_deref()).await,
             None => {
                 let config = self.config.ok_or_else(|| anyhow::anyhow!("give --config FILE, or `sync now GROUP`"))?;
-                file(&config, self.group.as_deref(), self.member.as_deref(), self.watch).await
+                file(&config, self.group.as_deref(), self.member.as_deref(), self.watch, self.concurrency.into()).await
             }
         }
     }
 }
 
-/// `hubsync sync --config FILE [--group G] [--member M] [--watch]`.
-async fn file(config: &Path, group: Option<&str>, member: Option<&str>, watch: bool) -> Result<()> {
+/// `hubsync sync --config FILE [--group G] [--member M] [--watch] [--concurrency N]`.
+async fn file(config: &Path, group: Option<&str>, member: Option<&str>, watch: bool, concurrency: usize) -> Result<()> {
     let loaded = load_file(config)?;
-    let engine = engine(&loaded).await?;
+    let engine = engine(&loaded).await?.with_member_concurrency(concurrency);
     let mut groups: Vec<Group> = Vec::new();
     for g in selected(&loaded, group)? {
         groups.push(engine.prepare(g).await?);
