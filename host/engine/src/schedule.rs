@@ -9,8 +9,9 @@ use crate::{Engine, Group, GroupReport};
 
 /// Sync every group that has `interval_seconds` on its interval until
 /// `stop` turns true, calling `on_report` after each sync. A group's
-/// members sync one after another, so one member never has two syncs at
-/// once; a sync that overruns the interval delays the next one rather
+/// members sync one after another (or up to the engine's member
+/// concurrency at once), so one member never has two syncs at once; a
+/// sync that overruns the interval delays the next one rather
 /// than overlapping it. Groups run concurrently. A group with members that
 /// could not be prepared is prepared again before each of its syncs, so a
 /// member that was unreachable joins when it comes back.
