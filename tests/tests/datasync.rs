@@ -436,7 +436,9 @@ fn a_takeover_for_a_server_then_the_server_syncs_only_the_changes() {
 /// What a takeover costs on a large table, beside a plain `hubsync db
 /// provision` of the same table (both record every present row; the
 /// takeover also drops Data Sync's triggers and announces its changes):
-/// the time writers wait on the table. A measurement, not a check:
+/// the time writers wait on the table. A measurement, not a check, so
+/// ignored by the test command (it loads 300,000 rows; the benchmark's
+/// command in BENCHMARKS.md runs it):
 /// `cargo test -p hubsync-tests --test datasync -- --ignored --nocapture`.
 #[test]
 #[ignore]

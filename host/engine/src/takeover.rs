@@ -57,8 +57,7 @@ impl Engine {
         let config = &in_default_namespace(config, hub_conn.engine());
         let infos = hub_conn.introspect().await.ctx(|| format!("group {g}: reading the hub's tables"))?;
         self.hub_incarnation(config, hub_conn).await?;
-        let hub_scopes =
-            hub.inspect(None).await.ctx(|| format!("group {g}: reading Data Sync's scopes on the hub"))?.scopes;
+        let hub_scopes = hub.scopes().await.ctx(|| format!("group {g}: reading Data Sync's scopes on the hub"))?;
         let mut schemas = Vec::new();
         for t in &config.tables {
             let r = TableRef { namespace: t.namespace.clone(), name: t.name.clone() };
@@ -86,11 +85,8 @@ impl Engine {
                 )
             })?;
             let (mark, _, _) = self.member_incarnation(g, &m.name, db.connector()).await?;
-            let scopes = db
-                .inspect(None)
-                .await
-                .ctx(|| format!("group {g}, member {}: reading Data Sync's scopes", m.name))?
-                .scopes;
+            let scopes =
+                db.scopes().await.ctx(|| format!("group {g}, member {}: reading Data Sync's scopes", m.name))?;
             // The pair's scope: the hub scope of the same name.
             let pair = scopes.iter().find(|s| names(&hub_scopes).contains(&s.name.to_lowercase()));
             let pair = match (pair, scopes.as_slice()) {

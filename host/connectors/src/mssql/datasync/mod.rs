@@ -226,7 +226,9 @@ impl DataSyncDb {
         &self.db
     }
 
-    async fn found(&self) -> Result<Found, ConnectorError> {
+    /// The catalog's Data Sync objects; with `check_columns`, each scope's
+    /// tables cross-checked with their columns (one query per table).
+    async fn found(&self, check_columns: bool) -> Result<Found, ConnectorError> {
         let what = "reading Data Sync's objects";
         let mut lease = self.db.pool.get().await?;
         let c = lease.conn();
@@ -285,6 +287,9 @@ impl DataSyncDb {
             .map(|r| (low(&text(r, 0).unwrap_or_default()), low(&text(r, 1).unwrap_or_default())))
             .collect();
         drop(lease);
+        if !check_columns {
+            return Ok(f);
+        }
         // Cross-check each scope's tables with the catalog.
         for s in &mut f.scopes {
             for t in &mut s.tables {
@@ -331,7 +336,7 @@ impl DataSyncDb {
         if let Some(s) = since_utc {
             check_time(s)?;
         }
-        let f = self.found().await?;
+        let f = self.found(true).await?;
         let mut tracking = Vec::new();
         for (name, kind) in &f.objects {
             if kind != "U" || !low(name).ends_with("_dss_tracking") {
@@ -378,7 +383,7 @@ impl DataSyncDb {
         leftovers: bool,
         force: bool,
     ) -> Result<DsRemoval, ConnectorError> {
-        let f = self.found().await?;
+        let f = self.found(false).await?;
         if f.scopes.is_empty() && !f.found_anything() {
             return Ok(DsRemoval::default());
         }
@@ -393,6 +398,12 @@ impl DataSyncDb {
             )));
         }
         Ok(DsRemoval { statements: tsql::removal(&r), applied: false })
+    }
+
+    /// The scopes and their tables, without counting anything (what a
+    /// takeover needs to pair hub and member scopes).
+    pub async fn scopes(&self) -> Result<Vec<DsScope>, ConnectorError> {
+        Ok(self.found(false).await?.scopes)
     }
 
     /// Run a removal's statements in one transaction.
@@ -426,7 +437,7 @@ impl DataSyncDb {
         let t = TableRef::of(table);
         let schema = base::schema_of(&t).to_owned();
         common::check_selection(table)?;
-        let f = self.found().await?;
+        let f = self.found(false).await?;
         let refused = |reason: String| ConnectorError::Refused { table: t.clone(), reason };
         if !f.table_exists(&schema, &t.name) {
             return Err(refused("there is no such table".into()));
@@ -601,15 +612,16 @@ fn plan_removal(f: &Found, scope: Option<&str>, leftovers: bool) -> Result<(Remo
         }
     }
     if leftovers || everything {
+        let found_left = f.leftovers();
         for tr in &f.triggers {
             if !kept.contains(&format!("{}.{}", low(&tr.schema), low(&tr.name)))
                 && !r.objects.contains(&Drop::Trigger(tr.full()))
-                && (everything || f.leftovers().iter().any(|l| l.object == tr.full()))
+                && (everything || found_left.iter().any(|l| l.object == tr.full()))
             {
                 r.objects.push(Drop::Trigger(tr.full()));
             }
         }
-        for l in f.leftovers().iter().filter(|l| l.removable) {
+        for l in found_left.iter().filter(|l| l.removable) {
             let n = config::split_name(&l.object).pop().unwrap_or_default();
             match l.kind.as_str() {
                 "procedure" => r.objects.push(Drop::Procedure(n)),
