@@ -616,6 +616,20 @@ pub(crate) fn statement_chunks<R: AsRef<[hubsync_core::Value]>>(
     out
 }
 
+/// One statement counting, for each of `parts` (ask index, the tracking
+/// rows after its anchor as a `SELECT 1 FROM …` without a limit), at most
+/// `cap` rows: `SELECT i, COUNT(*) …` joined with `UNION ALL`, so a
+/// member's tables are counted in one round trip. `index` spells an
+/// index as the engine's 64-bit integer. Empty when `parts` is.
+pub(crate) fn union_of_counts(parts: &[(usize, String)], cap: u64, index: impl Fn(usize) -> String) -> String {
+    let cap = cap.min(i64::MAX as u64);
+    parts
+        .iter()
+        .map(|(i, rows)| format!("SELECT {}, COUNT(*) FROM ({rows} LIMIT {cap}) c{i}", index(*i)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,7 @@ use hubsync_core::{
 use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashMap;
 use std::str::FromStr;
 use tracing::info;
 
@@ -384,6 +385,25 @@ impl Mysql {
             .await
             .map_err(db("reading hubsync's table registry"))?;
         Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
+    }
+
+    /// Every registered table's id by (namespace, name), the namespace
+    /// empty for the default one: one read for many tables.
+    async fn registry_ids(&self) -> Result<HashMap<(String, String), i64>, ConnectorError> {
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'hubsync_tables'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading hubsync's table registry"))?;
+        if exists.is_none() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query("SELECT id, namespace, name FROM hubsync_tables")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        Ok(rows.iter().map(|r| ((r.get(1), r.get(2)), r.get(0))).collect())
     }
 }
 
@@ -863,6 +883,43 @@ impl hubsync_core::Connector for Mysql {
         // Unnumbered changes left behind are held by open transactions.
         let pending = !more && unnumbered_left;
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending })
+    }
+
+    async fn pending_many(
+        &self,
+        asks: &[(&TableSchema, &Anchor)],
+        cap: u64,
+    ) -> Result<Vec<Option<u64>>, ConnectorError> {
+        let ids = self.registry_ids().await?;
+        let mut out = vec![None; asks.len()];
+        let mut parts = Vec::new();
+        for (i, (table, since)) in asks.iter().enumerate() {
+            let t = TableRef::of(table);
+            let Some(id) = ids.get(&(t.namespace.clone().unwrap_or_default(), t.name.clone())) else { continue };
+            // A parsed integer, so spelled inline.
+            let after = parse_anchor(since)?;
+            parts.push((
+                i,
+                format!(
+                    "SELECT 1 FROM {} WHERE hubsync_seq > {after} OR hubsync_seq IS NULL",
+                    D.quote(&format!("hubsync_track_{id}"))
+                ),
+            ));
+            out[i] = Some(0);
+        }
+        if parts.is_empty() {
+            return Ok(out);
+        }
+        let sql = common::union_of_counts(&parts, cap, |i| format!("CAST({i} AS SIGNED)"));
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(format!("counting the changes of {} tables", parts.len())))?;
+        for r in rows {
+            let (i, n): (i64, i64) = (r.get(0), r.get(1));
+            out[i as usize] = Some(n as u64);
+        }
+        Ok(out)
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

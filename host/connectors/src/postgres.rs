@@ -18,6 +18,7 @@ use hubsync_core::{
     TableRef, TableSchema, UnsupportedColumn, Value,
 };
 use hubsync_core::{ForeignKey, KeyState, Row as ValueRow};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use hubsync_core::ConnectOptions;
@@ -197,6 +198,23 @@ impl Postgres {
             .await
             .map_err(db("reading hubsync's table registry"))?;
         Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
+    }
+
+    /// Every registered table's id by (namespace, name): one read for
+    /// many tables.
+    async fn registry_ids(&self) -> Result<HashMap<(String, String), i64>, ConnectorError> {
+        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('hubsync.tables')::text")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        if exists.is_none() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query("SELECT id, namespace, name FROM hubsync.tables")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        Ok(rows.iter().map(|r| ((r.get(1), r.get(2)), r.get(0))).collect())
     }
 }
 
@@ -845,6 +863,43 @@ impl hubsync_core::Connector for Postgres {
         };
         tx.commit().await.map_err(db(what))?;
         Ok(ChangeBatch { changes: batch.changes, unreadable: batch.unreadable, next, more, pending })
+    }
+
+    async fn pending_many(
+        &self,
+        asks: &[(&TableSchema, &Anchor)],
+        cap: u64,
+    ) -> Result<Vec<Option<u64>>, ConnectorError> {
+        let ids = self.registry_ids().await?;
+        let mut out = vec![None; asks.len()];
+        let mut parts = Vec::new();
+        for (i, (table, since)) in asks.iter().enumerate() {
+            let t = TableRef::of(table);
+            let Some(id) = ids.get(&(ns(&t).to_owned(), t.name.clone())) else { continue };
+            // Both checked digits (`parse_anchor`), so spelled inline.
+            let (xid, seq) = parse_anchor(since)?;
+            parts.push((
+                i,
+                format!(
+                    "SELECT 1 FROM hubsync.{} WHERE (xid, seq) > ('{xid}'::xid8, {seq})",
+                    D.quote(&format!("track_{id}"))
+                ),
+            ));
+            out[i] = Some(0);
+        }
+        if parts.is_empty() {
+            return Ok(out);
+        }
+        let sql = common::union_of_counts(&parts, cap, |i| format!("{i}::int8"));
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(format!("counting the changes of {} tables", parts.len())))?;
+        for r in rows {
+            let (i, n): (i64, i64) = (r.get(0), r.get(1));
+            out[i as usize] = Some(n as u64);
+        }
+        Ok(out)
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

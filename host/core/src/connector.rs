@@ -397,6 +397,23 @@ pub trait Connector: Send + Sync {
         Ok(None)
     }
 
+    /// [`Connector::pending`] for several tables at once, in `asks`' order:
+    /// what a sync asks every table of a member before it starts, both for
+    /// progress totals and to skip the tables with nothing to read. Engines
+    /// answer in one round trip (a union of bounded counts), so a member
+    /// with nothing to sync costs a query per database, not per table.
+    async fn pending_many(
+        &self,
+        asks: &[(&TableSchema, &Anchor)],
+        cap: u64,
+    ) -> Result<Vec<Option<u64>>, ConnectorError> {
+        let mut out = Vec::with_capacity(asks.len());
+        for (table, since) in asks {
+            out.push(self.pending(table, since, cap).await?);
+        }
+        Ok(out)
+    }
+
     /// Apply `ops` in one transaction, marking them as coming from `origin`
     /// so they are not captured as local changes. All or nothing.
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError>;

@@ -1021,17 +1021,18 @@ impl Engine {
             table: t.name.clone(),
         };
         let mut runs: Vec<(TableReport, i64, Duration)> = Vec::new();
+        // What waits, counted before the first batch: progress's total, and
+        // the tables with nothing to do, which are not synced at all.
+        let mut idle = vec![false; group.tables.len()];
         if refused.is_none() {
-            // What waits, counted before the first batch: progress's total.
-            let mut waiting = Some(0u64);
-            for (i, t) in group.tables.iter().enumerate() {
-                let pair = crate::session::Pair::new(self, group, m, t, &m.views[i], scope_of(t), control);
-                waiting = match (waiting, pair.waiting().await) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    _ => None,
-                };
-            }
-            control.expect(waiting);
+            let state = self
+                .meta
+                .member_state(&group.config.name, &m.config.name)
+                .await
+                .ctx(|| "reading the member's sync state".into())?;
+            let w = crate::waiting::waiting(group, m, &state, control).await;
+            control.expect(w.total);
+            idle = w.idle;
         }
         // Tables run parents first (see `prepare`).
         for (i, t) in group.tables.iter().enumerate() {
@@ -1040,6 +1041,9 @@ impl Engine {
             let mut r = TableReport { table: t.name.clone(), ..Default::default() };
             if let Some(message) = &refused {
                 r.error = Some(message.clone());
+            } else if idle[i] && !control.cancelled() {
+                // Nothing after either anchor: the session would read two
+                // empty batches and write nothing.
             } else {
                 self.run_table(group, m, i, &mut r, control).await;
             }
@@ -1098,6 +1102,7 @@ impl Engine {
             }
             deferred = now;
         }
+        let mut records = Vec::with_capacity(runs.len());
         for (i, (r, table_started, elapsed)) in runs.into_iter().enumerate() {
             let record = SessionRecord {
                 scope: scope_of(&group.tables[i]),
@@ -1123,9 +1128,10 @@ impl Engine {
                 warnings: r.quarantined as i64,
                 holder: self.holder.clone(),
             };
-            self.meta.record_session(&record).await.ctx(|| "recording sync history".into())?;
+            records.push(record);
             report.tables.push(r);
         }
+        self.meta.record_sessions(&records).await.ctx(|| "recording sync history".into())?;
         if report.tables.iter().all(|t| t.error.is_none()) {
             self.meta
                 .member_synced(&group.config.name, &m.config.name, started)

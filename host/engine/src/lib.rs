@@ -18,6 +18,7 @@ mod session;
 mod takeover;
 mod verify;
 mod view;
+mod waiting;
 
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};

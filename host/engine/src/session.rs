@@ -307,29 +307,6 @@ impl<'a> Pair<'a> {
         }
     }
 
-    /// The changes waiting for this pair's passes (what the directions it
-    /// syncs will read), counted up to [`PENDING_CAP`] per side; `None`
-    /// when a side cannot tell or cannot be asked now (its table's sync
-    /// will say why).
-    pub(crate) async fn waiting(&self) -> Option<u64> {
-        let direction = self.member.config.direction;
-        let mut sides = Vec::new();
-        if direction.downloads() {
-            sides.push(Side::Hub);
-        }
-        if direction.uploads() {
-            sides.push(Side::Member);
-        }
-        let mut total = 0;
-        for side in sides {
-            let since = self.engine.meta.anchor(&self.scope, side).await.ok()?;
-            let n = self.db(side).pending(self.schema(side), &since, PENDING_CAP).await.ok()??;
-            self.control.budget(self.budget_key(side), n);
-            total += n;
-        }
-        Some(total)
-    }
-
     /// This pair's key in the progress budgets.
     fn budget_key(&self, side: Side) -> crate::group::Budget {
         (self.scope.member.clone(), self.scope.table.clone(), side == Side::Hub)

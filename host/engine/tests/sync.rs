@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{Db, Kind, assert_converged, engine, group, sync_until_quiet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Db, Fault, Flaky, Kind, assert_converged, engine, group, sync_until_quiet};
 use hubsync_core::SyncDirection;
 use serde_json::json;
 
@@ -54,6 +57,53 @@ async fn initial_then_incremental(hub_kind: Kind, a_kind: Kind, b_kind: Kind) {
     assert_eq!(rows[&14].price.as_deref(), Some("99.99"));
     assert_eq!(rows[&200].name.as_deref(), Some("from a"));
     assert_eq!(e.engine.meta().conflicts("g", 100).await.expect("history").len(), 6);
+}
+
+/// A member with nothing after its anchors is not synced table by table:
+/// its sync counts what waits once per database and reads no changes (the
+/// history still records the session); a change makes its table sync again.
+#[tokio::test]
+async fn idle_members_read_no_changes() {
+    let (hub, a, b) = (Db::new(Kind::Postgres).await, Db::new(Kind::Sqlite).await, Db::new(Kind::Mysql).await);
+    hub.create_items().await;
+    let rows: Vec<String> = (1..=20).map(|i| format!("({i}, 'item {i}', {i}, {i}.50)")).collect();
+    hub.exec(&format!("INSERT INTO items (id, name, qty, price) VALUES {}", rows.join(", "))).await;
+    let e = engine().await;
+    let config = group("g", &hub, &[&a, &b], "builtin:hub-wins", json!({}));
+    let clean = e.engine.prepare(&config).await.expect("prepare");
+    sync_until_quiet(&e.engine, &clean, 4).await;
+    // Every database call but the counts is counted; one-member syncs (as
+    // `serve` runs them) do not purge again within minutes.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = e.engine.prepare(&config).await.expect("prepare").wrap_connectors(|inner| {
+        Box::new(Flaky { inner, calls: calls.clone(), fail_at: usize::MAX, fault: Fault::Before })
+    });
+    let last = |m: &'static str| {
+        let meta = e.engine.meta();
+        async move {
+            let s = meta.status(Some("g")).await.expect("status");
+            let s = s.into_iter().find(|s| s.scope.member == m).expect("a session");
+            (s.last.started_micros, s.last.ok)
+        }
+    };
+    for m in ["m0", "m1"] {
+        let before = last(m).await;
+        let r = e.engine.sync_group(&counted, Some(m)).await.expect("sync");
+        assert!(r.errors().is_empty(), "{:?}", r.errors());
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "an idle member reads nothing ({m})");
+        let after = last(m).await;
+        assert!(after.0 > before.0 && after.1, "the idle sync is recorded as a success: {before:?} {after:?}");
+    }
+    // A change on m1: m1's upload reads it, m0's download then reads it.
+    b.exec("UPDATE items SET qty = 77 WHERE id = 3").await;
+    let r = e.engine.sync_group(&counted, Some("m1")).await.expect("sync");
+    assert_eq!(r.members[0].tables[0].rows_up, 1);
+    assert!(calls.load(Ordering::SeqCst) > 0);
+    let r = e.engine.sync_group(&counted, Some("m0")).await.expect("sync");
+    assert_eq!(r.members[0].tables[0].rows_down, 1);
+    sync_until_quiet(&e.engine, &clean, 4).await;
+    let rows = assert_converged(&hub, &[&a, &b]).await;
+    assert_eq!(rows[&3].qty, Some(77));
 }
 
 #[tokio::test]

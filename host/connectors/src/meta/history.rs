@@ -103,8 +103,26 @@ impl MetaStore {
     /// Add one table sync to the history; a completed one also marks the
     /// member as synced at `started_micros`.
     pub async fn record_session(&self, r: &SessionRecord) -> Result<(), ConnectorError> {
+        self.record_sessions(std::slice::from_ref(r)).await
+    }
+
+    /// [`MetaStore::record_session`] for several tables in one transaction:
+    /// a member's sync writes its history once, not once per table.
+    pub async fn record_sessions(&self, records: &[SessionRecord]) -> Result<(), ConnectorError> {
         let what = "recording sync history";
         let mut tx = self.pool.begin_with(self.begin_sql()).await.map_err(self.db(what))?;
+        for r in records {
+            self.record_in(&mut tx, r).await?;
+        }
+        tx.commit().await.map_err(self.db(what))
+    }
+
+    async fn record_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        r: &SessionRecord,
+    ) -> Result<(), ConnectorError> {
+        let what = "recording sync history";
         self.statement(
             what,
             "INSERT INTO sessions (group_name, member, table_name, started_micros, duration_ms, ok, rows_down, \
@@ -122,7 +140,7 @@ impl MetaStore {
         .bind(&r.message)
         .bind(r.warnings)
         .bind(&r.holder)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         self.statement(
             what,
@@ -135,9 +153,9 @@ impl MetaStore {
         .bind(&r.scope.group)
         .bind(&r.scope.member)
         .bind(&r.scope.table)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await.map_err(self.db(what))
+        Ok(())
     }
 
     /// The latest session of every table of every member of `group` (all

@@ -48,7 +48,7 @@ pub use history::{ActivityBucket, ConflictRecord, HistoryFilter, HistoryPage, Se
 pub use leases::LeaseHolder;
 pub use plugins::StoredPlugin;
 pub use quarantine::{QuarantineEntry, QuarantineRecord};
-pub use sync_state::{BatchCommit, Parked};
+pub use sync_state::{BatchCommit, MemberState, Parked};
 pub use tokens::TokenRecord;
 
 /// Schema migrations, in order; entry `n` takes the store from version `n`

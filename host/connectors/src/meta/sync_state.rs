@@ -2,6 +2,8 @@
 //! were read), the decision journal of a batch in flight, the conflicts
 //! parked by a `skip`; committed atomically per batch, forgotten on reinit.
 
+use std::collections::{HashMap, HashSet};
+
 use hubsync_core::{Anchor, ConnectorError};
 use sqlx::Row;
 
@@ -38,7 +40,57 @@ pub struct BatchCommit {
     pub release: Vec<(Side, String)>,
 }
 
+/// A member's stored sync state, read in one statement before its sync
+/// starts: what the sync needs to decide which tables have work.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberState {
+    /// Stored anchors by (table, side); a missing one is the start.
+    pub anchors: HashMap<(String, Side), Anchor>,
+    /// Tables with a decision journal to finish or quarantined changes a
+    /// retry was asked for: their sessions run whatever the databases hold.
+    pub unfinished: HashSet<String>,
+}
+
+impl MemberState {
+    /// The anchor of `side` of `table` (the start when none is stored).
+    pub fn anchor(&self, table: &str, side: Side) -> Anchor {
+        self.anchors.get(&(table.to_owned(), side)).cloned().unwrap_or_default()
+    }
+}
+
 impl MetaStore {
+    /// Every table's anchors, journals and retries of `member` of `group`,
+    /// in one statement.
+    pub async fn member_state(&self, group: &str, member: &str) -> Result<MemberState, ConnectorError> {
+        let rows = self
+            .statement(
+                "reading a member's sync state",
+                "SELECT 'a', table_name, side, anchor FROM anchors WHERE group_name = ? AND member = ? \
+                 UNION ALL SELECT 'j', table_name, '', '' FROM journal WHERE group_name = ? AND member = ? \
+                 UNION ALL SELECT 'r', table_name, side, '' FROM quarantine \
+                 WHERE group_name = ? AND member = ? AND retry <> 0",
+            )
+            .bind(group)
+            .bind(member)
+            .bind(group)
+            .bind(member)
+            .bind(group)
+            .bind(member)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut state = MemberState::default();
+        for r in &rows {
+            let (kind, table): (String, String) = (r.get(0), r.get(1));
+            if kind == "a" {
+                let side: String = r.get(2);
+                state.anchors.insert((table, Side::parse(&side)), Anchor(r.get(3)));
+            } else {
+                state.unfinished.insert(table);
+            }
+        }
+        Ok(state)
+    }
+
     /// The anchor of `side` for `scope` (the start when none is stored).
     pub async fn anchor(&self, scope: &Scope, side: Side) -> Result<Anchor, ConnectorError> {
         let a: Option<String> = self

@@ -8,6 +8,7 @@
 //! own write transaction; no other writer can run meanwhile, so other
 //! clients' changes are never marked.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -119,6 +120,24 @@ impl Sqlite {
             .await
             .map_err(db("reading hubsync's table registry"))?;
         Ok(row.map(|r| Meta { id: r.get::<i64, _>(0), columns: r.get::<String, _>(1) }))
+    }
+
+    /// Every registered table's id by (namespace, name): one read for
+    /// many tables.
+    async fn registry_ids(&self) -> Result<HashMap<(Option<String>, String), i64>, ConnectorError> {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hubsync_tables'")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("reading hubsync's table registry"))?;
+        if exists.is_none() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query("SELECT id, namespace, name FROM hubsync_tables")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading hubsync's table registry"))?;
+        Ok(rows.iter().map(|r| ((r.get(1), r.get(2)), r.get(0))).collect())
     }
 
     fn tracking(id: i64) -> String {
@@ -465,6 +484,36 @@ impl hubsync_core::Connector for Sqlite {
         self.sizes.finish(m.id, &batch);
         let (changes, unreadable) = (batch.changes, batch.unreadable);
         Ok(ChangeBatch { changes, unreadable, next: Anchor(last.to_string()), more, pending: false })
+    }
+
+    async fn pending_many(
+        &self,
+        asks: &[(&TableSchema, &Anchor)],
+        cap: u64,
+    ) -> Result<Vec<Option<u64>>, ConnectorError> {
+        let ids = self.registry_ids().await?;
+        let mut out = vec![None; asks.len()];
+        let mut parts = Vec::new();
+        for (i, (table, since)) in asks.iter().enumerate() {
+            let Some(id) = ids.get(&(table.namespace.clone(), table.name.clone())) else { continue };
+            // A parsed integer, so spelled inline.
+            let after = parse_anchor(since)?;
+            parts.push((i, format!("SELECT 1 FROM {} WHERE hubsync_seq > {after}", Self::tracking(*id))));
+            out[i] = Some(0);
+        }
+        if parts.is_empty() {
+            return Ok(out);
+        }
+        let sql = common::union_of_counts(&parts, cap, |i| format!("{i}"));
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db(format!("counting the changes of {} tables", parts.len())))?;
+        for r in rows {
+            let (i, n): (i64, i64) = (r.get(0), r.get(1));
+            out[i as usize] = Some(n as u64);
+        }
+        Ok(out)
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

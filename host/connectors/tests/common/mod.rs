@@ -187,6 +187,15 @@ pub async fn apply_updates_tracked_rows_and_lookup_sees_them(db: &dyn TestDb) {
     c.apply(&t, &[ApplyOp::Upsert(row(1, "again"))], "g/hub").await.expect("second update");
     let waiting = c.pending(&t, &a0, 1000).await.expect("pending");
     assert_eq!(waiting, Some(read_all(c, &t, &a0).await.0.len() as u64), "what a read after a0 finds");
+    // Several tables in one call: the same counts, capped alike, and no
+    // count for a table hubsync does not track.
+    let mut untracked = t.clone();
+    untracked.name = "not_tracked".into();
+    let all = c.pending(&t, &Anchor::start(), 1000).await.expect("pending");
+    let asks = [(&t, &Anchor::start()), (&untracked, &a0), (&t, &a0)];
+    assert_eq!(c.pending_many(&asks, 1000).await.expect("pending_many"), vec![all, None, waiting]);
+    assert_eq!(c.pending_many(&asks, 1).await.expect("pending_many"), vec![Some(1), None, Some(1)]);
+    assert_eq!(c.pending_many(&[], 1000).await.expect("pending_many"), Vec::<Option<u64>>::new());
     let keys: Vec<Vec<Value>> = (1..=5).map(|i| vec![Value::Int(i)]).collect();
     let mut found = c.lookup(&t, &a0, &keys).await.expect("lookup");
     found.sort_by_key(|s| int_key(&s.key));

@@ -480,4 +480,16 @@ impl Connector for Flaky {
     async fn create_table(&self, t: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError> {
         self.inner.create_table(t, indexes).await
     }
+    // Counting what waits is not counted as a call (nor failed): it only
+    // decides what the sync reads, and a failed count syncs every table.
+    async fn pending(&self, t: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {
+        self.inner.pending(t, since, cap).await
+    }
+    async fn pending_many(
+        &self,
+        asks: &[(&TableSchema, &Anchor)],
+        cap: u64,
+    ) -> Result<Vec<Option<u64>>, ConnectorError> {
+        self.inner.pending_many(asks, cap).await
+    }
 }
