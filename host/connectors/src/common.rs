@@ -616,18 +616,37 @@ pub(crate) fn statement_chunks<R: AsRef<[hubsync_core::Value]>>(
     out
 }
 
-/// One statement counting, for each of `parts` (ask index, the tracking
-/// rows after its anchor as a `SELECT 1 FROM …` without a limit), at most
-/// `cap` rows: `SELECT i, COUNT(*) …` joined with `UNION ALL`, so a
-/// member's tables are counted in one round trip. `index` spells an
-/// index as the engine's 64-bit integer. Empty when `parts` is.
-pub(crate) fn union_of_counts(parts: &[(usize, String)], cap: u64, index: impl Fn(usize) -> String) -> String {
+/// What [`hubsync_core::Connector::pending_many`] asks of a database in
+/// one statement: `rows` spells each ask's tracking rows after its anchor
+/// (`SELECT 1 FROM …`, no limit), `None` for a table hubsync does not
+/// track. Returns the answers so far (`Some(0)` for asks with a statement,
+/// `None` for the others) and the statement, `None` when nothing is asked.
+/// `index` spells an ask's index as the engine's 64-bit integer.
+pub(crate) fn count_asks(
+    asks: &[(&TableSchema, &hubsync_core::Anchor)],
+    cap: u64,
+    index: impl Fn(usize) -> String,
+    mut rows: impl FnMut(&TableSchema, &hubsync_core::Anchor) -> Result<Option<String>, ConnectorError>,
+) -> Result<(Vec<Option<u64>>, Option<String>), ConnectorError> {
     let cap = cap.min(i64::MAX as u64);
-    parts
-        .iter()
-        .map(|(i, rows)| format!("SELECT {}, COUNT(*) FROM ({rows} LIMIT {cap}) c{i}", index(*i)))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ")
+    let mut out = vec![None; asks.len()];
+    let mut parts = Vec::new();
+    for (i, (table, since)) in asks.iter().enumerate() {
+        if let Some(r) = rows(table, since)? {
+            parts.push(format!("SELECT {}, COUNT(*) FROM ({r} LIMIT {cap}) c{i}", index(i)));
+            out[i] = Some(0);
+        }
+    }
+    Ok((out, (!parts.is_empty()).then(|| parts.join(" UNION ALL "))))
+}
+
+/// Put the (ask index, count) rows of [`count_asks`]' statement into its answers.
+pub(crate) fn counted(out: &mut [Option<u64>], rows: impl Iterator<Item = (i64, i64)>) {
+    for (i, n) in rows {
+        if let Some(slot) = out.get_mut(i as usize) {
+            *slot = Some(n.max(0) as u64);
+        }
+    }
 }
 
 #[cfg(test)]

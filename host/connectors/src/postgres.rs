@@ -184,11 +184,7 @@ impl Postgres {
     }
 
     async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
-        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('hubsync.tables')::text")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db("reading hubsync's table registry"))?;
-        if exists.is_none() {
+        if !self.has_registry().await? {
             return Ok(None);
         }
         let row = sqlx::query("SELECT id, columns FROM hubsync.tables WHERE namespace = $1 AND name = $2")
@@ -200,14 +196,19 @@ impl Postgres {
         Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
     }
 
-    /// Every registered table's id by (namespace, name): one read for
-    /// many tables.
-    async fn registry_ids(&self) -> Result<HashMap<(String, String), i64>, ConnectorError> {
+    /// Whether hubsync's table registry exists here.
+    async fn has_registry(&self) -> Result<bool, ConnectorError> {
         let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('hubsync.tables')::text")
             .fetch_one(&self.pool)
             .await
             .map_err(db("reading hubsync's table registry"))?;
-        if exists.is_none() {
+        Ok(exists.is_some())
+    }
+
+    /// Every registered table's id by (namespace, name): one read for
+    /// many tables.
+    async fn registry_ids(&self) -> Result<HashMap<(String, String), i64>, ConnectorError> {
+        if !self.has_registry().await? {
             return Ok(HashMap::new());
         }
         let rows = sqlx::query("SELECT id, namespace, name FROM hubsync.tables")
@@ -871,34 +872,26 @@ impl hubsync_core::Connector for Postgres {
         cap: u64,
     ) -> Result<Vec<Option<u64>>, ConnectorError> {
         let ids = self.registry_ids().await?;
-        let mut out = vec![None; asks.len()];
-        let mut parts = Vec::new();
-        for (i, (table, since)) in asks.iter().enumerate() {
-            let t = TableRef::of(table);
-            let Some(id) = ids.get(&(ns(&t).to_owned(), t.name.clone())) else { continue };
-            // Both checked digits (`parse_anchor`), so spelled inline.
-            let (xid, seq) = parse_anchor(since)?;
-            parts.push((
-                i,
-                format!(
-                    "SELECT 1 FROM hubsync.{} WHERE (xid, seq) > ('{xid}'::xid8, {seq})",
-                    D.quote(&format!("track_{id}"))
-                ),
-            ));
-            out[i] = Some(0);
-        }
-        if parts.is_empty() {
-            return Ok(out);
-        }
-        let sql = common::union_of_counts(&parts, cap, |i| format!("{i}::int8"));
+        let (mut out, sql) = common::count_asks(
+            asks,
+            cap,
+            |i| format!("{i}::int8"),
+            |table, since| {
+                let Some(id) = ids.get(&(ns(&TableRef::of(table)).to_owned(), table.name.clone())) else {
+                    return Ok(None);
+                };
+                // Both checked digits (`parse_anchor`), so spelled inline.
+                let (xid, seq) = parse_anchor(since)?;
+                let track = D.quote(&format!("track_{id}"));
+                Ok(Some(format!("SELECT 1 FROM hubsync.{track} WHERE (xid, seq) > ('{xid}'::xid8, {seq})")))
+            },
+        )?;
+        let Some(sql) = sql else { return Ok(out) };
         let rows = sqlx::query(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await
-            .map_err(db(format!("counting the changes of {} tables", parts.len())))?;
-        for r in rows {
-            let (i, n): (i64, i64) = (r.get(0), r.get(1));
-            out[i as usize] = Some(n as u64);
-        }
+            .map_err(db(format!("counting the changes of {} tables", asks.len())))?;
+        common::counted(&mut out, rows.iter().map(|r| (r.get(0), r.get(1))));
         Ok(out)
     }
 

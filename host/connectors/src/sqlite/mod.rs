@@ -105,12 +105,7 @@ impl Sqlite {
     }
 
     async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hubsync_tables'")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("reading hubsync's table registry"))?;
-        if exists.is_none() {
+        if !self.has_registry().await? {
             return Ok(None);
         }
         let row = sqlx::query("SELECT id, columns FROM hubsync_tables WHERE namespace IS ? AND name = ?")
@@ -122,15 +117,20 @@ impl Sqlite {
         Ok(row.map(|r| Meta { id: r.get::<i64, _>(0), columns: r.get::<String, _>(1) }))
     }
 
-    /// Every registered table's id by (namespace, name): one read for
-    /// many tables.
-    async fn registry_ids(&self) -> Result<HashMap<(Option<String>, String), i64>, ConnectorError> {
+    /// Whether hubsync's table registry exists here.
+    async fn has_registry(&self) -> Result<bool, ConnectorError> {
         let exists: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hubsync_tables'")
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db("reading hubsync's table registry"))?;
-        if exists.is_none() {
+        Ok(exists.is_some())
+    }
+
+    /// Every registered table's id by (namespace, name): one read for
+    /// many tables.
+    async fn registry_ids(&self) -> Result<HashMap<(Option<String>, String), i64>, ConnectorError> {
+        if !self.has_registry().await? {
             return Ok(HashMap::new());
         }
         let rows = sqlx::query("SELECT id, namespace, name FROM hubsync_tables")
@@ -492,27 +492,23 @@ impl hubsync_core::Connector for Sqlite {
         cap: u64,
     ) -> Result<Vec<Option<u64>>, ConnectorError> {
         let ids = self.registry_ids().await?;
-        let mut out = vec![None; asks.len()];
-        let mut parts = Vec::new();
-        for (i, (table, since)) in asks.iter().enumerate() {
-            let Some(id) = ids.get(&(table.namespace.clone(), table.name.clone())) else { continue };
-            // A parsed integer, so spelled inline.
-            let after = parse_anchor(since)?;
-            parts.push((i, format!("SELECT 1 FROM {} WHERE hubsync_seq > {after}", Self::tracking(*id))));
-            out[i] = Some(0);
-        }
-        if parts.is_empty() {
-            return Ok(out);
-        }
-        let sql = common::union_of_counts(&parts, cap, |i| format!("{i}"));
+        let (mut out, sql) = common::count_asks(
+            asks,
+            cap,
+            |i| format!("{i}"),
+            |table, since| {
+                let Some(id) = ids.get(&(table.namespace.clone(), table.name.clone())) else { return Ok(None) };
+                // A parsed integer, so spelled inline.
+                let after = parse_anchor(since)?;
+                Ok(Some(format!("SELECT 1 FROM {} WHERE hubsync_seq > {after}", Self::tracking(*id))))
+            },
+        )?;
+        let Some(sql) = sql else { return Ok(out) };
         let rows = sqlx::query(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await
-            .map_err(db(format!("counting the changes of {} tables", parts.len())))?;
-        for r in rows {
-            let (i, n): (i64, i64) = (r.get(0), r.get(1));
-            out[i as usize] = Some(n as u64);
-        }
+            .map_err(db(format!("counting the changes of {} tables", asks.len())))?;
+        common::counted(&mut out, rows.iter().map(|r| (r.get(0), r.get(1))));
         Ok(out)
     }
 
