@@ -86,6 +86,8 @@ run_srv idle
 change
 run_srv change
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+threads=$(awk '/Threads/ { print $2 }' "/proc/$pid/status")
+rss_now=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 
 echo "== $nm SQLite members x $nt tables ($rows rows each); ms per member-table; ratios to the file CLI one member at a time"
 for r in initial idle change; do
@@ -96,4 +98,4 @@ mt = nm * nt / 1000
 print(f"{r:8} file CLI {c:6.1f} s ({c / mt:5.1f} ms) | file CLI --concurrency {n} {cc:6.1f} s ({cc / mt:5.1f} ms, {cc / c:4.2f}) | serve --concurrency {n} {s:6.1f} s ({s / mt:5.1f} ms, {s / c:4.2f})")
 PY
 done
-echo "serve peak RSS: $((rss / 1024)) MiB"
+echo "serve peak RSS: $((rss / 1024)) MiB, after the rounds: $((rss_now / 1024)) MiB, $threads threads"

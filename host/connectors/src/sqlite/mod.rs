@@ -72,9 +72,19 @@ impl Sqlite {
             .map_err(|e| ConnectorError::BadUrl(format!("{url} is not a SQLite URL (sqlite://PATH): {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // Each connection parses the schema (triggers included) and
+            // keeps its prepared statements: about half a MiB with ten
+            // tables. `hubsync serve` holds a pool per member, so the pool
+            // stays small, keeps few statements and lets idle connections
+            // go between rounds (reopening a SQLite file costs well under
+            // a millisecond). Two connections: a member's session runs one
+            // statement at a time, and SQLite has one writer anyway.
+            .statement_cache_capacity(16)
             .busy_timeout(o.statement_timeout.unwrap_or(Duration::from_secs(30)));
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(2)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(10))
             .acquire_timeout(o.connect_timeout)
             .connect_with(options)
             .await
