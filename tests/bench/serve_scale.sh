@@ -10,6 +10,8 @@
 #
 #   tests/bench/serve_scale.sh [HUBSYNC_BIN]   (needs sqlite3, python3)
 #   MEMBERS_N=200 TABLES_N=5 ROWS=200 CONCURRENCY=4
+#   META=postgres: serve's metadata in a new database of the local
+#   PostgreSQL (127.0.0.1:5432, user postgres; needs psql), dropped after
 set -euo pipefail
 bin=${1:-target/release/hubsync}
 nm=${MEMBERS_N:-200}
@@ -18,9 +20,11 @@ rows=${ROWS:-200}
 conc=${CONCURRENCY:-4}
 work=$(mktemp -d)
 pid=
+pgmeta=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     wait 2>/dev/null || true
+    [ -n "$pgmeta" ] && psql -qX -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $pgmeta" postgres >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -62,6 +66,13 @@ change
 run_cli change
 
 meta="sqlite://$work/srv-meta.db"
+sessions() { sqlite3 -cmd '.timeout 5000' "$work/srv-meta.db" "SELECT count(*) FROM sessions" 2>/dev/null || echo 0; }
+if [ "${META:-sqlite}" = postgres ]; then
+    pgmeta="hubsync_scale_meta_$$"
+    psql -qX -h 127.0.0.1 -U postgres -c "CREATE DATABASE $pgmeta" postgres >/dev/null
+    meta="postgres://postgres@127.0.0.1:5432/$pgmeta"
+    sessions() { psql -qAtX -h 127.0.0.1 -U postgres -c "SELECT count(*) FROM sessions" "$pgmeta" 2>/dev/null || echo 0; }
+fi
 token=$("$bin" token create bench --role admin --metadata "$meta" 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
@@ -69,7 +80,6 @@ HUBSYNC_LOG=warn "$bin" serve --metadata "$meta" --listen "127.0.0.1:$port" --co
     --concurrency "$conc" >/dev/null 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.2; done
-sessions() { sqlite3 -cmd '.timeout 5000' "$work/srv-meta.db" "SELECT count(*) FROM sessions" 2>/dev/null || echo 0; }
 declare -A srv
 # A round: ask for a sync of every member, wait for one session per member-table.
 run_srv() {
@@ -89,7 +99,7 @@ rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
 threads=$(awk '/Threads/ { print $2 }' "/proc/$pid/status")
 rss_now=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 
-echo "== $nm SQLite members x $nt tables ($rows rows each); ms per member-table; ratios to the file CLI one member at a time"
+echo "== $nm SQLite members x $nt tables ($rows rows each), serve's metadata on ${META:-sqlite}; ms per member-table; ratios to the file CLI one member at a time"
 for r in initial idle change; do
     python3 - "$r" "${cli[$r]}" "${clic[$r]}" "${srv[$r]}" "$nm" "$nt" "$conc" <<'PY'
 import sys

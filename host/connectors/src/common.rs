@@ -18,6 +18,10 @@ pub(crate) struct Meta {
     pub(crate) columns: String,
 }
 
+/// How long a server database's pooled connection may stay idle before it
+/// closes.
+pub(crate) const IDLE_CONNECTION: Duration = Duration::from_secs(30);
+
 /// Wrap a driver error with what hubsync was doing; a database refusing
 /// the data written becomes [`ConnectorError::Rejected`].
 pub(crate) fn db_error(engine: EngineKind, operation: impl Into<String>) -> impl FnOnce(sqlx::Error) -> ConnectorError {

@@ -329,6 +329,10 @@ impl Mysql {
         let statement_ms = o.statement_timeout.map(|t| t.as_millis());
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
+            // Connections idle for half a minute close: `hubsync serve`
+            // holds a pool per member, and a hundred members of one server
+            // each keeping four would pass its connection limit.
+            .idle_timeout(common::IDLE_CONNECTION)
             .acquire_timeout(o.connect_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -829,6 +833,16 @@ impl hubsync_core::Connector for Mysql {
         since: &Anchor,
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError> {
+        self.read_changes_skipping(table, since, limit, None).await
+    }
+
+    async fn read_changes_skipping(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+        echo: Option<&str>,
+    ) -> Result<ChangeBatch, ConnectorError> {
         let t = TableRef::of(table);
         let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
         let after = parse_anchor(since)?;
@@ -841,18 +855,24 @@ impl hubsync_core::Connector for Mysql {
         let sql = format!(
             "SELECT tr.hubsync_seq, CAST(tr.hubsync_deleted OR b.{} IS NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
              {}, {} FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr \
-             LEFT JOIN {} b ON {join} ORDER BY tr.hubsync_seq",
+             LEFT JOIN {} b ON {join}{} ORDER BY tr.hubsync_seq",
             D.quote(&keys[0].name),
             key_exprs.join(", "),
             col_exprs.join(", "),
             D.quote(&format!("hubsync_track_{}", m.id)),
             D.table(&t),
+            // An echo's row is not read (see `read_changes_skipping`).
+            if echo.is_some() { " AND NOT (tr.hubsync_origin <=> ?)" } else { "" },
         );
         let (numbered, unnumbered_left) = self.sequence(m.id, table, limit).await?;
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
         let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1).fetch(&self.pool);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1);
+        if let Some(echo) = echo {
+            query = query.bind(echo);
+        }
+        let mut rows = query.fetch(&self.pool);
         let mut full = false;
         let mut last = after;
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {

@@ -69,6 +69,10 @@ impl Postgres {
         common::probe(url, &options, o.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
+            // Connections idle for half a minute close: `hubsync serve`
+            // holds a pool per member, and a hundred members of one server
+            // each keeping four would pass its connection limit.
+            .idle_timeout(common::IDLE_CONNECTION)
             .acquire_timeout(o.connect_timeout)
             .connect_with(options)
             .await
@@ -794,6 +798,16 @@ impl hubsync_core::Connector for Postgres {
         since: &Anchor,
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError> {
+        self.read_changes_skipping(table, since, limit, None).await
+    }
+
+    async fn read_changes_skipping(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+        echo: Option<&str>,
+    ) -> Result<ChangeBatch, ConnectorError> {
         let t = TableRef::of(table);
         let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
         let (xid, seq) = parse_anchor(since)?;
@@ -812,12 +826,14 @@ impl hubsync_core::Connector for Postgres {
             "SELECT tr.xid::text, tr.seq, tr.deleted OR NOT ({present}), tr.origin, \
              (extract(epoch FROM tr.changed_at) * 1000000)::int8, {}, {} \
              FROM (SELECT * FROM hubsync.{} WHERE (xid, seq) > ($1::text::xid8, $2) AND xid < $3::text::xid8 \
-             ORDER BY xid, seq LIMIT $4) tr LEFT JOIN {} b ON {join} \
+             ORDER BY xid, seq LIMIT $4) tr LEFT JOIN {} b ON {join}{} \
              ORDER BY tr.xid, tr.seq",
             key_exprs.join(", "),
             col_exprs.join(", "),
             D.quote(&format!("track_{}", m.id)),
             qualified(&t),
+            // An echo's row is not read (see `read_changes_skipping`).
+            if echo.is_some() { " AND tr.origin IS DISTINCT FROM $5" } else { "" },
         );
         let what = format!("reading changes of {t}");
         let mut tx =
@@ -832,7 +848,11 @@ impl hubsync_core::Connector for Postgres {
         let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
         {
             let ask = batch.cap() as i64 + 1;
-            let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(ask).fetch(&mut *tx);
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&xid).bind(seq).bind(&xmin).bind(ask);
+            if let Some(echo) = echo {
+                query = query.bind(echo);
+            }
+            let mut rows = query.fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
                 if batch.full() {
                     more = true;

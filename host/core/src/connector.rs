@@ -387,6 +387,25 @@ pub trait Connector: Send + Sync {
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError>;
 
+    /// [`Connector::read_changes`] for a reader that skips the changes
+    /// `echo` marks (hubsync's own writes, read back on the side they were
+    /// written to): those come with their origin and key but without their
+    /// row (`row` is `None`), so engines leave the table out of the read
+    /// for them. After a large download the upload pass then reads only
+    /// the tracking entries of what it wrote, not the rows again. When
+    /// `echo` is `None`, or for a database that does not do this, the
+    /// same as `read_changes`.
+    async fn read_changes_skipping(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+        echo: Option<&str>,
+    ) -> Result<ChangeBatch, ConnectorError> {
+        let _ = echo;
+        self.read_changes(table, since, limit).await
+    }
+
     /// How many changes of `table` wait after `since`, counted up to `cap`
     /// (the count stops there, so asking reads at most `cap` entries of the
     /// tracking table's index): the total a progress bar shows. `None` when

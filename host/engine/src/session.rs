@@ -179,7 +179,11 @@ impl<'a> Pair<'a> {
             Side::Hub => &self.view.hub_schema,
             Side::Member => &self.view.member_schema,
         };
-        let mut batch = self.db(side).read_changes(full, since, self.batch_rows).await.ctx(|| self.where_(side))?;
+        let mut batch = self
+            .db(side)
+            .read_changes_skipping(full, since, self.batch_rows, Some(self.mark(side)))
+            .await
+            .ctx(|| self.where_(side))?;
         let mut bad = Vec::new();
         for b in std::mem::take(&mut batch.unreadable) {
             // Member keys in the hub's terms where the map allows.

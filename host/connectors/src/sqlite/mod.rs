@@ -454,6 +454,16 @@ impl hubsync_core::Connector for Sqlite {
         since: &Anchor,
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError> {
+        self.read_changes_skipping(table, since, limit, None).await
+    }
+
+    async fn read_changes_skipping(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+        echo: Option<&str>,
+    ) -> Result<ChangeBatch, ConnectorError> {
         let t = TableRef::of(table);
         let m = self.registered(&t).await?.ok_or_else(|| ConnectorError::NotProvisioned(t.clone()))?;
         let after = parse_anchor(since)?;
@@ -461,17 +471,23 @@ impl hubsync_core::Connector for Sqlite {
         let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(k))).collect::<Vec<_>>().join(" AND ");
         let sql = format!(
             "SELECT tr.hubsync_seq, tr.hubsync_deleted, tr.hubsync_origin, tr.hubsync_changed_at, {}, {} \
-             FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr LEFT JOIN {} b ON {join} \
+             FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr LEFT JOIN {} b ON {join}{} \
              ORDER BY tr.hubsync_seq",
             D.list("tr.", keys.iter().copied()),
             D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
             Self::tracking(m.id),
             D.table(&t),
+            // An echo's row is not read (see `read_changes_skipping`).
+            if echo.is_some() { " AND tr.hubsync_origin IS NOT ?" } else { "" },
         );
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
         let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1).fetch(&self.pool);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1);
+        if let Some(echo) = echo {
+            query = query.bind(echo);
+        }
+        let mut rows = query.fetch(&self.pool);
         let mut more = false;
         let mut last = after;
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
