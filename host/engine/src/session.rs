@@ -425,9 +425,14 @@ impl<'a> Pair<'a> {
         if bulk {
             debug!(table = %self.table.name, member = %self.member.config.name, "initial sync into an empty table");
         }
+        // The batch read ahead while the previous one was written.
+        let mut ahead: Option<(ChangeBatch, Vec<QuarantineRecord>)> = None;
         loop {
             let clock = std::time::Instant::now();
-            let (batch, unreadable) = self.read(source, &since).await?;
+            let (batch, unreadable) = match ahead.take() {
+                Some(read) => read,
+                None => self.read(source, &since).await?,
+            };
             let read_ms = clock.elapsed().as_millis();
             let mut plan = Plan {
                 commit: BatchCommit {
@@ -451,57 +456,71 @@ impl<'a> Pair<'a> {
                 }
                 work.push(c);
             }
-            let states = if bulk || work.is_empty() {
-                HashMap::new()
-            } else {
-                let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
-                self.lookup(dest, &dest_anchor, &keys).await?
-            };
-            // A destination answering a key with a row stored under another
-            // key compares keys loosely (case, accents, trailing spaces):
-            // writing would merge two source rows into one. Quarantined.
-            let pk = &self.view.hub_view.primary_key;
-            let mut folded: HashMap<String, Row> = HashMap::new();
-            for (id, s) in &states {
-                if let Some(r) = &s.row {
-                    let stored: Row = pk.iter().map(|&i| r[i].clone()).collect();
-                    if key_id(&stored) != *id {
-                        folded.insert(id.clone(), stored);
-                    }
-                }
-            }
-            if !folded.is_empty() {
-                let mut kept = Vec::with_capacity(work.len());
-                for c in work {
-                    match folded.get(&key_id(&c.key)) {
-                        Some(stored) => {
-                            let error = format!(
-                                "{} holds this row under the key {stored:?}, which it treats as equal to {:?}: its key \
-                                 compares case, accents or trailing spaces loosely, so two distinct keys would become \
-                                 one row; give the key column an exact (binary, no-pad) collation",
-                                self.side_name(dest),
-                                c.key
-                            );
-                            let stage = format!("writing it to {}", self.side_name(dest));
-                            let bad = BadRow { key: Some(c.key.clone()), column: None, value: None, error };
-                            plan.commit.quarantine.push(self.quarantine_record(source, Some(&c.key), stage, bad));
+            // The next batch is read while this one is looked up, planned and
+            // written: two batches in flight at most, each bounded by
+            // `batch_bytes`. Its lookup waits for this write, so a key changed
+            // again in between is compared with what this batch wrote, and
+            // anchors still move only as batches commit.
+            let settle = async {
+                let states = if bulk || work.is_empty() {
+                    HashMap::new()
+                } else {
+                    let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
+                    self.lookup(dest, &dest_anchor, &keys).await?
+                };
+                // A destination answering a key with a row stored under another
+                // key compares keys loosely (case, accents, trailing spaces):
+                // writing would merge two source rows into one. Quarantined.
+                let pk = &self.view.hub_view.primary_key;
+                let mut folded: HashMap<String, Row> = HashMap::new();
+                for (id, s) in &states {
+                    if let Some(r) = &s.row {
+                        let stored: Row = pk.iter().map(|&i| r[i].clone()).collect();
+                        if key_id(&stored) != *id {
+                            folded.insert(id.clone(), stored);
                         }
-                        None => kept.push(c),
                     }
                 }
-                work = kept;
-            }
-            let looked_up_ms = clock.elapsed().as_millis();
-            self.plan(source, &work, &states, bulk, &mut plan).await?;
-            let planned_ms = clock.elapsed().as_millis();
-            let writes = plan.to_dest.len() + plan.to_source.len();
-            let keys: Vec<String> = work.iter().map(|c| key_id(&c.key)).collect();
-            self.write(source, plan, &keys, &mut quarantined, report).await?;
-            debug!(
-                table = %self.table.name, member = %self.member.config.name, ?source, changes = batch.changes.len(),
-                work = work.len(), writes, read_ms, looked_up_ms, planned_ms, total_ms = clock.elapsed().as_millis(),
-                "batch"
-            );
+                if !folded.is_empty() {
+                    let mut kept = Vec::with_capacity(work.len());
+                    for c in work {
+                        match folded.get(&key_id(&c.key)) {
+                            Some(stored) => {
+                                let error = format!(
+                                    "{} holds this row under the key {stored:?}, which it treats as equal to {:?}: its key \
+                                     compares case, accents or trailing spaces loosely, so two distinct keys would become \
+                                     one row; give the key column an exact (binary, no-pad) collation",
+                                    self.side_name(dest),
+                                    c.key
+                                );
+                                let stage = format!("writing it to {}", self.side_name(dest));
+                                let bad = BadRow { key: Some(c.key.clone()), column: None, value: None, error };
+                                plan.commit.quarantine.push(self.quarantine_record(source, Some(&c.key), stage, bad));
+                            }
+                            None => kept.push(c),
+                        }
+                    }
+                    work = kept;
+                }
+                let looked_up_ms = clock.elapsed().as_millis();
+                self.plan(source, &work, &states, bulk, &mut plan).await?;
+                let planned_ms = clock.elapsed().as_millis();
+                let writes = plan.to_dest.len() + plan.to_source.len();
+                let keys: Vec<String> = work.iter().map(|c| key_id(&c.key)).collect();
+                self.write(source, plan, &keys, &mut quarantined, report).await?;
+                debug!(
+                    table = %self.table.name, member = %self.member.config.name, ?source, changes = batch.changes.len(),
+                    work = work.len(), writes, read_ms, looked_up_ms, planned_ms, total_ms = clock.elapsed().as_millis(),
+                    "batch"
+                );
+                Ok::<(), EngineError>(())
+            };
+            let read_ahead = async {
+                if batch.more && !self.control.cancelled() { Some(self.read(source, &batch.next).await) } else { None }
+            };
+            let (settled, read) = tokio::join!(settle, read_ahead);
+            settled?;
+            ahead = read.transpose()?;
             since = batch.next.clone();
             self.control.progress_of(&self.budget_key(source), batch.changes.len() as u64);
             if !batch.more {

@@ -28,12 +28,10 @@ async fn scenario(member_kind: Kind, fault: Option<(usize, Fault)>) -> (BTreeMap
     let clean = e.engine.prepare(&config).await.expect("prepare");
     let calls = Arc::new(AtomicUsize::new(0));
     let (fail_at, how) = fault.unwrap_or((usize::MAX, Fault::Before));
-    let flaky = e
-        .engine
-        .prepare(&config)
-        .await
-        .expect("prepare")
-        .wrap_connectors(|inner| Box::new(Flaky { inner, calls: calls.clone(), fail_at, fault: how }));
+    let flaky =
+        e.engine.prepare(&config).await.expect("prepare").wrap_connectors(|inner| {
+            Box::new(Flaky { inner, calls: calls.clone(), fail_at, fault: how, overlap: None })
+        });
     // Phase 1: initial sync (copies, merges of pre-existing rows).
     calls.store(0, Ordering::SeqCst);
     let _ = e.engine.sync_group(&flaky, None).await.expect("sync runs");

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Db, Fault, Flaky, Kind, assert_converged, engine, group, sync_until_quiet};
+use common::{Db, Fault, Flaky, Kind, Overlap, assert_converged, engine, group, sync_until_quiet};
 use hubsync_core::SyncDirection;
 use serde_json::json;
 
@@ -76,7 +76,7 @@ async fn idle_members_read_no_changes() {
     // `serve` runs them) do not purge again within minutes.
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = e.engine.prepare(&config).await.expect("prepare").wrap_connectors(|inner| {
-        Box::new(Flaky { inner, calls: calls.clone(), fail_at: usize::MAX, fault: Fault::Before })
+        Box::new(Flaky { inner, calls: calls.clone(), fail_at: usize::MAX, fault: Fault::Before, overlap: None })
     });
     let last = |m: &'static str| {
         let meta = e.engine.meta();
@@ -104,6 +104,43 @@ async fn idle_members_read_no_changes() {
     sync_until_quiet(&e.engine, &clean, 4).await;
     let rows = assert_converged(&hub, &[&a, &b]).await;
     assert_eq!(rows[&3].qty, Some(77));
+}
+
+/// A pass reads its next batch while the current one is written: with
+/// writes slowed down, reads start while a write runs, and the result is
+/// the same as one batch at a time.
+#[tokio::test]
+async fn the_next_batch_is_read_while_one_is_written() {
+    let (hub, a) = (Db::new(Kind::Postgres).await, Db::new(Kind::Sqlite).await);
+    hub.create_items().await;
+    let rows: Vec<String> = (1..=1000).map(|i| format!("({i}, 'item {i}', {i}, {i}.50)")).collect();
+    hub.exec(&format!("INSERT INTO items (id, name, qty, price) VALUES {}", rows.join(", "))).await;
+    let e = engine().await;
+    let mut config = group("g", &hub, &[&a], "builtin:hub-wins", json!({}));
+    config.batch_rows = 100;
+    let overlap = Arc::new(Overlap::default());
+    let g = e.engine.prepare(&config).await.expect("prepare").wrap_connectors(|inner| {
+        Box::new(Flaky {
+            inner,
+            calls: Arc::new(AtomicUsize::new(0)),
+            fail_at: usize::MAX,
+            fault: Fault::Before,
+            overlap: Some(overlap.clone()),
+        })
+    });
+    let r = e.engine.sync_group(&g, None).await.expect("sync");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    assert_eq!(r.members[0].tables[0].rows_down, 1000);
+    let (during, reads) = (overlap.reads_during_apply.load(Ordering::SeqCst), overlap.reads.load(Ordering::SeqCst));
+    // Ten batches down: the nine after the first are read during a write.
+    assert!(during >= 9, "{during} of {reads} reads started while a batch was written");
+    // Changes on both sides, several batches each way, in lockstep with the writes.
+    hub.exec("UPDATE items SET qty = qty + 1 WHERE id <= 500").await;
+    a.exec("UPDATE items SET name = 'member' WHERE id > 600").await;
+    let clean = e.engine.prepare(&config).await.expect("prepare");
+    sync_until_quiet(&e.engine, &clean, 4).await;
+    let rows = assert_converged(&hub, &[&a]).await;
+    assert_eq!((rows[&1].qty, rows[&700].name.as_deref()), (Some(2), Some("member")));
 }
 
 #[tokio::test]

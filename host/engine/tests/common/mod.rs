@@ -407,6 +407,19 @@ pub struct Flaky {
     pub calls: Arc<AtomicUsize>,
     pub fail_at: usize,
     pub fault: Fault,
+    /// When set, every apply takes 50 ms longer, and reads that start
+    /// while an apply runs (on any connector sharing it) are counted.
+    pub overlap: Option<Arc<Overlap>>,
+}
+
+/// What [`Flaky::overlap`] counts.
+#[derive(Debug, Default)]
+pub struct Overlap {
+    applying: AtomicUsize,
+    /// Reads of changes started while an apply ran.
+    pub reads_during_apply: AtomicUsize,
+    /// Reads of changes in all.
+    pub reads: AtomicUsize,
 }
 
 impl Flaky {
@@ -457,10 +470,24 @@ impl Connector for Flaky {
         self.inner.deprovision_all().await
     }
     async fn read_changes(&self, t: &TableSchema, since: &Anchor, limit: usize) -> Result<ChangeBatch, ConnectorError> {
+        if let Some(o) = &self.overlap {
+            o.reads.fetch_add(1, Ordering::SeqCst);
+            // Looked at a little after the read starts, when a write begun
+            // beside it has surely reached its (longer) delay.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if o.applying.load(Ordering::SeqCst) > 0 {
+                o.reads_during_apply.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         self.guard(self.inner.read_changes(t, since, limit)).await
     }
     async fn apply(&self, t: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        self.guard(self.inner.apply(t, ops, origin)).await
+        let Some(o) = &self.overlap else { return self.guard(self.inner.apply(t, ops, origin)).await };
+        o.applying.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let r = self.guard(self.inner.apply(t, ops, origin)).await;
+        o.applying.fetch_sub(1, Ordering::SeqCst);
+        r
     }
     async fn lookup(&self, t: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError> {
         self.guard(self.inner.lookup(t, since, keys)).await
