@@ -73,6 +73,13 @@ pub struct Plugin {
     counters: Counters,
 }
 
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        let kept = self.idle.get_mut().map(|v| v.len()).unwrap_or(0);
+        self.shared.release_idle(kept);
+    }
+}
+
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Plugin").field("info", &self.info).finish_non_exhaustive()
@@ -451,6 +458,9 @@ impl Plugin {
 
     async fn checkout(&self, items: usize) -> Result<Instance, PluginError> {
         let pooled = self.idle.lock().ok().and_then(|mut v| v.pop());
+        if pooled.is_some() {
+            self.shared.release_idle(1);
+        }
         let mut inst = match pooled {
             Some(i) => i,
             None => {
@@ -462,9 +472,14 @@ impl Plugin {
         Ok(inst)
     }
 
+    /// Keep `inst` for the next call, within this plugin's and the
+    /// runtime's idle budgets; otherwise it is dropped and its pool slot
+    /// freed (a group's plugins would otherwise hold slots between syncs,
+    /// and past 64 loaded plugins none would be left to instantiate).
     fn checkin(&self, inst: Instance) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.shared.limits.idle_instances.max(1)
+            && self.shared.reserve_idle()
         {
             idle.push(inst);
         }

@@ -38,7 +38,10 @@ pub struct Limits {
     pub deadline: Duration,
     /// Linear memory cap of one plugin instance, in bytes.
     pub memory_bytes: usize,
-    /// Idle instances kept per plugin for reuse.
+    /// Idle instances kept per plugin for reuse. All plugins together keep
+    /// at most half of `pool_instances` idle, so however many plugins are
+    /// loaded (one per group and table under `hubsync serve`), the other
+    /// half of the slots stays free for calls.
     pub idle_instances: usize,
     /// Instance slots in the pooling allocator (all plugins together).
     pub pool_instances: u32,
@@ -138,6 +141,22 @@ pub(crate) struct Shared {
     cache_dir: Option<PathBuf>,
     compat: String,
     compiled: Mutex<HashMap<[u8; 32], Component>>,
+    /// Idle instances kept by every plugin of this runtime together.
+    pub(crate) idle_total: std::sync::atomic::AtomicUsize,
+}
+
+impl Shared {
+    /// Take one slot of the runtime's idle budget (half the pool), if any is left.
+    pub(crate) fn reserve_idle(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        let budget = (self.limits.pool_instances as usize / 2).max(1);
+        self.idle_total.fetch_update(SeqCst, SeqCst, |n| (n < budget).then_some(n + 1)).is_ok()
+    }
+
+    /// Give back `n` slots of the idle budget.
+    pub(crate) fn release_idle(&self, n: usize) {
+        self.idle_total.fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -207,6 +226,7 @@ impl Runtime {
                 cache_dir: config.cache_dir,
                 compat,
                 compiled: Mutex::new(HashMap::new()),
+                idle_total: Default::default(),
             }),
         })
     }

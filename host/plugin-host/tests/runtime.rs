@@ -312,3 +312,24 @@ async fn the_tutorial_policy_keeps_the_larger_amount() {
         [Resolution::TakeMember, Resolution::TakeHub, Resolution::TakeMember]
     );
 }
+
+/// More plugins loaded at once than the pool has instance slots (64): each
+/// group and table of `hubsync serve` holds its policy loaded between
+/// syncs, and every one of them still instantiates and decides.
+#[tokio::test]
+async fn more_loaded_plugins_than_pool_slots_all_still_run() {
+    let rt = runtime();
+    let mut loaded = Vec::new();
+    for i in 0..150 {
+        let p = rt.load(Source::Builtin("hub-wins"), "{}", Some(PluginRole::ConflictPolicy)).await;
+        loaded.push(p.unwrap_or_else(|e| panic!("plugin {i} failed to load: {e}")));
+    }
+    for (i, p) in loaded.iter().enumerate() {
+        let decided = p.resolve(&batch()).await.unwrap_or_else(|e| panic!("plugin {i} failed to decide: {e}"));
+        assert_eq!(decided.len(), 3);
+    }
+    // Dropping them gives their idle slots back: a new load still works.
+    drop(loaded);
+    let p = rt.load(Source::Builtin("hub-wins"), "{}", None).await.expect("load after drop");
+    assert_eq!(p.resolve(&batch()).await.expect("resolve").len(), 3);
+}
