@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hubsync_core::{ConnectOptions, Connector, ConnectorError, Opener};
+use hubsync_core::{Anchor, ConnectOptions, Connector, ConnectorError, Opener, TableSchema};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::codec::{decode, encode};
@@ -143,6 +143,20 @@ impl Executor {
             }
             Call::Identity => Answer::Identity(db.identity().await?),
             Call::Pending { table, since, cap } => Answer::Pending(db.pending(&table, &since, cap).await?),
+            Call::PendingMany { tables, anchors, cap } => {
+                if tables.len() != anchors.len() {
+                    return Err(ConnectorError::Invalid(format!(
+                        "{} tables but {} anchors to count changes after",
+                        tables.len(),
+                        anchors.len()
+                    )));
+                }
+                let asks: Vec<(&TableSchema, &Anchor)> = tables.iter().zip(&anchors).collect();
+                Answer::PendingMany(db.pending_many(&asks, cap).await?)
+            }
+            Call::ReadChangesSkipping { table, since, limit, echo } => {
+                Answer::Changes(db.read_changes_skipping(&table, &since, limit, echo.as_deref()).await?)
+            }
         })
     }
 }

@@ -25,8 +25,12 @@ pub const PROTOCOL_MIN: u32 = 1;
 /// The newest protocol version this build speaks. Version 2 adds
 /// [`Call::Identity`]; on a version 1 link a database's identity is unknown.
 /// Version 3 adds [`Call::Pending`]; on an older link the number of changes
-/// waiting is unknown (progress shows no total).
-pub const PROTOCOL_MAX: u32 = 3;
+/// waiting is unknown (progress shows no total). Version 4 adds
+/// [`Call::PendingMany`] (a member's tables counted in one round trip, so
+/// an idle member behind an agent costs one, not one per table) and
+/// [`Call::ReadChangesSkipping`] (echoes come without their rows); on an
+/// older link they fall back to a call per table and to whole echoes.
+pub const PROTOCOL_MAX: u32 = 4;
 
 /// How many calls may wait for the agent at once on one connection. More
 /// callers wait for a slot: memory stays bounded however many members sync

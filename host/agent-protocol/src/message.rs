@@ -108,6 +108,26 @@ pub enum Call {
         /// Counted up to this many.
         cap: u64,
     },
+    /// [`hubsync_core::Connector::pending_many`] (protocol 4).
+    PendingMany {
+        /// The tables, each with the anchor its changes are counted after.
+        tables: Vec<TableSchema>,
+        /// One anchor per table, in the same order.
+        anchors: Vec<Anchor>,
+        /// Each count up to this many.
+        cap: u64,
+    },
+    /// [`hubsync_core::Connector::read_changes_skipping`] (protocol 4).
+    ReadChangesSkipping {
+        /// The table.
+        table: TableSchema,
+        /// Changes after this anchor.
+        since: Anchor,
+        /// At most this many.
+        limit: usize,
+        /// The reader's own mark: such changes come without their rows.
+        echo: Option<String>,
+    },
 }
 
 /// What a call gives back.
@@ -136,6 +156,8 @@ pub enum Answer {
     Identity(Option<String>),
     /// How many changes wait, if the database can tell (protocol 3).
     Pending(Option<u64>),
+    /// How many changes wait per table, where the database can tell (protocol 4).
+    PendingMany(Vec<Option<u64>>),
 }
 
 /// A database the agent has registered, as it reports it to the service.
@@ -260,6 +282,19 @@ impl Wire for Call {
                 since.put(w);
                 cap.put(w);
             }
+            Call::PendingMany { tables, anchors, cap } => {
+                w.u8(16);
+                tables.put(w);
+                anchors.put(w);
+                cap.put(w);
+            }
+            Call::ReadChangesSkipping { table, since, limit, echo } => {
+                w.u8(17);
+                table.put(w);
+                since.put(w);
+                limit.put(w);
+                echo.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -285,6 +320,13 @@ impl Wire for Call {
             13 => Call::CreateTable { table: Wire::get(r)?, indexes: Wire::get(r)? },
             14 => Call::Identity,
             15 => Call::Pending { table: Wire::get(r)?, since: Wire::get(r)?, cap: Wire::get(r)? },
+            16 => Call::PendingMany { tables: Wire::get(r)?, anchors: Wire::get(r)?, cap: Wire::get(r)? },
+            17 => Call::ReadChangesSkipping {
+                table: Wire::get(r)?,
+                since: Wire::get(r)?,
+                limit: Wire::get(r)?,
+                echo: Wire::get(r)?,
+            },
             t => return Err(ProtocolError::Malformed(format!("unknown call tag {t}"))),
         })
     }
@@ -327,6 +369,10 @@ impl Wire for Answer {
                 w.u8(8);
                 n.put(w);
             }
+            Answer::PendingMany(n) => {
+                w.u8(9);
+                n.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -340,6 +386,7 @@ impl Wire for Answer {
             6 => Answer::Flag(Wire::get(r)?),
             7 => Answer::Identity(Wire::get(r)?),
             8 => Answer::Pending(Wire::get(r)?),
+            9 => Answer::PendingMany(Wire::get(r)?),
             t => return Err(ProtocolError::Malformed(format!("unknown answer tag {t}"))),
         })
     }

@@ -235,6 +235,27 @@ impl Connector for RemoteConnector {
         }
     }
 
+    async fn pending_many(
+        &self,
+        asks: &[(&TableSchema, &Anchor)],
+        cap: u64,
+    ) -> Result<Vec<Option<u64>>, ConnectorError> {
+        // Before protocol 4: a call per table.
+        if self.link.version < 4 {
+            let mut out = Vec::with_capacity(asks.len());
+            for (table, since) in asks {
+                out.push(self.pending(table, since, cap).await?);
+            }
+            return Ok(out);
+        }
+        let tables = asks.iter().map(|(t, _)| (*t).clone()).collect();
+        let anchors = asks.iter().map(|(_, a)| (*a).clone()).collect();
+        match self.call(Call::PendingMany { tables, anchors, cap }).await? {
+            Answer::PendingMany(n) if n.len() == asks.len() => Ok(n),
+            other => Err(unexpected(&other, "pending many")),
+        }
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         match self.call(Call::Introspect).await? {
             Answer::Tables(t) => Ok(t),
@@ -261,6 +282,29 @@ impl Connector for RemoteConnector {
         limit: usize,
     ) -> Result<ChangeBatch, ConnectorError> {
         match self.call(Call::ReadChanges { table: table.clone(), since: since.clone(), limit }).await? {
+            Answer::Changes(b) => Ok(b),
+            other => Err(unexpected(&other, "read changes")),
+        }
+    }
+
+    async fn read_changes_skipping(
+        &self,
+        table: &TableSchema,
+        since: &Anchor,
+        limit: usize,
+        echo: Option<&str>,
+    ) -> Result<ChangeBatch, ConnectorError> {
+        // Before protocol 4 echoes come whole (the engine skips them still).
+        if self.link.version < 4 || echo.is_none() {
+            return self.read_changes(table, since, limit).await;
+        }
+        let call = Call::ReadChangesSkipping {
+            table: table.clone(),
+            since: since.clone(),
+            limit,
+            echo: echo.map(str::to_owned),
+        };
+        match self.call(call).await? {
             Answer::Changes(b) => Ok(b),
             other => Err(unexpected(&other, "read changes")),
         }

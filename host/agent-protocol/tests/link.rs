@@ -105,6 +105,20 @@ async fn calls_run_on_the_agents_database() {
     let (v2, _agent) = joined_on(url.clone(), 2);
     let v2_db = v2.open("shop", &ConnectOptions::default()).await.expect("open");
     assert_eq!(v2_db.pending(&schema(), &Anchor::start(), 10).await.expect("pending"), None);
+    // Protocol 4 counts several tables in one call and reads echoes
+    // without their rows; protocol 3 counts table by table, older links
+    // cannot count, and echoes come whole before 4.
+    let (t, a) = (schema(), Anchor::start());
+    let asks = [(&t, &a), (&t, &a)];
+    assert_eq!(db.pending_many(&asks, 10).await.expect("pending many"), vec![Some(10), Some(10)]);
+    assert_eq!(v2_db.pending_many(&asks, 10).await.expect("pending many"), vec![None, None]);
+    let (v3, _agent) = joined_on(url.clone(), 3);
+    let v3_db = v3.open("shop", &ConnectOptions::default()).await.expect("open");
+    assert_eq!(v3_db.pending_many(&asks, 10).await.expect("pending many"), vec![Some(10), Some(10)]);
+    let echoes = db.read_changes_skipping(&t, &a, 5, Some("hub")).await.expect("read");
+    assert!(echoes.changes.len() == 5 && echoes.changes.iter().all(|c| c.row.is_none()), "{echoes:?}");
+    let whole = v3_db.read_changes_skipping(&t, &a, 5, Some("hub")).await.expect("read");
+    assert!(whole.changes.iter().all(|c| c.row.is_some()) && whole.next == echoes.next);
     // Many calls at once share the connection's slots and all come back.
     let db = Arc::new(db);
     let reads: Vec<_> = (0..20)
