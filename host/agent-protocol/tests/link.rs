@@ -116,7 +116,11 @@ async fn calls_run_on_the_agents_database() {
     let v3_db = v3.open("shop", &ConnectOptions::default()).await.expect("open");
     assert_eq!(v3_db.pending_many(&asks, 10).await.expect("pending many"), vec![Some(10), Some(10)]);
     let echoes = db.read_changes_skipping(&t, &a, 5, Some("hub")).await.expect("read");
-    assert!(echoes.changes.len() == 5 && echoes.changes.iter().all(|c| c.row.is_none()), "{echoes:?}");
+    // (A run of echoes may come as its last entry.)
+    assert!(
+        (1..=5).contains(&echoes.changes.len()) && echoes.changes.iter().all(|c| c.row.is_none()) && echoes.more,
+        "{echoes:?}"
+    );
     let whole = v3_db.read_changes_skipping(&t, &a, 5, Some("hub")).await.expect("read");
     assert!(whole.changes.iter().all(|c| c.row.is_some()) && whole.next == echoes.next);
     // Many calls at once share the connection's slots and all come back.

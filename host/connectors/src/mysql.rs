@@ -45,8 +45,11 @@ const ENGINE: EngineKind = EngineKind::Mysql;
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The capture scheme, recorded in the registry's `format` column: 1 took
-/// numbers from the counter row in the triggers; 2 numbers at read time.
-const CAPTURE: i64 = 2;
+/// numbers from the counter row in the triggers; 2 numbers at read time;
+/// 3 has triggers that stand aside while hubsync bulk-loads the table.
+const CAPTURE: i64 = 3;
+/// The first scheme that numbers at read time.
+const NUMBERED_AT_READ: i64 = 2;
 
 /// A MySQL or MariaDB database.
 pub struct Mysql {
@@ -140,6 +143,7 @@ impl Mysql {
         ops: &[ApplyOp],
         origin: &str,
         may_wait: bool,
+        load: Option<i64>,
     ) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
         let what = format!("applying {} changes to {t}", ops.len());
@@ -172,7 +176,28 @@ impl Mysql {
             });
         }
         let mut conn = self.pool.acquire().await.map_err(db(what.clone()))?;
-        sqlx::query("SET @hubsync_origin = ?").bind(origin).execute(&mut *conn).await.map_err(db(what.clone()))?;
+        sqlx::query("SET @hubsync_origin = ?, @hubsync_loading = ?")
+            .bind(origin)
+            .bind(load)
+            .execute(&mut *conn)
+            .await
+            .map_err(db(what.clone()))?;
+        // A load's tracking entries: the keys just upserted as the table
+        // stores them, unnumbered (readers number them), as the trigger
+        // records them.
+        let record = load.map(|id| {
+            let kl = D.list("", keys.iter().copied());
+            (
+                format!(
+                    "INSERT INTO {} ({kl}, hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at) \
+                     SELECT {kl}, NULL, 0, ?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) FROM {base} \
+                     WHERE ({kl}) IN (",
+                    D.quote(&format!("hubsync_track_{id}"))
+                ),
+                ") ON DUPLICATE KEY UPDATE hubsync_seq = NULL, hubsync_deleted = VALUES(hubsync_deleted), \
+                 hubsync_origin = VALUES(hubsync_origin), hubsync_changed_at = VALUES(hubsync_changed_at)",
+            )
+        });
         if !may_wait {
             sqlx::query("SET SESSION innodb_lock_wait_timeout = 0")
                 .execute(&mut *conn)
@@ -206,16 +231,29 @@ impl Mysql {
                         }
                     }
                     q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                    if let (Some((head, tail)), true) = (&record, kind) {
+                        let key_tuple = format!("({})", vec!["?"; keys.len()].join(", "));
+                        let sql = format!("{head}{}{tail}", vec![key_tuple.as_str(); chunk.len()].join(", "));
+                        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(origin);
+                        for row in chunk {
+                            for &k in &table.primary_key {
+                                q = bind(q, &row[k]);
+                            }
+                        }
+                        q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                    }
                 }
             }
             tx.commit().await.map_err(db(what.clone()))
         }
         .await;
         // The marker and the lock timeout must never outlive this apply on a pooled connection.
-        if sqlx::query("SET @hubsync_origin = NULL, SESSION innodb_lock_wait_timeout = DEFAULT")
-            .execute(&mut *conn)
-            .await
-            .is_err()
+        if sqlx::query(
+            "SET @hubsync_origin = NULL, @hubsync_loading = NULL, SESSION innodb_lock_wait_timeout = DEFAULT",
+        )
+        .execute(&mut *conn)
+        .await
+        .is_err()
         {
             conn.close_on_drop();
         }
@@ -383,6 +421,28 @@ impl Mysql {
             .await
             .map_err(db("reading hubsync's table registry"))?;
         Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
+    }
+
+    /// The registry id of `t` when it can be bulk-loaded: provisioned with
+    /// triggers that stand aside for loads, and no triggers of its own
+    /// (they might write rows of it a load would not record).
+    async fn loading(&self, t: &TableRef) -> Result<Option<i64>, ConnectorError> {
+        if !self.has_registry().await? {
+            return Ok(None);
+        }
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT r.id, r.format, (SELECT count(*) FROM information_schema.TRIGGERS g \
+             WHERE g.EVENT_OBJECT_SCHEMA = DATABASE() AND g.EVENT_OBJECT_TABLE = ? \
+             AND g.TRIGGER_NAME NOT LIKE 'hubsync\\_%') \
+             FROM hubsync_tables r WHERE r.namespace = ? AND r.name = ?",
+        )
+        .bind(&t.name)
+        .bind(t.namespace.as_deref().unwrap_or(""))
+        .bind(&t.name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(format!("reading how {t} is tracked")))?;
+        Ok(row.filter(|&(_, format, others)| format >= CAPTURE && others == 0).map(|(id, _, _)| id))
     }
 
     /// Whether hubsync's table registry exists here.
@@ -717,7 +777,7 @@ impl hubsync_core::Connector for Mysql {
             ),
             format!("INSERT IGNORE INTO hubsync_counter (id, v) VALUES ({id}, 0)"),
         ]);
-        if scheme < CAPTURE {
+        if scheme < NUMBERED_AT_READ {
             stmts.push(format!("ALTER TABLE {track} MODIFY hubsync_seq BIGINT NULL"));
         }
         for kind in ["ins", "upd", "del"] {
@@ -734,19 +794,23 @@ impl hubsync_core::Connector for Mysql {
         };
         let key_changed =
             key_names.iter().map(|k| format!("NOT (OLD.{0} <=> NEW.{0})", D.quote(k))).collect::<Vec<_>>().join(" OR ");
+        // A session bulk-loading this table records its entries itself
+        // (`@hubsync_loading` names the table in that session only).
+        let gate = format!("NOT (@hubsync_loading <=> {id})");
         stmts.push(format!(
-            "CREATE TRIGGER {} AFTER INSERT ON {base} FOR EACH ROW BEGIN {} END",
+            "CREATE TRIGGER {} AFTER INSERT ON {base} FOR EACH ROW BEGIN IF {gate} THEN {} END IF; END",
             D.quote(&format!("hubsync_ins_{id}")),
             record("NEW.", false)
         ));
         stmts.push(format!(
-            "CREATE TRIGGER {} AFTER UPDATE ON {base} FOR EACH ROW BEGIN IF {key_changed} THEN {} END IF; {} END",
+            "CREATE TRIGGER {} AFTER UPDATE ON {base} FOR EACH ROW BEGIN IF {gate} THEN \
+             IF {key_changed} THEN {} END IF; {} END IF; END",
             D.quote(&format!("hubsync_upd_{id}")),
             record("OLD.", true),
             record("NEW.", false)
         ));
         stmts.push(format!(
-            "CREATE TRIGGER {} AFTER DELETE ON {base} FOR EACH ROW BEGIN {} END",
+            "CREATE TRIGGER {} AFTER DELETE ON {base} FOR EACH ROW BEGIN IF {gate} THEN {} END IF; END",
             D.quote(&format!("hubsync_del_{id}")),
             record("OLD.", true)
         ));
@@ -952,7 +1016,12 @@ impl hubsync_core::Connector for Mysql {
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
+        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, None)).await
+    }
+
+    async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let loading = self.loading(&TableRef::of(table)).await?;
+        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, loading)).await
     }
 
     async fn lookup(

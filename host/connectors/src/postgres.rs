@@ -90,14 +90,20 @@ impl Postgres {
         ops: &[ApplyOp],
         origin: &str,
         may_wait: bool,
+        load: Option<&Loading>,
     ) -> Result<(), ConnectorError> {
         let t = TableRef::of(table);
         let base = qualified(&t);
         let what = format!("applying {} changes to {t}", ops.len());
         let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
+        let kl = D.list("", keys.iter().map(|c| c.name.as_str()));
         let mut tx = self.pool.begin().await.map_err(db(what.clone()))?;
-        sqlx::query("SELECT set_config('hubsync.origin', $1, true)")
+        // `hubsync.loading` names the table whose tracking trigger stands
+        // aside in this transaction (its WHEN clause): the upserts record
+        // their own tracking entries below.
+        sqlx::query("SELECT set_config('hubsync.origin', $1, true), set_config('hubsync.loading', $2, true)")
             .bind(origin)
+            .bind(load.map(|l| l.id.to_string()).unwrap_or_default())
             .execute(&mut *tx)
             .await
             .map_err(db(what.clone()))?;
@@ -149,12 +155,30 @@ impl Postgres {
                                     .join(", ")
                             )
                         };
-                        format!(
-                            "INSERT INTO {base} ({}) SELECT {} FROM {unnest} ON CONFLICT ({}) {action}",
+                        // A fresh load inserts: the keys are new to the
+                        // table and its tracking (else it fails, and the
+                        // load upserts instead).
+                        let (upsert, track_conflict) = match load {
+                            Some(l) if l.fresh => (String::new(), ""),
+                            Some(l) => (format!(" ON CONFLICT ({kl}) {action}"), l.on_conflict.as_str()),
+                            None => (format!(" ON CONFLICT ({kl}) {action}"), ""),
+                        };
+                        let insert = format!(
+                            "INSERT INTO {base} ({}) SELECT {} FROM {unnest}{upsert}",
                             D.list("", table.columns.iter().map(|c| c.name.as_str())),
                             exprs.join(", "),
-                            D.list("", keys.iter().map(|c| c.name.as_str())),
-                        )
+                        );
+                        match load {
+                            // The keys as the table stored them (what the
+                            // trigger would read from NEW), for rows
+                            // actually written (DO NOTHING skips some).
+                            Some(l) => format!(
+                                "WITH w AS ({insert} RETURNING {kl}) {} SELECT {kl}, {} FROM w {track_conflict}",
+                                l.insert,
+                                l.values(cols.len() + 1),
+                            ),
+                            None => insert,
+                        }
                     }
                     Run::Deletes(_) => format!(
                         "DELETE FROM {base} AS b USING {unnest} WHERE {}",
@@ -168,6 +192,9 @@ impl Postgres {
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for a in arrays {
                     q = bind_array(q, a);
+                }
+                if load.is_some() && matches!(run, Run::Upserts(_)) {
+                    q = q.bind(origin);
                 }
                 q.execute(&mut *tx).await.map_err(db(what.clone()))?;
             }
@@ -200,6 +227,44 @@ impl Postgres {
         Ok(row.map(|r| Meta { id: r.get(0), columns: r.get(1) }))
     }
 
+    /// How to load `table` by the bulk path, or `None` when its upserts
+    /// must go through the trigger: not provisioned, provisioned by an
+    /// earlier hubsync (its trigger does not stand aside), or the table has
+    /// triggers of its own (they may write rows of it the load would not
+    /// see to record).
+    async fn loading(&self, table: &TableSchema) -> Result<Option<Loading>, ConnectorError> {
+        let t = TableRef::of(table);
+        if !self.has_registry().await? {
+            return Ok(None);
+        }
+        let row: Option<(i64, bool, bool)> = sqlx::query_as(
+            "SELECT r.id, EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = $3::text::regclass \
+             AND g.tgname = 'hubsync_capture_' || r.id AND pg_get_triggerdef(g.oid) LIKE '%hubsync.loading%'), \
+             EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = $3::text::regclass AND NOT g.tgisinternal \
+             AND g.tgname NOT LIKE 'hubsync\\_%') \
+             FROM hubsync.tables r WHERE r.namespace = $1 AND r.name = $2",
+        )
+        .bind(ns(&t))
+        .bind(&t.name)
+        .bind(qualified(&t))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(format!("reading how {t} is tracked")))?;
+        // Gated by this hubsync's trigger, and no triggers of the table's own.
+        let Some((id, true, false)) = row else { return Ok(None) };
+        let kl = D.list("", table.primary_key.iter().map(|&i| table.columns[i].name.as_str()));
+        let track = format!("hubsync.{}", D.quote(&format!("track_{id}")));
+        Ok(Some(Loading {
+            id,
+            insert: format!("INSERT INTO {track} ({kl}, xid, seq, deleted, origin, changed_at)"),
+            fresh: false,
+            on_conflict: format!(
+                "ON CONFLICT ({kl}) DO UPDATE SET xid = excluded.xid, seq = excluded.seq, deleted = excluded.deleted, \
+                 origin = excluded.origin, changed_at = excluded.changed_at"
+            ),
+        }))
+    }
+
     /// Whether hubsync's table registry exists here.
     async fn has_registry(&self) -> Result<bool, ConnectorError> {
         let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('hubsync.tables')::text")
@@ -220,6 +285,47 @@ impl Postgres {
             .await
             .map_err(db("reading hubsync's table registry"))?;
         Ok(rows.iter().map(|r| ((r.get(1), r.get(2)), r.get(0))).collect())
+    }
+}
+
+/// Statements (re)creating the row trigger of the table registered as
+/// `id`, which calls its capture function. It stands aside (its WHEN
+/// clause) in a transaction whose `hubsync.loading` names this table: a
+/// bulk load there records the tracking entries itself, in one statement.
+/// Any other transaction, an application's or hubsync's own `apply`, and
+/// writes to other tables in the loading transaction fire it as usual.
+fn capture_trigger(id: i64, base: &str) -> [String; 2] {
+    let trigger = D.quote(&format!("hubsync_capture_{id}"));
+    let func = format!("hubsync.{}", D.quote(&format!("capture_{id}")));
+    [
+        format!("DROP TRIGGER IF EXISTS {trigger} ON {base}"),
+        format!(
+            "CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {base} FOR EACH ROW \
+             WHEN (current_setting('hubsync.loading', true) IS DISTINCT FROM '{id}') EXECUTE FUNCTION {func}()"
+        ),
+    ]
+}
+
+/// How [`Connector::load`](hubsync_core::Connector::load) records the
+/// tracking entries of a table it loads.
+#[derive(Clone)]
+struct Loading {
+    /// The table's registry id, which `hubsync.loading` names.
+    id: i64,
+    /// `INSERT INTO` the tracking table `(key columns, entry columns)`.
+    insert: String,
+    /// The upsert of an entry, as the trigger writes it.
+    on_conflict: String,
+    /// Insert rows and entries without `ON CONFLICT` (a third faster):
+    /// the first try of a batch into a table that started empty.
+    fresh: bool,
+}
+
+impl Loading {
+    /// The entry's values after the key, as the trigger records them; the
+    /// origin is parameter `origin_param`.
+    fn values(&self, origin_param: usize) -> String {
+        format!("pg_current_xact_id(), nextval('hubsync.seq'), false, ${origin_param}::text, clock_timestamp()")
     }
 }
 
@@ -624,21 +730,28 @@ impl hubsync_core::Connector for Postgres {
             Some(r) if r.get::<String, _>(1) == columns => {
                 // Tables provisioned before TRUNCATE was captured get its trigger now.
                 let id: i64 = r.get(0);
-                let has: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::text::regclass AND tgname = $2)",
+                let (has_truncate, gated): (bool, bool) = sqlx::query_as(
+                    "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::text::regclass AND tgname = $2), \
+                     EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::text::regclass AND tgname = $3 \
+                     AND pg_get_triggerdef(oid) LIKE '%hubsync.loading%')",
                 )
                 .bind(qualified(&t))
                 .bind(format!("hubsync_truncate_{id}"))
+                .bind(format!("hubsync_capture_{id}"))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db(format!("provisioning {t}")))?;
-                if !has {
-                    for s in truncate_capture(id, &qualified(&t)) {
-                        sqlx::query(AssertSqlSafe(s))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db(format!("provisioning {t}")))?;
-                    }
+                let mut stmts = Vec::new();
+                if !has_truncate {
+                    stmts.extend(truncate_capture(id, &qualified(&t)));
+                }
+                // Tables provisioned before bulk loads get the trigger
+                // that stands aside for them (the function is unchanged).
+                if !gated {
+                    stmts.extend(capture_trigger(id, &qualified(&t)));
+                }
+                for s in stmts {
+                    sqlx::query(AssertSqlSafe(s)).execute(&mut *tx).await.map_err(db(format!("provisioning {t}")))?;
                 }
                 return tx.commit().await.map_err(db(format!("provisioning {t}")));
             }
@@ -666,7 +779,6 @@ impl hubsync_core::Connector for Postgres {
         };
         let track = format!("hubsync.{}", D.quote(&format!("track_{id}")));
         let func = format!("hubsync.{}", D.quote(&format!("capture_{id}")));
-        let trigger = D.quote(&format!("hubsync_capture_{id}"));
         let base = qualified(&t);
         let keys: Vec<&Column> = table.primary_key.iter().map(|&i| &table.columns[i]).collect();
         let key_names: Vec<&str> = keys.iter().map(|c| c.name.as_str()).collect();
@@ -707,11 +819,8 @@ impl hubsync_core::Connector for Postgres {
             ),
             format!("CREATE INDEX IF NOT EXISTS {} ON {track} (xid, seq)", D.quote(&format!("track_{id}_order"))),
             format!("CREATE OR REPLACE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS {tag}{body}{tag}"),
-            format!("DROP TRIGGER IF EXISTS {trigger} ON {base}"),
-            format!(
-                "CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {base} FOR EACH ROW EXECUTE FUNCTION {func}()"
-            ),
         ]);
+        stmts.extend(capture_trigger(id, &base));
         stmts.extend(truncate_capture(id, &base));
         if change == common::Reprovision::Columns {
             // Announce tracked rows again so new columns are backfilled.
@@ -822,19 +931,36 @@ impl hubsync_core::Connector for Postgres {
         // and only they are joined: the plan stays O(batch) whatever the
         // statistics say (a join of the whole backlog, then a sort, is what
         // stale statistics otherwise produce).
+        let track = D.quote(&format!("track_{}", m.id));
+        let scan = format!(
+            "SELECT * FROM hubsync.{track} WHERE (xid, seq) > ($1::text::xid8, $2) AND xid < $3::text::xid8 \
+             ORDER BY xid, seq LIMIT $4"
+        );
+        // With `echo`, a run of echoes comes as its last entry (the
+        // position the next read starts from), without its row; the
+        // entries at the end of the scan come whatever they are, so a read
+        // always moves on. `pos` is an entry's place in the scan.
+        let scanned = match echo {
+            None => format!("SELECT *, 0::int8 AS pos FROM ({scan}) s"),
+            Some(_) => format!(
+                "SELECT * FROM (SELECT *, origin IS NOT DISTINCT FROM $5 AS echo, \
+                 LEAD(origin IS NOT DISTINCT FROM $5, 1, false) OVER (ORDER BY xid, seq) AS next_echo, \
+                 ROW_NUMBER() OVER (ORDER BY xid, seq) AS pos FROM ({scan}) s) w \
+                 WHERE NOT echo OR NOT next_echo OR pos >= $4 - 1"
+            ),
+        };
         let sql = format!(
             "SELECT tr.xid::text, tr.seq, tr.deleted OR NOT ({present}), tr.origin, \
-             (extract(epoch FROM tr.changed_at) * 1000000)::int8, {}, {} \
-             FROM (SELECT * FROM hubsync.{} WHERE (xid, seq) > ($1::text::xid8, $2) AND xid < $3::text::xid8 \
-             ORDER BY xid, seq LIMIT $4) tr LEFT JOIN {} b ON {join}{} \
+             (extract(epoch FROM tr.changed_at) * 1000000)::int8, {}, {}, tr.pos \
+             FROM ({scanned}) tr LEFT JOIN {} b ON {join}{} \
              ORDER BY tr.xid, tr.seq",
             key_exprs.join(", "),
             col_exprs.join(", "),
-            D.quote(&format!("track_{}", m.id)),
             qualified(&t),
             // An echo's row is not read (see `read_changes_skipping`).
-            if echo.is_some() { " AND tr.origin IS DISTINCT FROM $5" } else { "" },
+            if echo.is_some() { " AND NOT tr.echo" } else { "" },
         );
+        let pos_at = 5 + keys.len() + table.columns.len();
         let what = format!("reading changes of {t}");
         let mut tx =
             self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db(what.clone()))?;
@@ -854,7 +980,8 @@ impl hubsync_core::Connector for Postgres {
             }
             let mut rows = query.fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-                if batch.full() {
+                // Past the batch: the entry scanned beyond it, or the bytes it holds.
+                if batch.full() || row.get::<i64, _>(pos_at) >= ask {
                     more = true;
                     break;
                 }
@@ -934,7 +1061,27 @@ impl hubsync_core::Connector for Postgres {
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait)).await
+        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, None)).await
+    }
+
+    async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let loading = self.loading(table).await?;
+        if let Some(l) = &loading
+            && ops.iter().all(|op| matches!(op, ApplyOp::Upsert(_)))
+        {
+            // Plain inserts first. A key already there (written since the
+            // sync began, or a tracked delete) fails them, as does a lock
+            // held by another writer of the same keys: then the upserts.
+            let fresh = Loading { fresh: true, ..l.clone() };
+            match self.apply_once(table, ops, origin, false, Some(&fresh)).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_row_level() || matches!(e, ConnectorError::LockConflict { .. }) => {
+                    tracing::debug!(table = %TableRef::of(table), error = %e, "fresh load refused; upserting");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, loading.as_ref())).await
     }
 
     async fn lookup(

@@ -391,10 +391,13 @@ pub trait Connector: Send + Sync {
     /// `echo` marks (hubsync's own writes, read back on the side they were
     /// written to): those come with their origin and key but without their
     /// row (`row` is `None`), so engines leave the table out of the read
-    /// for them. After a large download the upload pass then reads only
-    /// the tracking entries of what it wrote, not the rows again. When
-    /// `echo` is `None`, or for a database that does not do this, the
-    /// same as `read_changes`.
+    /// for them, and a run of consecutive echoes may come as its last
+    /// entry alone (engines that filter them where they are stored send
+    /// only where the run ends, the position the next read starts from).
+    /// After a large download the upload pass then reads neither the rows
+    /// it wrote nor, mostly, their tracking entries. When `echo` is
+    /// `None`, or for a database that does not do this, the same as
+    /// `read_changes`.
     async fn read_changes_skipping(
         &self,
         table: &TableSchema,
@@ -436,6 +439,20 @@ pub trait Connector: Send + Sync {
     /// Apply `ops` in one transaction, marking them as coming from `origin`
     /// so they are not captured as local changes. All or nothing.
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError>;
+
+    /// [`Connector::apply`] for the writes of an initial sync into a table
+    /// that held none of their keys when the sync began: engines write
+    /// them by their bulk path and record their tracking entries in one
+    /// set-based statement instead of firing the tracking trigger per row.
+    /// The entries are the ones the trigger would have recorded (each key
+    /// marked as written by `origin`, after every change recorded so far),
+    /// so other readers of the table — another group syncing it too — see
+    /// the same changes. Upsert semantics still hold: a key written since
+    /// the sync began is updated, not refused. All or nothing, like
+    /// `apply`; the default is `apply`.
+    async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        self.apply(table, ops, origin).await
+    }
 
     /// The current rows of `keys` and, for each key changed after `since`,
     /// who changed it last. Keys neither present nor changed are left out;

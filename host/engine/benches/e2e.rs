@@ -1,13 +1,15 @@
 //! End-to-end sync throughput, beside the engines' own tools in the same run:
 //!
 //! 1. initial sync of N rows (default 1,000,000) of a 10-column table from a
-//!    PostgreSQL hub to a MariaDB and a SQLite member that start without the
-//!    table, against a raw copy of the same rows with the engines' own tools
-//!    (`psql \copy … TO` CSV, then `LOAD DATA LOCAL INFILE` / `sqlite3 .import`
-//!    into an untracked table of the same shape);
+//!    PostgreSQL hub to a MariaDB, a SQLite and a PostgreSQL member (another
+//!    database of the same server) that start without the table, against a
+//!    raw copy of the same rows with the engines' own tools (`psql \copy …
+//!    TO` CSV, then `LOAD DATA LOCAL INFILE` / `sqlite3 .import` / `psql
+//!    \copy … FROM` into an untracked table of the same shape);
 //! 2. an incremental sync of N/10 updated rows, against exporting those rows
 //!    and upserting them with the same tools (`LOAD DATA … REPLACE`,
-//!    `.import` + `INSERT OR REPLACE`).
+//!    `.import` + `INSERT OR REPLACE`, `\copy` into a temporary table +
+//!    `INSERT … ON CONFLICT DO UPDATE`).
 //!
 //! Prints rows/s, the ratio to the raw copy, and hubsync's peak resident
 //! memory per phase (VmHWM, reset before each phase).
@@ -83,6 +85,29 @@ fn mariadb_load(db: &str, file: &Path, replace: bool) {
     run(mariadb(db).args(["-e", &sql]));
 }
 
+fn pg_load(url: &str, file: &Path, replace: bool) {
+    let script = if replace {
+        let set = COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ");
+        format!(
+            "CREATE TEMP TABLE incoming (LIKE orders_raw);\n\\copy incoming FROM '{}' CSV\n\
+             INSERT INTO orders_raw SELECT * FROM incoming ON CONFLICT (id) DO UPDATE SET {set};\n",
+            file.display()
+        )
+    } else {
+        format!("\\copy orders_raw FROM '{}' CSV\n", file.display())
+    };
+    let mut child = Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("psql");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script");
+    let out = child.wait_with_output().expect("psql");
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn sqlite_load(db: &Path, file: &Path, replace: bool) {
     let script = if replace {
         format!(
@@ -129,6 +154,8 @@ async fn main() {
     let my_admin = sqlx::MySqlPool::connect(&mysql_server()).await.expect("MariaDB");
     my_admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create");
     let my_url = format!("{}/{name}", mysql_server());
+    admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}_m"))).await.expect("create");
+    let pg_member_url = format!("{}/{name}_m", &base[..base.rfind('/').expect("db in url")]);
     let sqlite_path = dir.path().join("member.db");
     let sqlite_url = format!("sqlite://{}", sqlite_path.display());
 
@@ -168,6 +195,15 @@ async fn main() {
             MemberConfig {
                 name: "sqlite".into(),
                 url: sqlite_url.clone(),
+                direction: SyncDirection::Bidirectional,
+                column_filter: None,
+                schema_map: None,
+                connect_timeout_seconds: None,
+                statement_timeout_seconds: None,
+            },
+            MemberConfig {
+                name: "postgres".into(),
+                url: pg_member_url.clone(),
                 direction: SyncDirection::Bidirectional,
                 column_filter: None,
                 schema_map: None,
@@ -242,6 +278,21 @@ async fn main() {
         peak_mib: peak,
     });
 
+    let (s, peak, rows) = sync_member("postgres").await;
+    let member = sqlx::PgPool::connect(&pg_member_url).await.expect("member");
+    member.execute("CREATE TABLE orders_raw (LIKE orders INCLUDING ALL)").await.expect("raw table");
+    member.close().await;
+    let clock = Instant::now();
+    export(&pg_url, "", &csv);
+    pg_load(&pg_member_url, &csv, false);
+    lines.push(Line {
+        what: "initial, PostgreSQL → PostgreSQL".into(),
+        rows,
+        hubsync_s: s,
+        raw_s: clock.elapsed().as_secs_f64(),
+        peak_mib: peak,
+    });
+
     // 2. Incremental: N/10 rows updated on the hub.
     hub.execute("UPDATE orders SET quantity = quantity + 1, status = 'changed' WHERE id % 10 = 0")
         .await
@@ -270,6 +321,18 @@ async fn main() {
         peak_mib: peak,
     });
 
+    let (s, peak, rows) = sync_member("postgres").await;
+    let clock = Instant::now();
+    export(&pg_url, filter, &csv);
+    pg_load(&pg_member_url, &csv, true);
+    lines.push(Line {
+        what: "incremental, PostgreSQL → PostgreSQL".into(),
+        rows,
+        hubsync_s: s,
+        raw_s: clock.elapsed().as_secs_f64(),
+        peak_mib: peak,
+    });
+
     let diffs = group.compare().await.expect("compare");
     assert!(diffs.is_empty(), "not converged: {diffs:?}");
 
@@ -290,5 +353,6 @@ async fn main() {
     drop(group);
     hub.close().await;
     let _ = admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+    let _ = admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}_m WITH (FORCE)"))).await;
     let _ = my_admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await;
 }

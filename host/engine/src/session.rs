@@ -98,6 +98,9 @@ struct Plan {
     commit: BatchCommit,
     conflicts: u64,
     skipped: u64,
+    /// The writes to the destination are an initial sync's into a table
+    /// that started empty: written by the destination's bulk path.
+    bulk: bool,
 }
 
 /// Whether a failure is the rows' fault (so it is narrowed down to them
@@ -238,6 +241,14 @@ impl<'a> Pair<'a> {
 
     /// Write hub-view `ops` on `side`.
     async fn apply(&self, side: Side, ops: &[ApplyOp]) -> Result<(), EngineError> {
+        self.write_ops(side, ops, false).await
+    }
+
+    /// Write hub-view `ops` on `side`, by its bulk path ([`Connector::load`])
+    /// when `bulk`.
+    ///
+    /// [`Connector::load`]: hubsync_core::Connector::load
+    async fn write_ops(&self, side: Side, ops: &[ApplyOp], bulk: bool) -> Result<(), EngineError> {
         let converted;
         let ops = match side {
             Side::Member if !self.view.is_identity() => {
@@ -246,21 +257,32 @@ impl<'a> Pair<'a> {
             }
             _ => ops,
         };
-        self.db(side).apply(self.schema(side), ops, self.mark(side)).await.ctx(|| self.where_(side))
+        let (db, schema, mark) = (self.db(side), self.schema(side), self.mark(side));
+        match bulk {
+            true => db.load(schema, ops, mark).await.ctx(|| self.where_(side)),
+            false => db.apply(schema, ops, mark).await.ctx(|| self.where_(side)),
+        }
     }
 
     /// Write hub-view `ops` on `side`; when the database rejects the data,
     /// split the ops in halves until the rejected ones are found, so the
     /// others are written (in as few set-based writes as the split allows).
     /// Returns the rejected ops' indexes with the database's message.
-    async fn apply_isolating(&self, side: Side, ops: &[ApplyOp]) -> Result<Vec<(usize, EngineError)>, EngineError> {
-        match self.apply(side, ops).await {
+    /// The first attempt goes by the bulk path when `bulk`; the halves of a
+    /// split go row by row as usual.
+    async fn apply_isolating(
+        &self,
+        side: Side,
+        ops: &[ApplyOp],
+        bulk: bool,
+    ) -> Result<Vec<(usize, EngineError)>, EngineError> {
+        match self.write_ops(side, ops, bulk).await {
             Ok(()) => Ok(Vec::new()),
             Err(e) if row_level(&e) && ops.len() == 1 => Ok(vec![(0, e)]),
             Err(e) if row_level(&e) => {
                 let mid = ops.len() / 2;
-                let mut bad = Box::pin(self.apply_isolating(side, &ops[..mid])).await?;
-                let rest = Box::pin(self.apply_isolating(side, &ops[mid..])).await?;
+                let mut bad = Box::pin(self.apply_isolating(side, &ops[..mid], false)).await?;
+                let rest = Box::pin(self.apply_isolating(side, &ops[mid..], false)).await?;
                 bad.extend(rest.into_iter().map(|(i, e)| (i + mid, e)));
                 Ok(bad)
             }
@@ -504,6 +526,7 @@ impl<'a> Pair<'a> {
                 }
                 let looked_up_ms = clock.elapsed().as_millis();
                 self.plan(source, &work, &states, bulk, &mut plan).await?;
+                plan.bulk = bulk;
                 let planned_ms = clock.elapsed().as_millis();
                 let writes = plan.to_dest.len() + plan.to_source.len();
                 let keys: Vec<String> = work.iter().map(|c| key_id(&c.key)).collect();
@@ -772,7 +795,8 @@ impl<'a> Pair<'a> {
             if ops.is_empty() {
                 continue;
             }
-            for (i, e) in self.apply_isolating(side, ops).await? {
+            let bulk = plan.bulk && side == dest;
+            for (i, e) in self.apply_isolating(side, ops, bulk).await? {
                 rejected[n] += 1;
                 let key = op_key(&self.view.hub_view, &ops[i]);
                 let (error, column) = cause_of(&e);

@@ -110,8 +110,49 @@ impl Sqlite {
             "creating hubsync's session marker",
         )
         .await?;
+        // Tables being bulk-loaded by the writing transaction: their
+        // tracking triggers stand aside (always empty outside one).
+        exec(
+            &self.pool,
+            "CREATE TABLE IF NOT EXISTS hubsync_loading (id INTEGER PRIMARY KEY)".into(),
+            "creating hubsync's load marker",
+        )
+        .await?;
         self.meta_ready.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Whether the three tracking triggers of `t` (registered as `id`)
+    /// stand aside for bulk loads.
+    async fn gated(&self, t: &TableRef, id: i64) -> Result<bool, ConnectorError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE \
+             AND name IN (?, ?, ?) AND sql LIKE '%hubsync_loading%'",
+        )
+        .bind(&t.name)
+        .bind(format!("hubsync_ins_{id}"))
+        .bind(format!("hubsync_upd_{id}"))
+        .bind(format!("hubsync_del_{id}"))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(format!("reading how {t} is tracked")))?;
+        Ok(n == 3)
+    }
+
+    /// The registry id of `t` when it can be bulk-loaded: provisioned,
+    /// its triggers stand aside for loads, and it has no triggers of its
+    /// own (they might write rows of it a load would not record).
+    async fn loading(&self, t: &TableRef) -> Result<Option<i64>, ConnectorError> {
+        let Some(m) = self.registered(t).await? else { return Ok(None) };
+        let others: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE \
+             AND name NOT LIKE 'hubsync\\_%' ESCAPE '\\'",
+        )
+        .bind(&t.name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(format!("reading the triggers of {t}")))?;
+        Ok((others == 0 && self.gated(t, m.id).await?).then_some(m.id))
     }
 
     async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
@@ -157,6 +198,137 @@ impl Sqlite {
 
 /// Timestamp of now in µs, as SQLite computes it (millisecond resolution).
 ///
+impl Sqlite {
+    /// [`Connector::apply`](hubsync_core::Connector::apply), or with
+    /// `load` (the table's registry id) its bulk form: the table's tracking
+    /// triggers stand aside and each statement's upserts are recorded by
+    /// one statement after it.
+    async fn write(
+        &self,
+        table: &TableSchema,
+        ops: &[ApplyOp],
+        origin: &str,
+        load: Option<i64>,
+    ) -> Result<(), ConnectorError> {
+        let t = TableRef::of(table);
+        self.ensure_meta().await?;
+        let base = D.table(&t);
+        let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let keys: Vec<&str> = table.primary_key.iter().map(|&i| cols[i]).collect();
+        let non_keys: Vec<&str> =
+            cols.iter().enumerate().filter(|(i, _)| !table.primary_key.contains(i)).map(|(_, c)| *c).collect();
+        let on_conflict = if non_keys.is_empty() {
+            "DO NOTHING".to_owned()
+        } else {
+            format!(
+                "DO UPDATE SET {}",
+                non_keys.iter().map(|c| format!("{0} = excluded.{0}", D.quote(c))).collect::<Vec<_>>().join(", ")
+            )
+        };
+        let what = format!("applying {} changes to {t}", ops.len());
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what.clone()))?;
+        sqlx::query("INSERT INTO hubsync_session (origin) VALUES (?)")
+            .bind(origin)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(what.clone()))?;
+        if let Some(id) = load {
+            sqlx::query("INSERT INTO hubsync_loading (id) VALUES (?)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(what.clone()))?;
+        }
+        // A load's tracking entries: the keys just upserted as the table
+        // stores them (what the trigger reads from NEW), numbered after
+        // every entry so far, as the trigger numbers them.
+        let record = load.map(|id| {
+            let track = Self::tracking(id);
+            let kl = D.list("", keys.iter().copied());
+            // The statement around its key tuples.
+            (
+                format!(
+                    "INSERT INTO {track} ({kl}, hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at) \
+                     SELECT {kl}, (SELECT COALESCE(MAX(hubsync_seq), 0) FROM {track}) + ROW_NUMBER() OVER (), 0, ?, \
+                     {NOW_MICROS} FROM {base} WHERE ({kl}) IN (VALUES "
+                ),
+                format!(
+                    ") ON CONFLICT ({kl}) DO UPDATE SET hubsync_seq = excluded.hubsync_seq, \
+                     hubsync_deleted = excluded.hubsync_deleted, hubsync_origin = excluded.hubsync_origin, \
+                     hubsync_changed_at = excluded.hubsync_changed_at"
+                ),
+            )
+        });
+        // Where a row's column is a key column: its position in the key.
+        let key_pos: Vec<Option<usize>> =
+            (0..cols.len()).map(|c| table.primary_key.iter().position(|&k| k == c)).collect();
+        for run in common::runs(table, ops) {
+            let (rows, width, upsert) = match &run {
+                Run::Upserts(r) => (r, cols.len(), true),
+                Run::Deletes(k) => (k, keys.len(), false),
+            };
+            // Keys an application spelled its own way are written as stored,
+            // so its row is updated or deleted rather than a second one added.
+            let stored = if !spelling::has_spelled_key(table) {
+                vec![None; rows.len()]
+            } else if upsert {
+                let row_keys: Vec<Vec<Value>> =
+                    rows.iter().map(|r| table.primary_key.iter().map(|&k| r[k].clone()).collect()).collect();
+                let key_refs: Vec<&[Value]> = row_keys.iter().map(Vec::as_slice).collect();
+                stored_keys(&mut tx, table, &key_refs).await?
+            } else {
+                stored_keys(&mut tx, table, rows).await?
+            };
+            // Multi-row statements (prepared and cached per size): one trip
+            // to SQLite's worker thread per chunk instead of per row.
+            let per_statement = (30_000 / width).clamp(1, 500);
+            for (chunk, stored) in rows.chunks(per_statement).zip(stored.chunks(per_statement)) {
+                let tuple = format!("({})", vec!["?"; width].join(", "));
+                let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
+                let sql = if upsert {
+                    format!(
+                        "INSERT INTO {base} ({}) VALUES {tuples} ON CONFLICT ({}) {on_conflict}",
+                        D.list("", cols.iter().copied()),
+                        D.list("", keys.iter().copied()),
+                    )
+                } else {
+                    format!("DELETE FROM {base} WHERE ({}) IN (VALUES {tuples})", D.list("", keys.iter().copied()))
+                };
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (row, stored) in chunk.iter().zip(stored) {
+                    match stored {
+                        Some(cells) if upsert => {
+                            for (v, pos) in row.iter().zip(&key_pos) {
+                                q = match pos {
+                                    Some(p) => bind_stored(q, cells[*p].clone()),
+                                    None => bind(q, v),
+                                };
+                            }
+                        }
+                        _ => q = bind_key(q, row, stored.as_ref()),
+                    }
+                }
+                q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                if let (Some((head, tail)), true) = (&record, upsert) {
+                    let key_tuple = format!("({})", vec!["?"; keys.len()].join(", "));
+                    let sql = format!("{head}{}{tail}", vec![key_tuple.as_str(); chunk.len()].join(", "));
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(origin);
+                    for (row, stored) in chunk.iter().zip(stored) {
+                        let key: Vec<Value> = table.primary_key.iter().map(|&k| row[k].clone()).collect();
+                        q = bind_key(q, &key, stored.as_ref());
+                    }
+                    q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                }
+            }
+        }
+        let end = if load.is_some() { "DELETE FROM hubsync_loading" } else { "SELECT 1" };
+        for s in ["DELETE FROM hubsync_session", end] {
+            sqlx::query(s).execute(&mut *tx).await.map_err(db(what.clone()))?;
+        }
+        tx.commit().await.map_err(db(what))
+    }
+}
+
 /// This text runs inside the triggers, that is inside whatever SQLite the
 /// application writing the table links, so it must work on the oldest
 /// SQLite hubsync supports (3.31): no `unixepoch()` (3.38; `'subsec'` is
@@ -309,8 +481,15 @@ impl hubsync_core::Connector for Sqlite {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("starting provisioning"))?;
         let existing = self.registered(&t).await?;
         let change = common::reprovision(existing.as_ref().map(|m| m.columns.as_str()), &columns);
+        // Tables provisioned before bulk loads get triggers that stand
+        // aside for them; nothing else changes.
+        let mut refresh = false;
         let id: i64 = match existing {
-            Some(m) if m.columns == columns => return Ok(()),
+            Some(m) if m.columns == columns && self.gated(&t, m.id).await? => return Ok(()),
+            Some(m) if m.columns == columns => {
+                refresh = true;
+                m.id
+            }
             Some(m) => {
                 sqlx::query("UPDATE hubsync_tables SET columns = ?, format = ? WHERE id = ?")
                     .bind(&columns)
@@ -369,28 +548,29 @@ impl hubsync_core::Connector for Sqlite {
         for kind in ["ins", "upd", "del"] {
             stmts.push(format!("DROP TRIGGER IF EXISTS {}", D.quote(&format!("hubsync_{kind}_{id}"))));
         }
+        let gate = format!("WHEN NOT EXISTS (SELECT 1 FROM hubsync_loading WHERE id = {id})");
         let new_keys = D.list("NEW.", key_names.iter().copied());
         let old_keys = D.list("OLD.", key_names.iter().copied());
         let key_changed =
             key_names.iter().map(|k| format!("OLD.{0} IS NOT NEW.{0}", D.quote(k))).collect::<Vec<_>>().join(" OR ");
         stmts.push(format!(
-            "CREATE TRIGGER {} AFTER INSERT ON {base} BEGIN \
+            "CREATE TRIGGER {} AFTER INSERT ON {base} {gate} BEGIN \
              INSERT INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}) {upsert}; END",
             D.quote(&format!("hubsync_ins_{id}"))
         ));
         stmts.push(format!(
-            "CREATE TRIGGER {} AFTER UPDATE ON {base} BEGIN \
+            "CREATE TRIGGER {} AFTER UPDATE ON {base} {gate} BEGIN \
              INSERT INTO {track} ({kl}, {meta}) SELECT {old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS} \
              WHERE {key_changed} {upsert}; \
              INSERT INTO {track} ({kl}, {meta}) VALUES ({new_keys}, {next_seq}, 0, {origin}, {NOW_MICROS}) {upsert}; END",
             D.quote(&format!("hubsync_upd_{id}"))
         ));
         stmts.push(format!(
-            "CREATE TRIGGER {} AFTER DELETE ON {base} BEGIN \
+            "CREATE TRIGGER {} AFTER DELETE ON {base} {gate} BEGIN \
              INSERT INTO {track} ({kl}, {meta}) VALUES ({old_keys}, {next_seq}, 1, {origin}, {NOW_MICROS}) {upsert}; END",
             D.quote(&format!("hubsync_del_{id}"))
         ));
-        if change == common::Reprovision::Columns {
+        if change == common::Reprovision::Columns && !refresh {
             // Announce tracked rows again, after every earlier change, in order.
             stmts.push(format!(
                 "UPDATE {track} SET hubsync_seq = hubsync_seq + (SELECT MAX(hubsync_seq) FROM {track}), \
@@ -469,21 +649,40 @@ impl hubsync_core::Connector for Sqlite {
         let after = parse_anchor(since)?;
         let keys: Vec<&str> = table.primary_key.iter().map(|&i| table.columns[i].name.as_str()).collect();
         let join = keys.iter().map(|k| format!("b.{0} = tr.{0}", D.quote(k))).collect::<Vec<_>>().join(" AND ");
+        // With `echo`, a run of echoes comes as its last entry (the
+        // position the next read starts from), without its row; the
+        // entries at the end of the scan come whatever they are, so a read
+        // always moves on. `pos` is an entry's place in the scan.
+        let scanned = match echo {
+            None => format!(
+                "SELECT *, 0 AS pos FROM {} WHERE hubsync_seq > ?1 ORDER BY hubsync_seq LIMIT ?2",
+                Self::tracking(m.id)
+            ),
+            Some(_) => format!(
+                "SELECT * FROM (SELECT *, hubsync_origin IS ?3 AS echo, \
+                 LEAD(hubsync_origin IS ?3, 1, 0) OVER (ORDER BY hubsync_seq) AS next_echo, \
+                 ROW_NUMBER() OVER (ORDER BY hubsync_seq) AS pos \
+                 FROM (SELECT * FROM {} WHERE hubsync_seq > ?1 ORDER BY hubsync_seq LIMIT ?2)) \
+                 WHERE NOT echo OR NOT next_echo OR pos >= ?2 - 1",
+                Self::tracking(m.id)
+            ),
+        };
         let sql = format!(
-            "SELECT tr.hubsync_seq, tr.hubsync_deleted, tr.hubsync_origin, tr.hubsync_changed_at, {}, {} \
-             FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr LEFT JOIN {} b ON {join}{} \
+            "SELECT tr.hubsync_seq, tr.hubsync_deleted, tr.hubsync_origin, tr.hubsync_changed_at, {}, {}, tr.pos \
+             FROM ({scanned}) tr LEFT JOIN {} b ON {join}{} \
              ORDER BY tr.hubsync_seq",
             D.list("tr.", keys.iter().copied()),
             D.list("b.", table.columns.iter().map(|c| c.name.as_str())),
-            Self::tracking(m.id),
             D.table(&t),
             // An echo's row is not read (see `read_changes_skipping`).
-            if echo.is_some() { " AND tr.hubsync_origin IS NOT ?" } else { "" },
+            if echo.is_some() { " AND NOT tr.echo" } else { "" },
         );
+        let pos_at = 4 + keys.len() + table.columns.len();
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
         let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1);
+        let ask = batch.cap() as i64 + 1;
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(ask);
         if let Some(echo) = echo {
             query = query.bind(echo);
         }
@@ -491,7 +690,8 @@ impl hubsync_core::Connector for Sqlite {
         let mut more = false;
         let mut last = after;
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-            if batch.full() {
+            // Past the batch: the entry scanned beyond it, or the bytes it holds.
+            if batch.full() || row.get::<i64, _>(pos_at) >= ask {
                 more = true;
                 break;
             }
@@ -554,82 +754,12 @@ impl hubsync_core::Connector for Sqlite {
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        let t = TableRef::of(table);
-        self.ensure_meta().await?;
-        let base = D.table(&t);
-        let cols: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        let keys: Vec<&str> = table.primary_key.iter().map(|&i| cols[i]).collect();
-        let non_keys: Vec<&str> =
-            cols.iter().enumerate().filter(|(i, _)| !table.primary_key.contains(i)).map(|(_, c)| *c).collect();
-        let on_conflict = if non_keys.is_empty() {
-            "DO NOTHING".to_owned()
-        } else {
-            format!(
-                "DO UPDATE SET {}",
-                non_keys.iter().map(|c| format!("{0} = excluded.{0}", D.quote(c))).collect::<Vec<_>>().join(", ")
-            )
-        };
-        let what = format!("applying {} changes to {t}", ops.len());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db(what.clone()))?;
-        sqlx::query("INSERT INTO hubsync_session (origin) VALUES (?)")
-            .bind(origin)
-            .execute(&mut *tx)
-            .await
-            .map_err(db(what.clone()))?;
-        // Where a row's column is a key column: its position in the key.
-        let key_pos: Vec<Option<usize>> =
-            (0..cols.len()).map(|c| table.primary_key.iter().position(|&k| k == c)).collect();
-        for run in common::runs(table, ops) {
-            let (rows, width, upsert) = match &run {
-                Run::Upserts(r) => (r, cols.len(), true),
-                Run::Deletes(k) => (k, keys.len(), false),
-            };
-            // Keys an application spelled its own way are written as stored,
-            // so its row is updated or deleted rather than a second one added.
-            let stored = if !spelling::has_spelled_key(table) {
-                vec![None; rows.len()]
-            } else if upsert {
-                let row_keys: Vec<Vec<Value>> =
-                    rows.iter().map(|r| table.primary_key.iter().map(|&k| r[k].clone()).collect()).collect();
-                let key_refs: Vec<&[Value]> = row_keys.iter().map(Vec::as_slice).collect();
-                stored_keys(&mut tx, table, &key_refs).await?
-            } else {
-                stored_keys(&mut tx, table, rows).await?
-            };
-            // Multi-row statements (prepared and cached per size): one trip
-            // to SQLite's worker thread per chunk instead of per row.
-            let per_statement = (30_000 / width).clamp(1, 500);
-            for (chunk, stored) in rows.chunks(per_statement).zip(stored.chunks(per_statement)) {
-                let tuple = format!("({})", vec!["?"; width].join(", "));
-                let tuples = vec![tuple.as_str(); chunk.len()].join(", ");
-                let sql = if upsert {
-                    format!(
-                        "INSERT INTO {base} ({}) VALUES {tuples} ON CONFLICT ({}) {on_conflict}",
-                        D.list("", cols.iter().copied()),
-                        D.list("", keys.iter().copied()),
-                    )
-                } else {
-                    format!("DELETE FROM {base} WHERE ({}) IN (VALUES {tuples})", D.list("", keys.iter().copied()))
-                };
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for (row, stored) in chunk.iter().zip(stored) {
-                    match stored {
-                        Some(cells) if upsert => {
-                            for (v, pos) in row.iter().zip(&key_pos) {
-                                q = match pos {
-                                    Some(p) => bind_stored(q, cells[*p].clone()),
-                                    None => bind(q, v),
-                                };
-                            }
-                        }
-                        _ => q = bind_key(q, row, stored.as_ref()),
-                    }
-                }
-                q.execute(&mut *tx).await.map_err(db(what.clone()))?;
-            }
-        }
-        sqlx::query("DELETE FROM hubsync_session").execute(&mut *tx).await.map_err(db(what.clone()))?;
-        tx.commit().await.map_err(db(what))
+        self.write(table, ops, origin, None).await
+    }
+
+    async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
+        let loading = self.loading(&TableRef::of(table)).await?;
+        self.write(table, ops, origin, loading).await
     }
 
     async fn lookup(
