@@ -183,18 +183,19 @@ impl Mysql {
             .await
             .map_err(db(what.clone()))?;
         // A load's tracking entries: the keys just upserted as the table
-        // stores them, unnumbered (readers number them), as the trigger
-        // records them.
+        // stores them, numbered here: under the table's counter row, as
+        // provisioning numbers the rows already there (a reader numbering
+        // them instead would update each entry again).
         let record = load.map(|id| {
             let kl = D.list("", keys.iter().copied());
             (
                 format!(
                     "INSERT INTO {} ({kl}, hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at) \
-                     SELECT {kl}, NULL, 0, ?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) FROM {base} \
+                     SELECT {kl}, ? + ROW_NUMBER() OVER (), 0, ?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED) FROM {base} \
                      WHERE ({kl}) IN (",
                     D.quote(&format!("hubsync_track_{id}"))
                 ),
-                ") ON DUPLICATE KEY UPDATE hubsync_seq = NULL, hubsync_deleted = VALUES(hubsync_deleted), \
+                ") ON DUPLICATE KEY UPDATE hubsync_seq = VALUES(hubsync_seq), hubsync_deleted = VALUES(hubsync_deleted), \
                  hubsync_origin = VALUES(hubsync_origin), hubsync_changed_at = VALUES(hubsync_changed_at)",
             )
         });
@@ -206,6 +207,8 @@ impl Mysql {
         }
         let result: Result<(), ConnectorError> = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db(what.clone()))?;
+            // The last number taken, when this load numbers its entries.
+            let mut numbered: Option<i64> = None;
             for run in common::runs(table, ops) {
                 let (rows, width, kind) = match &run {
                     Run::Upserts(r) => (r, cols.len(), true),
@@ -234,15 +237,33 @@ impl Mysql {
                     if let (Some((head, tail)), true) = (&record, kind) {
                         let key_tuple = format!("({})", vec!["?"; keys.len()].join(", "));
                         let sql = format!("{head}{}{tail}", vec![key_tuple.as_str(); chunk.len()].join(", "));
-                        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(origin);
+                        let start = match (numbered, load) {
+                            (Some(n), _) => n,
+                            (None, Some(id)) => sqlx::query_scalar(AssertSqlSafe(format!(
+                                "SELECT v FROM hubsync_counter WHERE id = {id} FOR UPDATE"
+                            )))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db(what.clone()))?,
+                            (None, None) => 0,
+                        };
+                        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(start).bind(origin);
                         for row in chunk {
                             for &k in &table.primary_key {
                                 q = bind(q, &row[k]);
                             }
                         }
                         q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                        numbered = Some(start + chunk.len() as i64);
                     }
                 }
+            }
+            if let (Some(n), Some(id)) = (numbered, load) {
+                sqlx::query(AssertSqlSafe(format!("UPDATE hubsync_counter SET v = ? WHERE id = {id}")))
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db(what.clone()))?;
             }
             tx.commit().await.map_err(db(what.clone()))
         }
@@ -916,31 +937,53 @@ impl hubsync_core::Connector for Mysql {
             keys.iter().map(|k| read_expr(k.kind, &format!("tr.{}", D.quote(&k.name)))).collect();
         let col_exprs: Vec<String> =
             table.columns.iter().map(|c| read_expr(c.kind, &format!("b.{}", D.quote(&c.name)))).collect();
+        let scan = format!(
+            "SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?",
+            D.quote(&format!("hubsync_track_{}", m.id))
+        );
+        // With `echo`, a run of echoes comes as its last entry (the
+        // position the next read starts from), without its row; the
+        // entries at the end of the scan come whatever they are, so a read
+        // always moves on. `hubsync_pos` is an entry's place in the scan.
+        // (Parameters in order: echo, echo, after, ask, ask - 1. MariaDB's
+        // LEAD takes no default.)
+        let scanned = match echo {
+            None => format!("SELECT s.*, 0 AS hubsync_pos FROM ({scan}) s"),
+            Some(_) => format!(
+                "SELECT * FROM (SELECT s.*, (s.hubsync_origin <=> ?) AS hubsync_echo, \
+                 COALESCE(LEAD(s.hubsync_origin <=> ?, 1) OVER (ORDER BY s.hubsync_seq), 0) AS hubsync_next_echo, \
+                 ROW_NUMBER() OVER (ORDER BY s.hubsync_seq) AS hubsync_pos FROM ({scan}) s) w \
+                 WHERE NOT hubsync_echo OR NOT hubsync_next_echo OR hubsync_pos >= ?"
+            ),
+        };
         let sql = format!(
             "SELECT tr.hubsync_seq, CAST(tr.hubsync_deleted OR b.{} IS NULL AS SIGNED), tr.hubsync_origin, tr.hubsync_changed_at, \
-             {}, {} FROM (SELECT * FROM {} WHERE hubsync_seq > ? ORDER BY hubsync_seq LIMIT ?) tr \
+             {}, {}, CAST(tr.hubsync_pos AS SIGNED) FROM ({scanned}) tr \
              LEFT JOIN {} b ON {join}{} ORDER BY tr.hubsync_seq",
             D.quote(&keys[0].name),
             key_exprs.join(", "),
             col_exprs.join(", "),
-            D.quote(&format!("hubsync_track_{}", m.id)),
             D.table(&t),
             // An echo's row is not read (see `read_changes_skipping`).
-            if echo.is_some() { " AND NOT (tr.hubsync_origin <=> ?)" } else { "" },
+            if echo.is_some() { " AND NOT tr.hubsync_echo" } else { "" },
         );
+        let pos_at = 4 + keys.len() + table.columns.len();
         let (numbered, unnumbered_left) = self.sequence(m.id, table, limit).await?;
         let what = format!("reading changes of {t}");
         // Streamed: the batch ends at `limit` rows or `read_bytes` bytes.
         let mut batch = self.sizes.start(m.id, limit, self.read_bytes);
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(batch.cap() as i64 + 1);
-        if let Some(echo) = echo {
-            query = query.bind(echo);
-        }
+        let ask = batch.cap() as i64 + 1;
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        query = match echo {
+            Some(echo) => query.bind(echo).bind(echo).bind(after).bind(ask).bind(ask - 1),
+            None => query.bind(after).bind(ask),
+        };
         let mut rows = query.fetch(&self.pool);
         let mut full = false;
         let mut last = after;
         while let Some(row) = rows.try_next().await.map_err(db(what.clone()))? {
-            if batch.full() {
+            // Past the batch: the entry scanned beyond it, or the bytes it holds.
+            if batch.full() || row.get::<i64, _>(pos_at) >= ask {
                 full = true;
                 break;
             }
