@@ -35,26 +35,31 @@ impl Answer {
 
 /// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`).
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(120))).expect("timeout");
+    try_http(port, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path} on port {port}: {e}"))
+}
+
+/// [`http`], answering the connection's error instead of failing the test.
+pub fn try_http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<Answer> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
     }
     req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).expect("send");
+    s.write_all(req.as_bytes())?;
     // Read the head, then the body by its length (a server may keep the
     // connection open whatever the request said), chunks, or to the end.
     let mut raw = Vec::new();
     let mut buf = [0u8; 65536];
     loop {
-        let n = s.read(&mut buf).expect("read");
+        let n = s.read(&mut buf)?;
         raw.extend_from_slice(&buf[..n]);
         if n == 0 || complete(&raw) {
             break;
         }
     }
-    parse(&raw)
+    Ok(parse(&raw))
 }
 
 /// Whether `raw` holds a whole answer.
@@ -127,37 +132,55 @@ impl Browser {
             println!("*** SKIPPED: no chromium/chromedriver (apt-get install chromium chromium-driver): {test}");
             return None;
         };
-        let port = free_port();
-        let driver = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        assert!(wait_for(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", port)).is_ok()), "chromedriver");
-        let profile = tempfile::tempdir().expect("profile dir");
-        let args = [
-            "--headless=new".to_owned(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-quic".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--disable-dev-shm-usage".into(),
-            "--window-size=1280,800".into(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "unhandledPromptBehavior": "ignore",
-            "goog:chromeOptions": {"binary": chromium, "args": args}
-        }}});
-        let mut b = Browser { driver, port, session: String::new(), _profile: profile };
-        let v = b.wd("POST", "/session", Some(caps)).expect("a browser session");
-        b.session = v["sessionId"].as_str().expect("session id").to_owned();
-        Some(b)
+        // A driver that resets its first connection (its port taken
+        // between `free_port` and its start, by tests running beside this
+        // one) is started again on another port, with a fresh profile.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let profile = tempfile::tempdir().expect("profile dir");
+            let args = [
+                "--headless=new".to_owned(),
+                "--no-sandbox".into(),
+                "--disable-gpu".into(),
+                "--disable-quic".into(),
+                "--no-first-run".into(),
+                "--disable-background-networking".into(),
+                "--disable-component-update".into(),
+                "--disable-sync".into(),
+                "--disable-dev-shm-usage".into(),
+                "--window-size=1280,800".into(),
+                format!("--user-data-dir={}", profile.path().display()),
+            ];
+            let caps = json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "unhandledPromptBehavior": "ignore",
+                "goog:chromeOptions": {"binary": chromium, "args": args}
+            }}});
+            let port = free_port();
+            let child = Command::new(&driver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver");
+            // Dropped on failure: the driver is stopped.
+            let mut b = Browser { driver: child, port, session: String::new(), _profile: profile };
+            if !wait_for(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", port)).is_ok()) {
+                failures.push(format!("chromedriver did not listen on port {port}"));
+                continue;
+            }
+            let headers = [("Content-Type", "application/json")];
+            match try_http(port, "POST", "/session", &headers, &caps.to_string()) {
+                Ok(a) if a.status == 200 => {
+                    let v: Value = serde_json::from_str(&a.body).expect("session answer");
+                    b.session = v["value"]["sessionId"].as_str().expect("session id").to_owned();
+                    return Some(b);
+                }
+                Ok(a) => failures.push(format!("no session: {} {}", a.status, a.body)),
+                Err(e) => failures.push(format!("no session: {e}")),
+            }
+        }
+        panic!("no browser session in 3 tries: {failures:?}")
     }
 
     /// One WebDriver command; its `value`, or the driver's error.
