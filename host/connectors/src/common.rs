@@ -653,6 +653,15 @@ pub(crate) fn counted(out: &mut [Option<u64>], rows: impl Iterator<Item = (i64, 
     }
 }
 
+/// The registry ids of the tables a watch follows (`id_of` looks one up),
+/// in order; a table not provisioned here cannot be watched.
+pub(crate) fn watched(
+    tables: &[TableSchema],
+    id_of: impl Fn(&TableSchema) -> Option<i64>,
+) -> Result<Vec<i64>, ConnectorError> {
+    tables.iter().map(|t| id_of(t).ok_or_else(|| ConnectorError::NotProvisioned(TableRef::of(t)))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

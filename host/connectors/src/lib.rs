@@ -19,6 +19,7 @@ pub mod secret;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod watch;
 
 #[allow(unused_imports)] // used only when an engine feature is off
 use hubsync_core::EngineKind;

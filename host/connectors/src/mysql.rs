@@ -37,6 +37,7 @@ use crate::common::{self, Meta, Run};
 use crate::sql::{self, Dialect};
 
 mod layout;
+mod watch;
 use layout::{Layout, TYPE_COMMENT};
 
 const D: Dialect = Dialect::Backtick;
@@ -1038,6 +1039,19 @@ impl hubsync_core::Connector for Mysql {
             .map_err(db(format!("counting the changes of {} tables", asks.len())))?;
         common::counted(&mut out, rows.iter().map(|r| (r.get(0), r.get(1))));
         Ok(out)
+    }
+
+    async fn watch(
+        &self,
+        tables: &[TableSchema],
+        own: &str,
+        poll: std::time::Duration,
+    ) -> Result<Option<Box<dyn hubsync_core::ChangeWatch>>, ConnectorError> {
+        let ids = self.registry_ids().await?;
+        let ids =
+            common::watched(tables, |t| ids.get(&(t.namespace.clone().unwrap_or_default(), t.name.clone())).copied())?;
+        let tracks = ids.into_iter().map(|id| D.quote(&format!("hubsync_track_{id}"))).collect();
+        Ok(Some(watch::open(self.pool.clone(), tracks, own, poll).await?))
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

@@ -28,6 +28,8 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::common::{self, Meta, Run};
 use crate::sql::{self, Dialect, Spelling};
 
+mod watch;
+
 const D: Dialect = Dialect::DoubleQuote;
 const ENGINE: EngineKind = EngineKind::Postgres;
 
@@ -865,6 +867,7 @@ impl hubsync_core::Connector for Postgres {
                 D.quote(&format!("hubsync_truncate_{}", m.id)),
                 qualified(t)
             ));
+            stmts.push(format!("DROP TRIGGER IF EXISTS {} ON {}", watch::trigger_name(m.id), qualified(t)));
         }
         stmts.push(format!("DROP FUNCTION IF EXISTS hubsync.{}()", D.quote(&format!("capture_{}", m.id))));
         stmts.push(format!("DROP FUNCTION IF EXISTS hubsync.{}()", D.quote(&format!("truncate_{}", m.id))));
@@ -1040,6 +1043,18 @@ impl hubsync_core::Connector for Postgres {
             .map_err(db(format!("counting the changes of {} tables", asks.len())))?;
         common::counted(&mut out, rows.iter().map(|r| (r.get(0), r.get(1))));
         Ok(out)
+    }
+
+    async fn watch(
+        &self,
+        tables: &[TableSchema],
+        own: &str,
+        _poll: std::time::Duration,
+    ) -> Result<Option<Box<dyn hubsync_core::ChangeWatch>>, ConnectorError> {
+        let ids = self.registry_ids().await?;
+        let ids = common::watched(tables, |t| ids.get(&(ns(&TableRef::of(t)).to_owned(), t.name.clone())).copied())?;
+        watch::ensure_triggers(&self.pool, &ids).await?;
+        Ok(Some(watch::open(&self.pool, &ids, own).await?))
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

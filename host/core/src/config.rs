@@ -45,6 +45,20 @@ pub struct GroupConfig {
     /// (at least 1); absent means automatic sync is off for this group.
     #[serde(default)]
     pub interval_seconds: Option<u64>,
+    /// Sync a member within about a second of a change committed where it
+    /// matters to it (the hub for members that download, the member for
+    /// the hub), instead of waiting for `interval_seconds` (which still
+    /// runs, as a safety net). PostgreSQL databases notify hubsync from
+    /// their tracking triggers; the other engines are polled every
+    /// `change_poll_milliseconds`. Default: off. Under `hubsync serve` and
+    /// `hubsync sync --watch`; databases behind an agent keep the interval.
+    #[serde(default)]
+    pub follow_changes: bool,
+    /// How often `follow_changes` asks a database without notifications
+    /// (SQLite, MySQL/MariaDB, SQL Server) whether something changed: one
+    /// cheap query per database (50 to 60,000; default 250).
+    #[serde(default = "default_change_poll_milliseconds")]
+    pub change_poll_milliseconds: u64,
     /// Changes read, settled and written per batch (1 to 1,000,000; default
     /// 10,000). Memory grows with this, not with table size.
     #[serde(default = "default_batch_rows")]
@@ -75,6 +89,10 @@ pub struct GroupConfig {
 
 fn default_retention_days() -> u32 {
     45
+}
+
+fn default_change_poll_milliseconds() -> u64 {
+    250
 }
 
 fn default_batch_rows() -> usize {
@@ -275,6 +293,12 @@ impl GroupConfig {
                 "group {g:?}: interval_seconds must be at least 1 (leave it out to turn automatic sync off)"
             ));
         }
+        if !(50..=60_000).contains(&self.change_poll_milliseconds) {
+            out.push(format!(
+                "group {g:?}: change_poll_milliseconds must be between 50 and 60000 (it is {}; default 250)",
+                self.change_poll_milliseconds
+            ));
+        }
         if self.retention_days == 0 {
             out.push(format!("group {g:?}: retention_days must be at least 1"));
         }
@@ -365,6 +389,8 @@ mod tests {
             }],
             conflict_policy: PolicyConfig::default(),
             interval_seconds: Some(5),
+            follow_changes: false,
+            change_poll_milliseconds: 250,
             batch_rows: 10_000,
             batch_bytes: 64 << 20,
             retention_days: 45,
@@ -389,6 +415,7 @@ mod tests {
             statement_timeout_seconds: None,
         });
         g.interval_seconds = Some(0);
+        g.change_poll_milliseconds = 10;
         g.tables.push(g.tables[0].clone());
         let p = GroupConfig::problems(&g).join("\n");
         for needle in [
@@ -399,6 +426,7 @@ mod tests {
             "at least 1",
             "\"orders\" is listed twice",
             "timeouts are at least 1 second",
+            "change_poll_milliseconds must be between 50 and 60000 (it is 10",
         ] {
             assert!(p.contains(needle), "{needle:?} missing from:\n{p}");
         }

@@ -491,6 +491,37 @@ pub trait Connector: Send + Sync {
 
     /// Create `table` (its columns, key and `indexes`) if it does not exist.
     async fn create_table(&self, table: &TableSchema, indexes: &[IndexInfo]) -> Result<(), ConnectorError>;
+
+    /// Watch `tables` (provisioned) for changes committed by anyone but
+    /// the writers whose origin starts with `own` (a group's own writes,
+    /// `g/…`, which the engine knows of without asking): what makes a sync
+    /// follow changes within a second instead of at its interval. Engines
+    /// with notifications (PostgreSQL: the tracking triggers notify at
+    /// commit) wait for them; the others poll one cheap question per
+    /// database every `poll`. `None` when this database cannot be watched
+    /// (an agent's database): its changes wait for the interval.
+    async fn watch(
+        &self,
+        tables: &[TableSchema],
+        own: &str,
+        poll: Duration,
+    ) -> Result<Option<Box<dyn ChangeWatch>>, ConnectorError> {
+        let _ = (tables, own, poll);
+        Ok(None)
+    }
+}
+
+/// An open watch on a database's tracked tables (see [`Connector::watch`]).
+#[async_trait::async_trait]
+pub trait ChangeWatch: Send {
+    /// Wait until a change the watch is for has committed since the last
+    /// return (or since the watch opened); several changes fold into one
+    /// return. An error ends the watch: open another after a pause.
+    async fn changed(&mut self) -> Result<(), ConnectorError>;
+
+    /// How this watch learns of changes, for logs: `notifications` or
+    /// `polling every 250 ms`.
+    fn how(&self) -> String;
 }
 
 /// Opens databases by URL. The sync engine opens its databases through

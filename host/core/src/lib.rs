@@ -20,9 +20,9 @@ pub mod value;
 pub use config::{GroupConfig, MemberConfig, PluginConfig, PolicyConfig, SyncDirection, SyncFile, TableConfig};
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
-    Anchor, ApplyOp, BadRow, CapturedChange, ChangeBatch, ChangeMark, ConnectOptions, Connector, ConnectorError,
-    EngineKind, ForeignKey, IndexInfo, KeyState, Opener, TableInfo, TableRef, UnsupportedColumn, is_agent_url, key_id,
-    parse_agent_url,
+    Anchor, ApplyOp, BadRow, CapturedChange, ChangeBatch, ChangeMark, ChangeWatch, ConnectOptions, Connector,
+    ConnectorError, EngineKind, ForeignKey, IndexInfo, KeyState, Opener, TableInfo, TableRef, UnsupportedColumn,
+    is_agent_url, key_id, parse_agent_url,
 };
 pub use plugin::{PluginInfo, PluginRole};
 pub use schema::{Column, ColumnType, Direction, TableSchema, TypeFacets};

@@ -214,6 +214,8 @@ async fn main() {
         tables: vec![TableConfig { name: "orders".into(), namespace: None, columns: vec![], conflict_policy: None }],
         conflict_policy: PolicyConfig::default(),
         interval_seconds: None,
+        follow_changes: false,
+        change_poll_milliseconds: 250,
         batch_rows: 20_000,
         batch_bytes: 64 << 20,
         retention_days: 45,

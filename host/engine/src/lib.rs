@@ -10,6 +10,7 @@
 
 mod error;
 mod file;
+mod follow;
 mod group;
 mod identity;
 mod replay;
@@ -22,6 +23,7 @@ mod waiting;
 
 pub use error::EngineError;
 pub use file::{LoadedFile, load_file, parse_file};
+pub use follow::follow;
 pub use group::{Engine, Group, GroupReport, MemberReport, SyncControl, TableProgress, TableReport, snapshot};
 pub use replay::ReplayedConflict;
 pub use schedule::watch;

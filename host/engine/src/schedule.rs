@@ -1,13 +1,16 @@
-//! The scheduler: each group with an interval syncs on it, until stopped.
+//! The scheduler: each group with an interval syncs on it, and a group
+//! that follows changes also when they happen, until stopped.
 
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::sync::watch as signal;
 use tracing::{info, warn};
 
 use crate::{Engine, Group, GroupReport};
 
-/// Sync every group that has `interval_seconds` on its interval until
+/// Sync every group that has `interval_seconds` on its interval (and
+/// every group with `follow_changes` when a change concerns it) until
 /// `stop` turns true, calling `on_report` after each sync. A group's
 /// members sync one after another (or up to the engine's member
 /// concurrency at once), so one member never has two syncs at once; a
@@ -21,45 +24,87 @@ pub async fn watch(
     mut stop: signal::Receiver<bool>,
     on_report: &(dyn Fn(&GroupReport) + Sync),
 ) {
-    let runs = groups.iter().filter_map(|g| g.config.interval_seconds.map(|s| (g, Duration::from_secs(s))));
+    let runs = groups.iter().filter(|g| g.config.interval_seconds.is_some() || g.config.follow_changes);
     let mut tasks = Vec::new();
-    for (group, every) in runs {
-        let mut stop = stop.clone();
-        tasks.push(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The group prepared again, while some member could not be
-            // prepared (unreachable at start, say): it joins once it can.
-            let mut fresh: Option<Group> = None;
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => {}
-                    _ = stop.changed() => return,
-                }
-                if *stop.borrow() {
-                    return;
-                }
-                if fresh.as_ref().unwrap_or(group).needs_preparing() {
-                    match engine.prepare(&group.config).await {
-                        Ok(g) => fresh = Some(g),
-                        Err(e) => warn!(group = %group.config.name, error = %e, "preparing the group again failed"),
-                    }
-                }
-                match engine.sync_group(fresh.as_ref().unwrap_or(group), None).await {
-                    Ok(report) => on_report(&report),
-                    Err(e) => warn!(group = %group.config.name, error = %e, "sync failed"),
-                }
-            }
-        });
+    for group in runs {
+        let stop = stop.clone();
+        tasks.push(run_group(engine, group, stop, on_report));
     }
     if tasks.is_empty() {
-        info!("no group has interval_seconds; nothing to watch");
+        info!("no group has interval_seconds or follow_changes; nothing to watch");
         return;
     }
     let all = join_all(tasks);
     tokio::select! {
         _ = all => {}
         _ = async { while !*stop.borrow() { if stop.changed().await.is_err() { break; } } } => {}
+    }
+}
+
+/// Sync `group` at its interval (the first time at once) and, with
+/// `follow_changes`, whenever a watch on its databases sees a change or
+/// a sync of it wrote into the hub; until `stop` turns true.
+async fn run_group(
+    engine: &Engine,
+    group: &Group,
+    mut stop: signal::Receiver<bool>,
+    on_report: &(dyn Fn(&GroupReport) + Sync),
+) {
+    let every = group.config.interval_seconds.map(Duration::from_secs);
+    let woken = Notify::new();
+    // Every wake syncs the whole group: a member with nothing waiting
+    // costs a query per database.
+    let wake = |_members: Vec<String>| woken.notify_one();
+    let follow_stop = stop.clone();
+    let following = async {
+        crate::follow::follow(group, &wake, follow_stop).await;
+        std::future::pending::<()>().await
+    };
+    let syncing = async {
+        let mut ticker = every.map(|e| {
+            let mut t = tokio::time::interval(e);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        // The group prepared again, while some member could not be
+        // prepared (unreachable at start, say): it joins once it can.
+        let mut fresh: Option<Group> = None;
+        let mut first = true;
+        loop {
+            if !std::mem::take(&mut first) {
+                tokio::select! {
+                    _ = async { match ticker.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {}
+                    _ = woken.notified() => {}
+                    _ = stop.changed() => return,
+                }
+            } else if let Some(t) = ticker.as_mut() {
+                t.tick().await; // an interval's first tick is at once
+            }
+            if *stop.borrow() {
+                return;
+            }
+            if fresh.as_ref().unwrap_or(group).needs_preparing() {
+                match engine.prepare(&group.config).await {
+                    Ok(g) => fresh = Some(g),
+                    Err(e) => warn!(group = %group.config.name, error = %e, "preparing the group again failed"),
+                }
+            }
+            match engine.sync_group(fresh.as_ref().unwrap_or(group), None).await {
+                Ok(report) => {
+                    // Rows written into the hub concern the members synced
+                    // before the one that uploaded them: another round.
+                    if group.config.follow_changes && report.uploaded() {
+                        woken.notify_one();
+                    }
+                    on_report(&report)
+                }
+                Err(e) => warn!(group = %group.config.name, error = %e, "sync failed"),
+            }
+        }
+    };
+    tokio::select! {
+        _ = following => {}
+        _ = syncing => {}
     }
 }
 

@@ -81,6 +81,7 @@ pub(crate) async fn store(state: &AppState, config: &GroupConfig, revision: Opti
         });
     };
     state.wake.notify_waiters();
+    state.definitions.notify_one();
     Ok(rev)
 }
 

@@ -21,6 +21,7 @@ pub mod auth;
 mod definitions;
 pub mod events;
 pub mod extract;
+mod follow;
 mod http;
 mod links;
 mod metrics;

@@ -101,7 +101,12 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
     m.observe(group, member, clock.elapsed().as_secs_f64());
     m.add("hubsync_syncs_total", group, member, 1.0);
     let interval = match &result {
-        Ok((report, interval)) => {
+        Ok((report, interval, follow)) => {
+            // Rows written into the hub concern the other members now
+            // (the watches ignore the group's own writes).
+            if *follow && report.uploaded() {
+                crate::follow::due_now(state, group, &[]).await;
+            }
             for t in report.members.iter().flat_map(|r| &r.tables) {
                 m.add("hubsync_rows_down_total", group, member, t.rows_down as f64);
                 m.add("hubsync_rows_up_total", group, member, t.rows_up as f64);
@@ -129,15 +134,16 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
     state.track(group, member, None);
 }
 
-/// Sync one member; returns the report and the group's interval.
+/// Sync one member; returns the report, the group's interval and whether
+/// it follows changes.
 async fn sync(
     state: &AppState,
     group: &str,
     member: &str,
     control: &SyncControl,
-) -> Result<(GroupReport, Option<u64>), ServerError> {
+) -> Result<(GroupReport, Option<u64>, bool), ServerError> {
     let prepared: Arc<Group> = state.prepared(group).await?;
     let interval = prepared.config().interval_seconds;
     let report = state.engine.sync_group_with(&prepared, Some(member), control).await?;
-    Ok((report, interval))
+    Ok((report, interval, prepared.config().follow_changes))
 }

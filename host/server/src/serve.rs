@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::state::{AppState, ServeOptions};
-use crate::{ServerError, events, http, now_micros, scheduler, tls, ui};
+use crate::{ServerError, events, follow, http, now_micros, scheduler, tls, ui};
 
 /// Serve until `shutdown` resolves: the API and the scheduler. Then stop
 /// taking work, let the batches in flight finish, release the leases.
@@ -39,6 +39,7 @@ pub async fn serve_on(
     let (stop_tx, stop_rx) = watch::channel(false);
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx.clone()));
     let watcher = tokio::spawn(events::watch(state.clone()));
+    let followers = tokio::spawn(follow::run(state.clone(), stop_rx.clone()));
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     info!(%addr, instance = %state.instance, tls = tls.is_some(), "serving");
     let key = ui::session_key(&state).await?;
@@ -72,6 +73,7 @@ pub async fn serve_on(
         warn!(error = %e, "the scheduler ended abnormally");
     }
     watcher.abort();
+    followers.abort();
     if let Some(h) = singleton {
         h.abort();
     }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Wakes the scheduler (a sync was asked for, a group changed).
     pub wake: Notify,
+    /// Wakes the followers (a definition was stored: follow it, or stop).
+    pub(crate) definitions: Notify,
     /// This instance's name.
     pub instance: String,
     pub(crate) options: ServeOptions,
@@ -84,6 +86,7 @@ impl AppState {
             engine: Arc::new(engine.with_opener(links.clone())),
             links,
             wake: Notify::new(),
+            definitions: Notify::new(),
             instance: options.instance.clone(),
             options,
             metrics: Metrics::default(),

@@ -29,6 +29,7 @@ use types::{bind, bind_key, bind_stored, decode, raw, sqlite_type};
 
 mod spelling;
 mod types;
+mod watch;
 
 const D: Dialect = Dialect::DoubleQuote;
 const ENGINE: EngineKind = EngineKind::Sqlite;
@@ -736,6 +737,17 @@ impl hubsync_core::Connector for Sqlite {
             .map_err(db(format!("counting the changes of {} tables", asks.len())))?;
         common::counted(&mut out, rows.iter().map(|r| (r.get(0), r.get(1))));
         Ok(out)
+    }
+
+    async fn watch(
+        &self,
+        tables: &[TableSchema],
+        own: &str,
+        poll: Duration,
+    ) -> Result<Option<Box<dyn hubsync_core::ChangeWatch>>, ConnectorError> {
+        let ids = self.registry_ids().await?;
+        let tracks = common::watched(tables, |t| ids.get(&(t.namespace.clone(), t.name.clone())).copied())?;
+        Ok(Some(watch::open(self.pool.clone(), tracks.into_iter().map(Self::tracking).collect(), own, poll).await?))
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

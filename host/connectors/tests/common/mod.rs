@@ -14,7 +14,8 @@ macro_rules! scenario_tests {
     ($db:ty) => {
         $crate::scenario_tests!(@each $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
             awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns,
-            apply_updates_tracked_rows_and_lookup_sees_them, load_records_what_the_trigger_records);
+            apply_updates_tracked_rows_and_lookup_sees_them, load_records_what_the_trigger_records,
+            a_watch_sees_other_writers_and_not_its_group);
     };
     (@each $db:ty; $($name:ident),*) => {
         $(
@@ -135,6 +136,50 @@ pub async fn capture_and_deprovision(db: &dyn TestDb) {
     initial.sort();
     assert_eq!(initial, [(1, false), (3, false)], "rows present at provisioning, in any order");
     c.deprovision_all().await.expect("deprovision all");
+}
+
+/// A watch (`follow_changes`) returns for an application's write and for
+/// another group's, not for its own group's; removing hubsync removes what
+/// the watch added.
+pub async fn a_watch_sees_other_writers_and_not_its_group(db: &dyn TestDb) {
+    use std::time::Duration;
+    let c = db.connector();
+    create_orders(db).await;
+    let before = db.objects().await;
+    let t = orders();
+    c.provision(&t).await.expect("provision");
+    let Some(mut w) = c.watch(std::slice::from_ref(&t), "g/", Duration::from_millis(50)).await.expect("watch") else {
+        // SQL Server is not watched yet: its groups sync at the interval.
+        assert_eq!(c.engine(), hubsync_core::EngineKind::Mssql, "every other engine is watched");
+        c.deprovision_all().await.expect("deprovision all");
+        return;
+    };
+    let quiet = Duration::from_millis(700);
+    let soon = Duration::from_secs(10);
+    let row = |id: i64| ApplyOp::Upsert(vec![Value::Int(id), Value::Text("x".into()), Value::Null]);
+    c.apply(&t, &[row(1), row(2)], "g/hub").await.expect("the group's own write");
+    assert!(
+        tokio::time::timeout(quiet, w.changed()).await.is_err(),
+        "the group's own write is not a change ({})",
+        w.how()
+    );
+    db.exec("INSERT INTO orders (id, note, amount) VALUES (10, 'app', '1.00')").await;
+    tokio::time::timeout(soon, w.changed()).await.expect("an application's insert is seen").expect("watch");
+    c.apply(&t, &[row(1)], "g/m1@abc").await.expect("the group's write from a member");
+    assert!(tokio::time::timeout(quiet, w.changed()).await.is_err(), "still the group's own write");
+    c.apply(&t, &[row(3)], "other/hub").await.expect("another group's write");
+    tokio::time::timeout(soon, w.changed()).await.expect("another group's write is seen").expect("watch");
+    db.exec("DELETE FROM orders WHERE id = 2").await;
+    tokio::time::timeout(soon, w.changed()).await.expect("an application's delete is seen").expect("watch");
+    assert!(tokio::time::timeout(quiet, w.changed()).await.is_err(), "nothing new: {}", w.how());
+    // A table that is not provisioned cannot be watched, and says so.
+    let other = TableSchema::new("nowhere").key("id", ColumnType::Int);
+    let e = c.watch(&[other], "g/", Duration::from_millis(50)).await.err().expect("refused");
+    assert!(e.to_string().contains("not provisioned"), "{e}");
+    drop(w);
+    c.deprovision(&TableRef::of(&t)).await.expect("deprovision");
+    c.deprovision_all().await.expect("deprovision all");
+    assert_eq!(db.objects().await, before, "deprovision leaves the database as before");
 }
 
 /// Rows applied by hubsync carry their origin; an outside writer's rows do not.

@@ -335,6 +335,8 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
         tables: vec![TableConfig { name: "items".into(), namespace: None, columns: vec![], conflict_policy: None }],
         conflict_policy: PolicyConfig { plugin: policy.into(), config },
         interval_seconds: None,
+        follow_changes: false,
+        change_poll_milliseconds: 250,
         batch_rows: 7,
         batch_bytes: 64 << 20,
         retention_days: 45,

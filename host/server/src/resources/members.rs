@@ -166,5 +166,6 @@ async fn reinit(
     meta.forget(&group, Some(&member), None).await?;
     let count = meta.request_sync(&group, Some(&member)).await?;
     state.wake.notify_waiters();
+    state.definitions.notify_one();
     Ok((StatusCode::ACCEPTED, Json(Count { count })).into_response())
 }

@@ -1,0 +1,122 @@
+//! `follow_changes` as users run it: `hubsync sync --watch` and `hubsync
+//! serve` as separate processes, restarted between steps, with the
+//! applications writing through their own clients (`psql`, `mariadb`,
+//! `sqlite3`). The interval is an hour, so a change that arrives at all
+//! arrived because it was followed. How long each took is printed (the
+//! figures are in BENCHMARKS.md, measured in a release build), never
+//! asserted.
+
+use std::time::{Duration, Instant};
+
+use hubsync_tests::{Db, Engine, Served, Workspace, hubsync_cmd, wait_for};
+
+/// Far longer than following takes, far shorter than the interval.
+const ARRIVES: Duration = Duration::from_secs(40);
+
+/// A group file: `t (id, note)` between `hub` and `members` (name, db),
+/// interval one hour, following changes, polling every 100 ms.
+fn group_file(ws: &Workspace, hub: &Db, members: &[(&str, &Db)]) -> String {
+    let mut toml = format!(
+        "[[group]]\nname = \"live\"\nhub = \"{}\"\ninterval_seconds = 3600\nfollow_changes = true\n\
+         change_poll_milliseconds = 100\n\n",
+        hub.url
+    );
+    for (name, db) in members {
+        toml.push_str(&format!("[[group.member]]\nname = \"{name}\"\nurl = \"{}\"\n\n", db.url));
+    }
+    toml.push_str("[[group.table]]\nname = \"t\"\n");
+    ws.group_file(&toml)
+}
+
+/// `hubsync sync --config FILE --watch`, logging at info into `log`.
+fn watch(file: &str, log: &std::path::Path) -> std::process::Child {
+    hubsync_cmd(&["sync", "--config", file, "--watch"])
+        .env("HUBSYNC_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("spawn hubsync")
+}
+
+/// Wait until `sql` reads `want` on each of `dbs`; the seconds it took.
+fn arrives(what: &str, dbs: &[&Db], sql: &str, want: &str, log: &std::path::Path) -> f64 {
+    let clock = Instant::now();
+    let ok = wait_for(ARRIVES, || dbs.iter().all(|d| d.try_exec(sql).map(|s| s.trim() == want).unwrap_or(false)));
+    let seen: Vec<String> = dbs.iter().map(|d| d.try_exec(sql).unwrap_or_else(|e| e)).collect();
+    assert!(
+        ok,
+        "{what}: expected {want:?}, read {seen:?} after {ARRIVES:?}\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+    let s = clock.elapsed().as_secs_f64();
+    println!("{what}: {s:.2} s");
+    s
+}
+
+#[test]
+fn sync_watch_follows_what_psql_mariadb_and_sqlite3_write() {
+    let ws = Workspace::new();
+    let (hub, lite, maria) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Mariadb));
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one');");
+    let file = group_file(&ws, &hub, &[("lite", &lite), ("maria", &maria)]);
+    let log = ws.dir().join("watch.log");
+    let mut watching = watch(&file, &log);
+    let count = "SELECT count(*) FROM t;";
+    arrives("first sync at start", &[&lite, &maria], count, "1", &log);
+
+    lite.exec("INSERT INTO t VALUES (2, 'from sqlite3');");
+    arrives(
+        "sqlite3 insert -> hub, mariadb",
+        &[&hub, &maria],
+        "SELECT note FROM t WHERE id = 2;",
+        "from sqlite3",
+        &log,
+    );
+    maria.exec("UPDATE t SET note = 'from mariadb' WHERE id = 1;");
+    arrives("mariadb update -> hub, sqlite", &[&hub, &lite], "SELECT note FROM t WHERE id = 1;", "from mariadb", &log);
+    hub.exec("DELETE FROM t WHERE id = 2;");
+    arrives("psql delete -> members", &[&lite, &maria], count, "1", &log);
+
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("following changes") && text.contains("notifications"), "the hub notifies:\n{text}");
+    assert!(text.contains("polling every 100 ms"), "the members are polled:\n{text}");
+
+    // Stopped, a write waits; started again, the first sync takes it and
+    // the watches follow again.
+    watching.kill().expect("kill");
+    let _ = watching.wait();
+    maria.exec("INSERT INTO t VALUES (3, 'while stopped');");
+    let mut watching = watch(&file, &log);
+    arrives("a write made while stopped", &[&hub, &lite], count, "2", &log);
+    hub.exec("INSERT INTO t VALUES (4, 'after restart');");
+    arrives("psql insert after restart -> members", &[&lite, &maria], count, "3", &log);
+    watching.kill().expect("kill");
+    let _ = watching.wait();
+}
+
+#[test]
+fn serve_follows_changes_across_a_restart() {
+    let ws = Workspace::new();
+    let (hub, lite, pg) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Postgres));
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one');");
+    let file = group_file(&ws, &hub, &[("lite", &lite), ("pg", &pg)]);
+    let log = ws.dir().join("store.log");
+    let served = Served::start(&ws, "store");
+    served.cli(&["apply", &file]).expect_ok("apply");
+    let count = "SELECT count(*) FROM t;";
+    arrives("first sync", &[&lite, &pg], count, "1", &log);
+    lite.exec("INSERT INTO t VALUES (2, 'from sqlite3');");
+    arrives("sqlite3 insert -> hub, postgres member", &[&hub, &pg], count, "2", &log);
+    pg.exec("UPDATE t SET note = 'from psql' WHERE id = 2;");
+    arrives("psql update on a member -> sqlite", &[&lite], "SELECT note FROM t WHERE id = 2;", "from psql", &log);
+    drop(served);
+
+    // Started again on the same store: the definition is there, and so
+    // are the watches.
+    let served = Served::start(&ws, "store");
+    hub.exec("INSERT INTO t VALUES (3, 'after restart');");
+    arrives("psql insert on the hub after restart -> members", &[&lite, &pg], count, "3", &log);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("following changes"), "{text}");
+    drop(served);
+}
