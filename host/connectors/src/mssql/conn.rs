@@ -194,7 +194,8 @@ fn connect_error(url: &str, config: &Config, e: tiberius::error::Error) -> Conne
     ConnectorError::Connect { url: crate::redact(url), cause }
 }
 
-/// A few connections, made when needed and reused.
+/// A few connections, made when needed and reused. A clone shares them.
+#[derive(Clone)]
 pub(crate) struct Pool {
     config: Config,
     url: String,

@@ -14,6 +14,7 @@ mod conn;
 pub(crate) mod datasync;
 mod tsql;
 mod types;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -562,6 +563,23 @@ impl hubsync_core::Connector for Mssql {
         self.sizes.finish(e.id, &batch_);
         let pending = !more && sets.get(1).and_then(|s| s.first()).map(|r| int(r, 0)) == Some(1);
         Ok(ChangeBatch { changes: batch_.changes, unreadable: batch_.unreadable, next, more, pending })
+    }
+
+    async fn watch(
+        &self,
+        tables: &[TableSchema],
+        own: &str,
+        poll: std::time::Duration,
+    ) -> Result<Option<Box<dyn hubsync_core::ChangeWatch>>, ConnectorError> {
+        let what = "opening a watch on the tracked tables";
+        let mut ids = Vec::with_capacity(tables.len());
+        {
+            let mut lease = self.pool.get().await?;
+            for t in tables {
+                ids.push(entry(lease.conn(), &TableRef::of(t), what).await?.id);
+            }
+        }
+        Ok(Some(watch::open(self.pool.clone(), self.flavor, ids, own, poll).await?))
     }
 
     async fn pending(&self, table: &TableSchema, since: &Anchor, cap: u64) -> Result<Option<u64>, ConnectorError> {

@@ -84,6 +84,7 @@ fn render(f: Flavor) -> String {
     });
     put("introspection", vec![tsql::COLUMNS.into(), tsql::INDEXES.into(), tsql::FOREIGN_KEYS.into()]);
     put("pending", vec![tsql::pending(f, 7)]);
+    put("watch_poll", vec![tsql::watch_poll(f, &[(7, 0), (8, 42)])]);
     out
 }
 

@@ -546,6 +546,29 @@ pub(crate) fn delete(f: Flavor, s: &Shape) -> String {
     )
 }
 
+/// Where watched tracking tables stand (`follow_changes`), for `marks`
+/// (registry id, the newest `ver` the last poll saw): per table its
+/// position in `marks`, its newest `ver`, and 1 when an entry after the
+/// mark was written by someone else than the group whose origins start
+/// with `@P1`. Marks are parsed integers, so spelled inline.
+pub(crate) fn watch_poll(f: Flavor, marks: &[(i64, i64)]) -> String {
+    marks
+        .iter()
+        .enumerate()
+        .map(|(i, (id, mark))| {
+            let tr = track(*id);
+            format!(
+                "SELECT {i}, (SELECT COALESCE({}, 0) FROM (SELECT MAX(ver) AS ver FROM {tr}) m), \
+                 CASE WHEN EXISTS (SELECT 1 FROM {tr} t WHERE t.ver > {} \
+                 AND (t.origin IS NULL OR LEFT(t.origin, LEN(@P1)) <> @P1)) THEN 1 ELSE 0 END",
+                f.ver_read("m"),
+                f.ver_param(&format!("CAST({mark} AS bigint)"))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 /// The current rows of the keys of JSON `@P3` and their changes after
 /// (`@P1` ver, `@P2` seq): changed, origin, changed_at, present, the key,
 /// the columns.

@@ -280,3 +280,7 @@ SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(fk.nam
 SELECT COUNT(*) FROM (SELECT TOP (@P3) 1 AS one FROM [hubsync].[track_7] t WHERE (t.ver > @P1 OR (t.ver = @P1 AND t.seq > @P2))) c
 ;
 
+-- watch_poll
+SELECT 0, (SELECT COALESCE(m.ver, 0) FROM (SELECT MAX(ver) AS ver FROM [hubsync].[track_7]) m), CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] t WHERE t.ver > CAST(0 AS bigint) AND (t.origin IS NULL OR LEFT(t.origin, LEN(@P1)) <> @P1)) THEN 1 ELSE 0 END UNION ALL SELECT 1, (SELECT COALESCE(m.ver, 0) FROM (SELECT MAX(ver) AS ver FROM [hubsync].[track_8]) m), CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_8] t WHERE t.ver > CAST(42 AS bigint) AND (t.origin IS NULL OR LEFT(t.origin, LEN(@P1)) <> @P1)) THEN 1 ELSE 0 END
+;
+

@@ -280,3 +280,7 @@ SELECT CAST(s.name AS nvarchar(128)), CAST(t.name AS nvarchar(128)), CAST(fk.nam
 SELECT COUNT(*) FROM (SELECT TOP (@P3) 1 AS one FROM [hubsync].[track_7] t WHERE (t.ver > CAST(@P1 AS binary(8)) OR (t.ver = CAST(@P1 AS binary(8)) AND t.seq > @P2))) c
 ;
 
+-- watch_poll
+SELECT 0, (SELECT COALESCE(CAST(m.ver AS bigint), 0) FROM (SELECT MAX(ver) AS ver FROM [hubsync].[track_7]) m), CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_7] t WHERE t.ver > CAST(CAST(0 AS bigint) AS binary(8)) AND (t.origin IS NULL OR LEFT(t.origin, LEN(@P1)) <> @P1)) THEN 1 ELSE 0 END UNION ALL SELECT 1, (SELECT COALESCE(CAST(m.ver AS bigint), 0) FROM (SELECT MAX(ver) AS ver FROM [hubsync].[track_8]) m), CASE WHEN EXISTS (SELECT 1 FROM [hubsync].[track_8] t WHERE t.ver > CAST(CAST(42 AS bigint) AS binary(8)) AND (t.origin IS NULL OR LEFT(t.origin, LEN(@P1)) <> @P1)) THEN 1 ELSE 0 END
+;
+
