@@ -171,10 +171,15 @@ async fn group(s: Signed, Path(name): Path<String>, Query(r): Query<Range>) -> R
         curl_status: chrome.curl("GET", &format!("/api/v1{path}/status"), None),
         name: name.clone(),
         hub: config.hub.clone(),
-        interval: config
-            .interval_seconds
-            .map(|i| format!("every {}", view::span(i as i64)))
-            .unwrap_or("on request only".into()),
+        interval: {
+            let every = config.interval_seconds.map(|i| format!("every {}", view::span(i as i64)));
+            match (every, config.follow_changes) {
+                (Some(e), true) => format!("{e}, and within about a second of a change"),
+                (None, true) => "within about a second of a change".into(),
+                (Some(e), false) => e,
+                (None, false) => "on request only".into(),
+            }
+        },
         policy: config.conflict_policy.plugin.clone(),
         retention_days: config.retention_days,
         tables: config.tables.iter().map(|t| t.name.clone()).collect(),

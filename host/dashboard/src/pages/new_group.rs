@@ -63,6 +63,8 @@ struct Draft {
     name: String,
     hub: String,
     auto: bool,
+    /// Follow changes (sync within about a second of one).
+    follow: bool,
     every: String,
     unit: String,
     policy: String,
@@ -91,6 +93,7 @@ impl Draft {
             name: get("name"),
             hub: get("hub"),
             auto: get("auto") == "on",
+            follow: get("follow") == "on",
             every: get("every"),
             unit: get("unit"),
             policy: get("policy"),
@@ -160,6 +163,7 @@ impl Draft {
             "table": tables,
             "conflict_policy": {"plugin": policy},
             "interval_seconds": self.interval()?,
+            "follow_changes": self.follow,
         }))
         .map_err(|e| e.to_string())?;
         Ok(config)
@@ -371,6 +375,9 @@ mod tests {
         assert!(all.tables[0].columns.is_empty());
         let some = Draft::parse(&fields(&[])).definition(&schema).expect("valid");
         assert_eq!(some.tables[0].columns, ["id"], "the key stays");
+        assert!(!some.follow_changes, "following changes is asked for, not assumed");
+        let follows = Draft::parse(&fields(&[("follow", "on")])).definition(&schema).expect("valid");
+        assert!(follows.follow_changes && follows.interval_seconds.is_none(), "the box ticked follows changes");
         assert_eq!(decode("orders%2Fx"), "orders/x");
     }
 }
