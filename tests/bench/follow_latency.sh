@@ -48,7 +48,7 @@ T
   watch=$!
   sleep 2
   python3 - "$w" "$n" "$mode" <<'PY'
-import sqlite3, statistics, sys, time
+import random, sqlite3, sys, time
 import psycopg
 w, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 hub = psycopg.connect("host=127.0.0.1 user=postgres dbname=hubsync_follow_hub", autocommit=True)
@@ -68,7 +68,7 @@ def measure(write, read, read_sqlite, base):
                 raise SystemExit(f"row {id} not visible after 60 s")
             time.sleep(0.005)
         out.append(time.monotonic() - t0)
-        time.sleep(0.1)  # not in step with any poll
+        time.sleep(random.uniform(0.05, 1.3))  # out of step with any poll or interval
     return out
 def report(path, xs):
     xs = sorted(xs)
