@@ -653,6 +653,14 @@ pub(crate) fn counted(out: &mut [Option<u64>], rows: impl Iterator<Item = (i64, 
     }
 }
 
+/// `options` with sqlx's "slow statement" warnings lowered to debug: a
+/// bulk load or a provisioning of a million rows takes seconds by nature,
+/// and users read stderr for what needs their attention
+/// (`HUBSYNC_LOG=sqlx=debug` shows them again).
+pub(crate) fn quiet_slow<O: sqlx::ConnectOptions>(options: O) -> O {
+    options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1))
+}
+
 /// The registry ids of the tables a watch follows (`id_of` looks one up),
 /// in order; a table not provisioned here cannot be watched.
 pub(crate) fn watched(

@@ -385,6 +385,7 @@ impl Mysql {
             .map_err(|e| ConnectorError::BadUrl(format!("{} is not a MySQL URL: {e}", crate::redact(url))))?
             .timezone(Some("+00:00".to_owned()))
             .charset("utf8mb4");
+        let options = common::quiet_slow(options);
         common::probe(url, &options, o.connect_timeout).await?;
         let statement_ms = o.statement_timeout.map(|t| t.as_millis());
         let pool = MySqlPoolOptions::new()

@@ -63,8 +63,10 @@ impl Postgres {
 
     /// [`Postgres::open`] with explicit timeouts.
     pub async fn open_with(url: &str, o: &ConnectOptions) -> Result<Postgres, ConnectorError> {
-        let mut options = PgConnectOptions::from_str(url)
-            .map_err(|e| ConnectorError::BadUrl(format!("{} is not a PostgreSQL URL: {e}", crate::redact(url))))?;
+        let mut options = common::quiet_slow(
+            PgConnectOptions::from_str(url)
+                .map_err(|e| ConnectorError::BadUrl(format!("{} is not a PostgreSQL URL: {e}", crate::redact(url))))?,
+        );
         if let Some(t) = o.statement_timeout {
             options = options.options([("statement_timeout", format!("{}ms", t.as_millis()))]);
         }

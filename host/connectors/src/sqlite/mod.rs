@@ -87,7 +87,7 @@ impl Sqlite {
             .min_connections(0)
             .idle_timeout(Duration::from_secs(10))
             .acquire_timeout(o.connect_timeout)
-            .connect_with(options)
+            .connect_with(common::quiet_slow(options))
             .await
             .map_err(|e| common::connect_error(url, &e, o.connect_timeout))?;
         Ok(Sqlite { pool, read_bytes: o.read_bytes, sizes: Default::default(), meta_ready: AtomicBool::new(false) })
