@@ -207,15 +207,21 @@ impl Postgres {
     }
 
     async fn ensure_meta(&self) -> Result<(), ConnectorError> {
+        // `IF NOT EXISTS` does not make two sessions creating the same
+        // object at once safe (the second fails on a unique index of the
+        // catalog): two processes preparing the same hub for the first
+        // time take turns under a transaction-level advisory lock.
+        let mut tx = self.pool.begin().await.map_err(db("creating hubsync's schema"))?;
         for s in [
+            "SELECT pg_advisory_xact_lock(7068223516)",
             "CREATE SCHEMA IF NOT EXISTS hubsync",
             "CREATE TABLE IF NOT EXISTS hubsync.tables (id bigserial PRIMARY KEY, namespace text NOT NULL, \
              name text NOT NULL, format int NOT NULL, columns text NOT NULL, UNIQUE (namespace, name))",
             "CREATE SEQUENCE IF NOT EXISTS hubsync.seq",
         ] {
-            sqlx::query(s).execute(&self.pool).await.map_err(db("creating hubsync's schema"))?;
+            sqlx::query(s).execute(&mut *tx).await.map_err(db("creating hubsync's schema"))?;
         }
-        Ok(())
+        tx.commit().await.map_err(db("creating hubsync's schema"))
     }
 
     async fn registered(&self, t: &TableRef) -> Result<Option<Meta>, ConnectorError> {
