@@ -8,21 +8,21 @@
 
 use std::time::{Duration, Instant};
 
-use hubsync_tests::{Db, Engine, Served, Workspace, hubsync_cmd, wait_for};
+use hubsync_tests::{Db, Engine, Served, Workspace, hubsync, hubsync_cmd, spawn_agent, wait_for};
 
 /// Far longer than following takes, far shorter than the interval.
 const ARRIVES: Duration = Duration::from_secs(40);
 
-/// A group file: `t (id, note)` between `hub` and `members` (name, db),
+/// A group file: `t (id, note)` between `hub` and `members` (name, URL),
 /// interval one hour, following changes, polling every 100 ms.
-fn group_file(ws: &Workspace, hub: &Db, members: &[(&str, &Db)]) -> String {
+fn group_file(ws: &Workspace, hub: &Db, members: &[(&str, &str)]) -> String {
     let mut toml = format!(
         "[[group]]\nname = \"live\"\nhub = \"{}\"\ninterval_seconds = 3600\nfollow_changes = true\n\
          change_poll_milliseconds = 100\n\n",
         hub.url
     );
-    for (name, db) in members {
-        toml.push_str(&format!("[[group.member]]\nname = \"{name}\"\nurl = \"{}\"\n\n", db.url));
+    for (name, url) in members {
+        toml.push_str(&format!("[[group.member]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"));
     }
     toml.push_str("[[group.table]]\nname = \"t\"\n");
     ws.group_file(&toml)
@@ -58,7 +58,7 @@ fn sync_watch_follows_what_psql_mariadb_and_sqlite3_write() {
     let ws = Workspace::new();
     let (hub, lite, maria) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Mariadb));
     hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one');");
-    let file = group_file(&ws, &hub, &[("lite", &lite), ("maria", &maria)]);
+    let file = group_file(&ws, &hub, &[("lite", &lite.url), ("maria", &maria.url)]);
     let log = ws.dir().join("watch.log");
     let mut watching = watch(&file, &log);
     let count = "SELECT count(*) FROM t;";
@@ -99,7 +99,7 @@ fn serve_follows_changes_across_a_restart() {
     let ws = Workspace::new();
     let (hub, lite, pg) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Postgres));
     hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one');");
-    let file = group_file(&ws, &hub, &[("lite", &lite), ("pg", &pg)]);
+    let file = group_file(&ws, &hub, &[("lite", &lite.url), ("pg", &pg.url)]);
     let log = ws.dir().join("store.log");
     let served = Served::start(&ws, "store");
     served.cli(&["apply", &file]).expect_ok("apply");
@@ -119,4 +119,31 @@ fn serve_follows_changes_across_a_restart() {
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(text.contains("following changes"), "{text}");
     drop(served);
+}
+
+#[test]
+fn a_member_behind_an_agent_is_asked_what_waits_and_follows_too() {
+    let ws = Workspace::new();
+    let (hub, near, far) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Sqlite));
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one');");
+    let served = Served::start(&ws, "store");
+    let log = ws.dir().join("store.log");
+    let key = served.cli(&["agent", "create", "branch"]);
+    let key = key.expect_ok("agent create").trim().to_owned();
+    let state = ws.dir().join("agent").display().to_string();
+    let mut agent = spawn_agent(&ws, "agent.log", &["--service", &served.url, "--key", &key, "--state", &state]);
+    assert!(wait_for(Duration::from_secs(20), || std::path::Path::new(&state).join("agent.json").exists()));
+    hubsync(&["agent", "db", "register", "shop", "--url", &far.url, "--state", &state]).expect_ok("register");
+    let file = group_file(&ws, &hub, &[("near", &near.url), ("far", "agent://branch/shop")]);
+    served.cli(&["apply", &file]).expect_ok("apply");
+    let count = "SELECT count(*) FROM t;";
+    arrives("first sync", &[&near, &far], count, "1", &log);
+    far.exec("INSERT INTO t VALUES (2, 'behind the agent');");
+    arrives("sqlite3 behind the agent -> hub, other member", &[&hub, &near], count, "2", &log);
+    hub.exec("UPDATE t SET note = 'from psql' WHERE id = 2;");
+    arrives("psql on the hub -> behind the agent", &[&far], "SELECT note FROM t WHERE id = 2;", "from psql", &log);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(text.contains("asking what waits every 1000 ms"), "the agent's member is asked:\n{text}");
+    let _ = agent.kill();
+    let _ = agent.wait();
 }

@@ -50,8 +50,9 @@ pub struct GroupConfig {
     /// the hub), instead of waiting for `interval_seconds` (which still
     /// runs, as a safety net). PostgreSQL databases notify hubsync from
     /// their tracking triggers; the other engines are polled every
-    /// `change_poll_milliseconds`. Default: off. Under `hubsync serve` and
-    /// `hubsync sync --watch`; databases behind an agent keep the interval.
+    /// `change_poll_milliseconds`; a member behind an agent is asked what
+    /// waits after its anchors (at most once a second). Default: off.
+    /// Under `hubsync serve` and `hubsync sync --watch`.
     #[serde(default)]
     pub follow_changes: bool,
     /// How often `follow_changes` asks a database without notifications

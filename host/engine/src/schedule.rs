@@ -57,7 +57,7 @@ async fn run_group(
     let wake = |_members: Vec<String>| woken.notify_one();
     let follow_stop = stop.clone();
     let following = async {
-        crate::follow::follow(group, &wake, follow_stop).await;
+        crate::follow::follow(engine, group, &wake, follow_stop).await;
         std::future::pending::<()>().await
     };
     let syncing = async {

@@ -77,7 +77,7 @@ async fn follow_group(state: Arc<AppState>, group: String, stop: watch::Receiver
         let (state, group) = (state.clone(), group.clone());
         tokio::spawn(async move { due_now(&state, &group, &members).await });
     };
-    hubsync_engine::follow(&prepared, &wake, stop).await;
+    hubsync_engine::follow(&state.engine, &prepared, &wake, stop).await;
     // Returns only at stop (or for a group that does not follow): wait to
     // be aborted rather than be started again.
     std::future::pending::<()>().await
