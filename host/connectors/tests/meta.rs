@@ -182,6 +182,19 @@ async fn exercise(url: &str) {
     let lease = m.leases().await.expect("leases").into_iter().find(|l| l.group == "lg").expect("lease");
     assert_eq!((lease.holder, lease.progress), (None, None));
 
+    // A session that wrote into the hub makes the group's other members
+    // due now, not itself.
+    let later = i64::MAX / 2;
+    m.sync_leases("og", &[("a".into(), None), ("b".into(), None), ("c".into(), None)], later).await.expect("leases");
+    assert_eq!(m.claim_due("i1", 10, 1_000_000, &[]).await.expect("claim"), None, "nobody is due yet");
+    assert_eq!(m.request_sync_others("og", "a").await.expect("others"), 2);
+    let mut claimed = Vec::new();
+    while let Some((g, member)) = m.claim_due("i1", 10, 1_000_000, &[]).await.expect("claim") {
+        claimed.push((g, member));
+    }
+    claimed.sort();
+    assert_eq!(claimed, [("og".into(), "b".into()), ("og".into(), "c".into())]);
+
     drop(m);
     // Opening again migrates nothing and keeps the history.
     let m = MetaStore::open(url).await.expect("reopen");

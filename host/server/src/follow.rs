@@ -86,7 +86,7 @@ async fn follow_group(state: Arc<AppState>, group: String, stop: watch::Receiver
 /// Mark `members` of `group` due now (one statement for several: the
 /// group's members that have nothing waiting sync in a query per
 /// database) and wake this instance's scheduler.
-pub(crate) async fn due_now(state: &AppState, group: &str, members: &[String]) {
+async fn due_now(state: &AppState, group: &str, members: &[String]) {
     let one = match members {
         [m] => Some(m.as_str()),
         _ => None,

@@ -105,7 +105,10 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
             // Rows written into the hub concern the other members now
             // (the watches ignore the group's own writes).
             if *follow && report.uploaded() {
-                crate::follow::due_now(state, group, &[]).await;
+                match state.engine.meta().request_sync_others(group, member).await {
+                    Ok(_) => state.wake.notify_one(),
+                    Err(e) => warn!(%group, error = %e, "waking the other members failed; the interval syncs them"),
+                }
             }
             for t in report.members.iter().flat_map(|r| &r.tables) {
                 m.add("hubsync_rows_down_total", group, member, t.rows_down as f64);

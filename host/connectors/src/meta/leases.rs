@@ -194,6 +194,20 @@ impl MetaStore {
         .await
     }
 
+    /// Ask for a sync now of every member of `group` but `except` (the
+    /// one whose session just wrote into the hub); as [`Self::request_sync`].
+    pub async fn request_sync_others(&self, group: &str, except: &str) -> Result<u64, ConnectorError> {
+        self.statement(
+            "asking for a sync of the other members",
+            "UPDATE leases SET due_micros = CASE WHEN holder IS NULL THEN 0 ELSE -1 END \
+             WHERE group_name = ? AND member <> ?",
+        )
+        .bind(group)
+        .bind(except)
+        .execute(&self.pool)
+        .await
+    }
+
     /// Ask the instances syncing a group's members (or one) to stop; returns
     /// how many syncs were running.
     pub async fn request_cancel(
