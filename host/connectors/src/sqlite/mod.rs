@@ -140,14 +140,18 @@ impl Sqlite {
         Ok(n == 3)
     }
 
-    /// The registry id of `t` when it can be bulk-loaded: provisioned,
-    /// its triggers stand aside for loads, and it has no triggers of its
-    /// own (they might write rows of it a load would not record).
+    /// The registry id of `t` when it can be written recording its
+    /// entries set-wise: provisioned, its triggers stand aside for loads,
+    /// it has no triggers of its own (they might write rows of it a load
+    /// would not record), and no foreign key of it onto itself cascades
+    /// (a delete would remove rows the statement does not record).
     async fn loading(&self, t: &TableRef) -> Result<Option<i64>, ConnectorError> {
         let Some(m) = self.registered(t).await? else { return Ok(None) };
         let others: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE \
-             AND name NOT LIKE 'hubsync\\_%' ESCAPE '\\'",
+            "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE \
+             AND name NOT LIKE 'hubsync\\_%' ESCAPE '\\') \
+             + (SELECT count(*) FROM pragma_foreign_key_list(?1) WHERE \"table\" = ?1 COLLATE NOCASE \
+             AND (on_delete NOT IN ('NO ACTION', 'RESTRICT') OR on_update NOT IN ('NO ACTION', 'RESTRICT')))",
         )
         .bind(&t.name)
         .fetch_one(&self.pool)
@@ -243,15 +247,17 @@ impl Sqlite {
         // A load's tracking entries: the keys just upserted as the table
         // stores them (what the trigger reads from NEW), numbered after
         // every entry so far, as the trigger numbers them.
-        let record = load.map(|id| {
+        // A delete's tombstones are recorded before it, of the rows it
+        // will remove (what the trigger reads from OLD).
+        let record = |id: i64, deleted: u8| {
             let track = Self::tracking(id);
             let kl = D.list("", keys.iter().copied());
             // The statement around its key tuples.
             (
                 format!(
                     "INSERT INTO {track} ({kl}, hubsync_seq, hubsync_deleted, hubsync_origin, hubsync_changed_at) \
-                     SELECT {kl}, (SELECT COALESCE(MAX(hubsync_seq), 0) FROM {track}) + ROW_NUMBER() OVER (), 0, ?, \
-                     {NOW_MICROS} FROM {base} WHERE ({kl}) IN (VALUES "
+                     SELECT {kl}, (SELECT COALESCE(MAX(hubsync_seq), 0) FROM {track}) + ROW_NUMBER() OVER (), \
+                     {deleted}, ?, {NOW_MICROS} FROM {base} WHERE ({kl}) IN (VALUES "
                 ),
                 format!(
                     ") ON CONFLICT ({kl}) DO UPDATE SET hubsync_seq = excluded.hubsync_seq, \
@@ -259,7 +265,7 @@ impl Sqlite {
                      hubsync_changed_at = excluded.hubsync_changed_at"
                 ),
             )
-        });
+        };
         // Where a row's column is a key column: its position in the key.
         let key_pos: Vec<Option<usize>> =
             (0..cols.len()).map(|c| table.primary_key.iter().position(|&k| k == c)).collect();
@@ -295,6 +301,25 @@ impl Sqlite {
                 } else {
                     format!("DELETE FROM {base} WHERE ({}) IN (VALUES {tuples})", D.list("", keys.iter().copied()))
                 };
+                // The entries of this chunk, recorded set-wise in a load.
+                let entries = |deleted: u8| {
+                    let id = load?;
+                    let (head, tail) = record(id, deleted);
+                    let key_tuple = format!("({})", vec!["?"; keys.len()].join(", "));
+                    let sql = format!("{head}{}{tail}", vec![key_tuple.as_str(); chunk.len()].join(", "));
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(origin);
+                    for (row, stored) in chunk.iter().zip(stored) {
+                        let key: Vec<Value> = match upsert {
+                            true => table.primary_key.iter().map(|&k| row[k].clone()).collect(),
+                            false => row.to_vec(),
+                        };
+                        q = bind_key(q, &key, stored.as_ref());
+                    }
+                    Some(q)
+                };
+                if !upsert && let Some(q) = entries(1) {
+                    q.execute(&mut *tx).await.map_err(db(what.clone()))?;
+                }
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (row, stored) in chunk.iter().zip(stored) {
                     match stored {
@@ -310,14 +335,7 @@ impl Sqlite {
                     }
                 }
                 q.execute(&mut *tx).await.map_err(db(what.clone()))?;
-                if let (Some((head, tail)), true) = (&record, upsert) {
-                    let key_tuple = format!("({})", vec!["?"; keys.len()].join(", "));
-                    let sql = format!("{head}{}{tail}", vec![key_tuple.as_str(); chunk.len()].join(", "));
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(origin);
-                    for (row, stored) in chunk.iter().zip(stored) {
-                        let key: Vec<Value> = table.primary_key.iter().map(|&k| row[k].clone()).collect();
-                        q = bind_key(q, &key, stored.as_ref());
-                    }
+                if upsert && let Some(q) = entries(0) {
                     q.execute(&mut *tx).await.map_err(db(what.clone()))?;
                 }
             }
@@ -766,7 +784,9 @@ impl hubsync_core::Connector for Sqlite {
     }
 
     async fn apply(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
-        self.write(table, ops, origin, None).await
+        // hubsync's own writes record their entries set-wise, as loads do,
+        // rather than through the triggers row by row (BENCHMARKS.md).
+        self.load(table, ops, origin).await
     }
 
     async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {

@@ -15,7 +15,7 @@ macro_rules! scenario_tests {
         $crate::scenario_tests!(@each $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
             awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns,
             apply_updates_tracked_rows_and_lookup_sees_them, load_records_what_the_trigger_records,
-            a_watch_sees_other_writers_and_not_its_group);
+            a_watch_sees_other_writers_and_not_its_group, deletes_are_recorded_with_their_cascades);
     };
     (@each $db:ty; $($name:ident),*) => {
         $(
@@ -349,6 +349,39 @@ pub async fn load_records_what_the_trigger_records(db: &dyn TestDb) {
         [(5000, Some("hub".into())), (5001, Some("hub".into()))],
         "the row the table's own trigger wrote is captured"
     );
+}
+
+/// hubsync's own deletes are recorded as its deletes, and so are the rows
+/// a foreign key of the table onto itself removes with them (engines that
+/// record hubsync's writes set-wise write such a table through the
+/// trigger, which sees the cascade).
+pub async fn deletes_are_recorded_with_their_cascades(db: &dyn TestDb) {
+    use hubsync_core::EngineKind;
+    let c = db.connector();
+    // MySQL/MariaDB fire no trigger for rows a cascade removes (README),
+    // and SQL Server refuses a cascade onto the table itself.
+    if matches!(c.engine(), EngineKind::Mysql | EngineKind::Mssql) {
+        return;
+    }
+    let int = db.ty(ColumnType::Int);
+    for (name, fk) in
+        [("flat", String::new()), ("tree", format!(", FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE"))]
+    {
+        db.exec(&format!("CREATE TABLE {name} (id {int} PRIMARY KEY, parent {int} NULL{fk})")).await;
+        db.exec(&format!("INSERT INTO {name} (id, parent) VALUES (1, NULL), (2, 1), (3, 2), (4, NULL)")).await;
+        let t = TableSchema::new(name).key("id", ColumnType::Int).column("parent", ColumnType::Int);
+        c.provision(&t).await.expect("provision");
+        let (_, start) = read_all(c, &t, &Anchor::start()).await;
+        let ops = [ApplyOp::Delete(vec![Value::Int(1)]), ApplyOp::Delete(vec![Value::Int(4)])];
+        c.apply(&t, &ops, "g/x/hub").await.expect("apply");
+        let (changes, _) = read_all(c, &t, &start).await;
+        let mut seen: Vec<(i64, bool, Option<String>)> =
+            changes.iter().map(|ch| (int_key(&ch.key), ch.row.is_none(), ch.origin.clone())).collect();
+        seen.sort_by_key(|s| s.0);
+        let gone = |ids: &[i64]| ids.iter().map(|&i| (i, true, Some("g/x/hub".to_owned()))).collect::<Vec<_>>();
+        let expected = if name == "tree" { gone(&[1, 2, 3, 4]) } else { gone(&[1, 4]) };
+        assert_eq!(seen, expected, "{name}: every deleted row is recorded as hubsync's delete");
+    }
 }
 
 /// Upserts over rows that are already tracked update them (and their
