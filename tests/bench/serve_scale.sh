@@ -12,6 +12,14 @@
 #   MEMBERS_N=200 TABLES_N=5 ROWS=200 CONCURRENCY=4
 #   META=postgres: serve's metadata in a new database of the local
 #   PostgreSQL (127.0.0.1:5432, user postgres; needs psql), dropped after
+#   FOLLOW=1: serve's group has `follow_changes = true`; after the rounds,
+#   serve's CPU use over IDLE_SECONDS=30 with nothing changing, and the
+#   time from one changed hub row per table until every member synced it
+#   (no sync asked for)
+#   MEMBERS=postgres: the members are databases of a throwaway PostgreSQL
+#   cluster started here (as root; port PORT=5441, max_connections 1000:
+#   a member's pool holds up to 4 connections, more than the default 100
+#   allows for 100 members); the hub stays SQLite
 set -euo pipefail
 bin=${1:-target/release/hubsync}
 nm=${MEMBERS_N:-200}
@@ -21,13 +29,30 @@ conc=${CONCURRENCY:-4}
 work=$(mktemp -d)
 pid=
 pgmeta=
+pgdata=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     wait 2>/dev/null || true
     [ -n "$pgmeta" ] && psql -qX -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $pgmeta" postgres >/dev/null 2>&1 || true
+    [ -n "$pgdata" ] && su postgres -c "$pgbin/pg_ctl -D $pgdata -m immediate -w stop" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
+member_url() { echo "sqlite://$work/$1/m$2.db"; }
+if [ "${MEMBERS:-sqlite}" = postgres ]; then
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    mport=${PORT:-5441}
+    chown postgres "$work"
+    su postgres -c "$pgbin/initdb -D $work/pg -A trust -U postgres" >/dev/null
+    printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nmax_connections = 1000\n" \
+        "$mport" "$work" >> "$work/pg/postgresql.conf"
+    su postgres -c "$pgbin/pg_ctl -D $work/pg -l $work/pg.log -w start" >/dev/null
+    pgdata=$work/pg
+    for kind in cli clic srv; do
+        for m in $(seq 1 "$nm"); do echo "CREATE DATABASE ${kind}_m$m;"; done
+    done | psql -qX -h 127.0.0.1 -p "$mport" -U postgres postgres >/dev/null
+    member_url() { echo "postgres://postgres@127.0.0.1:$mport/$1_m$2"; }
+fi
 export HUBSYNC_SECRET_KEY=$(head -c32 /dev/urandom | base64)
 ulimit -n 8192 || true
 
@@ -41,13 +66,13 @@ group() {
     echo "[[group]]"; echo "name = \"g\""; echo "hub = \"sqlite://$work/hub.db\""
     for t in $(seq 1 "$nt"); do echo "[[group.table]]"; echo "name = \"t$t\""; done
     for m in $(seq 1 "$nm"); do
-        echo "[[group.member]]"; echo "name = \"m$m\""; echo "url = \"sqlite://$work/$1/m$m.db\""
+        echo "[[group.member]]"; echo "name = \"m$m\""; echo "url = \"$(member_url "$1" "$m")\""
     done
 }
 mkdir -p "$work/cli" "$work/clic" "$work/srv"
 { echo "metadata = \"sqlite://$work/cli-meta.db\""; group cli; } > "$work/cli.toml"
 { echo "metadata = \"sqlite://$work/clic-meta.db\""; group clic; } > "$work/clic.toml"
-group srv > "$work/srv.toml"
+{ group srv; [ -n "${FOLLOW:-}" ] && echo "follow_changes = true"; } > "$work/srv.toml"
 change() { for t in $(seq 1 "$nt"); do sqlite3 -cmd '.timeout 5000' "$work/hub.db" "UPDATE t$t SET n = n + 1 WHERE id = 1;"; done; }
 now() { date +%s.%N; }
 
@@ -95,11 +120,23 @@ run_srv initial
 run_srv idle
 change
 run_srv change
+if [ -n "${FOLLOW:-}" ]; then
+    # utime + stime of serve, in clock ticks.
+    cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+    idle=${IDLE_SECONDS:-30}
+    sleep 5
+    c0=$(cpu); sleep "$idle"; c1=$(cpu)
+    follow_cpu=$(python3 -c "print(round(($c1 - $c0) / $(getconf CLK_TCK) / $idle * 100, 1))")
+    before=$(sessions); want=$((before + nm * nt)); s=$(now)
+    change
+    while [ "$(sessions)" -lt "$want" ]; do sleep 0.05; done
+    follow_round=$(python3 -c "print(round($(now) - $s, 2))")
+fi
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
 threads=$(awk '/Threads/ { print $2 }' "/proc/$pid/status")
 rss_now=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 
-echo "== $nm SQLite members x $nt tables ($rows rows each), serve's metadata on ${META:-sqlite}; ms per member-table; ratios to the file CLI one member at a time"
+echo "== $nm ${MEMBERS:-sqlite} members x $nt tables ($rows rows each), serve's metadata on ${META:-sqlite}; ms per member-table; ratios to the file CLI one member at a time"
 for r in initial idle change; do
     python3 - "$r" "${cli[$r]}" "${clic[$r]}" "${srv[$r]}" "$nm" "$nt" "$conc" <<'PY'
 import sys
@@ -109,3 +146,7 @@ print(f"{r:8} file CLI {c:6.1f} s ({c / mt:5.1f} ms) | file CLI --concurrency {n
 PY
 done
 echo "serve peak RSS: $((rss / 1024)) MiB, after the rounds: $((rss_now / 1024)) MiB, $threads threads"
+if [ -n "${FOLLOW:-}" ]; then
+    echo "follow_changes: serve used ${follow_cpu}% of a core over ${idle} s with nothing changing;" \
+        "one changed hub row per table reached every member in ${follow_round} s (no sync asked for)"
+fi
