@@ -364,9 +364,7 @@ pub async fn deletes_are_recorded_with_their_cascades(db: &dyn TestDb) {
         return;
     }
     let int = db.ty(ColumnType::Int);
-    for (name, fk) in
-        [("flat", String::new()), ("tree", format!(", FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE"))]
-    {
+    for (name, fk) in [("flat", ""), ("tree", ", FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE")] {
         db.exec(&format!("CREATE TABLE {name} (id {int} PRIMARY KEY, parent {int} NULL{fk})")).await;
         db.exec(&format!("INSERT INTO {name} (id, parent) VALUES (1, NULL), (2, 1), (3, 2), (4, NULL)")).await;
         let t = TableSchema::new(name).key("id", ColumnType::Int).column("parent", ColumnType::Int);
