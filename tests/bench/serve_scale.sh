@@ -12,7 +12,7 @@
 #   MEMBERS_N=200 TABLES_N=5 ROWS=200 CONCURRENCY=4
 #   META=postgres: serve's metadata in a new database of the local
 #   PostgreSQL (127.0.0.1:5432, user postgres; needs psql), dropped after
-#   FOLLOW=1: serve's group has `follow_changes = true`; after the rounds,
+#   FOLLOW=1: serve's group has `follow_changes = true` (no file CLI runs); after the rounds,
 #   serve's CPU use over IDLE_SECONDS=30 with nothing changing, and the
 #   time from one changed hub row per table until every member synced it
 #   (no sync asked for)
@@ -64,6 +64,7 @@ done
 # The same group twice: members under cli/ (file CLI) and srv/ (serve).
 group() {
     echo "[[group]]"; echo "name = \"g\""; echo "hub = \"sqlite://$work/hub.db\""
+    [ "$1" = srv ] && [ -n "${FOLLOW:-}" ] && echo "follow_changes = true"
     for t in $(seq 1 "$nt"); do echo "[[group.table]]"; echo "name = \"t$t\""; done
     for m in $(seq 1 "$nm"); do
         echo "[[group.member]]"; echo "name = \"m$m\""; echo "url = \"$(member_url "$1" "$m")\""
@@ -72,7 +73,7 @@ group() {
 mkdir -p "$work/cli" "$work/clic" "$work/srv"
 { echo "metadata = \"sqlite://$work/cli-meta.db\""; group cli; } > "$work/cli.toml"
 { echo "metadata = \"sqlite://$work/clic-meta.db\""; group clic; } > "$work/clic.toml"
-{ group srv; [ -n "${FOLLOW:-}" ] && echo "follow_changes = true"; } > "$work/srv.toml"
+group srv > "$work/srv.toml"
 change() { for t in $(seq 1 "$nt"); do sqlite3 -cmd '.timeout 5000' "$work/hub.db" "UPDATE t$t SET n = n + 1 WHERE id = 1;"; done; }
 now() { date +%s.%N; }
 
@@ -85,10 +86,13 @@ run_cli() {
     "$bin" sync --config "$work/clic.toml" --concurrency "$conc" >/dev/null
     clic[$1]=$(python3 -c "print($(now) - $s)")
 }
-run_cli initial
-run_cli idle
-change
-run_cli change
+# With FOLLOW the rounds are serve's only (the file CLI does not follow).
+if [ -z "${FOLLOW:-}" ]; then
+    run_cli initial
+    run_cli idle
+    change
+    run_cli change
+fi
 
 meta="sqlite://$work/srv-meta.db"
 sessions() { sqlite3 -cmd '.timeout 5000' "$work/srv-meta.db" "SELECT count(*) FROM sessions" 2>/dev/null || echo 0; }
@@ -105,6 +109,7 @@ HUBSYNC_LOG=warn "$bin" serve --metadata "$meta" --listen "127.0.0.1:$port" --co
     --concurrency "$conc" >/dev/null 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "$url/healthz" >/dev/null || { echo "serve did not answer; its log ends:" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
 declare -A srv
 # A round: ask for a sync of every member, wait for one session per member-table.
 run_srv() {
@@ -138,6 +143,7 @@ rss_now=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 
 echo "== $nm ${MEMBERS:-sqlite} members x $nt tables ($rows rows each), serve's metadata on ${META:-sqlite}; ms per member-table; ratios to the file CLI one member at a time"
 for r in initial idle change; do
+    [ -n "${FOLLOW:-}" ] && { echo "$r serve --concurrency $conc ${srv[$r]} s (rounds also include the followers' own syncs)"; continue; }
     python3 - "$r" "${cli[$r]}" "${clic[$r]}" "${srv[$r]}" "$nm" "$nt" "$conc" <<'PY'
 import sys
 r, c, cc, s, nm, nt, n = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
