@@ -70,11 +70,18 @@ async fn run_group(
         // prepared (unreachable at start, say): it joins once it can.
         let mut fresh: Option<Group> = None;
         let mut first = true;
+        // Changes held back behind a transaction still open (anywhere on
+        // a PostgreSQL server) raise no new notification when it ends: a
+        // followed group whose sync left some asks again after a poll
+        // (a second at least: a long transaction would otherwise make it
+        // sync the whole group at every poll).
+        let mut again_in: Option<Duration> = None;
         loop {
             if !std::mem::take(&mut first) {
                 tokio::select! {
                     _ = async { match ticker.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {}
                     _ = woken.notified() => {}
+                    _ = async { match again_in { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {}
                     _ = stop.changed() => return,
                 }
             } else if let Some(t) = ticker.as_mut() {
@@ -96,6 +103,8 @@ async fn run_group(
                     if group.config.follow_changes && report.uploaded() {
                         woken.notify_one();
                     }
+                    again_in = (group.config.follow_changes && report.pending())
+                        .then(|| Duration::from_millis(group.config.change_poll_milliseconds.max(1000)));
                     on_report(&report)
                 }
                 Err(e) => warn!(group = %group.config.name, error = %e, "sync failed"),
