@@ -147,3 +147,55 @@ fn a_member_behind_an_agent_is_asked_what_waits_and_follows_too() {
     let _ = agent.kill();
     let _ = agent.wait();
 }
+
+/// Hold a transaction with a transaction id open on `other` (another
+/// database of the hub's server) for `seconds`, in `psql`; returns once
+/// it is open.
+fn hold_a_transaction(other: &Db, seconds: u32) -> std::thread::JoinHandle<()> {
+    let script = format!("BEGIN; SELECT txid_current(); SELECT pg_sleep({seconds}); COMMIT;");
+    let holder = {
+        let (client, script) = (other.client(), script.clone());
+        std::thread::spawn(move || {
+            let mut c = client;
+            let out = c.arg("-c").arg(&script).output().expect("psql");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        })
+    };
+    let open = format!("SELECT count(*) FROM pg_stat_activity WHERE query = '{script}' AND backend_xid IS NOT NULL;");
+    assert!(wait_for(Duration::from_secs(10), || other.scalar(&open) == "1"), "the transaction opened");
+    holder
+}
+
+#[test]
+fn a_change_held_back_by_an_open_transaction_arrives_when_it_ends() {
+    // A PostgreSQL reader stops below the oldest open transaction on the
+    // server; when that transaction ends no notification comes, so the
+    // change arrives only because the sync that found it held back asked
+    // again. The interval (an hour) would be far too late.
+    let ws = Workspace::new();
+    let (hub, other, lite) = (Db::new(Engine::Postgres), Db::new(Engine::Postgres), Db::new(Engine::Sqlite));
+    hub.exec("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one');");
+    let file = group_file(&ws, &hub, &[("lite", &lite.url)]);
+    let count = "SELECT count(*) FROM t;";
+
+    let log = ws.dir().join("watch.log");
+    let mut watching = watch(&file, &log);
+    arrives("first sync", &[&lite], count, "1", &log);
+    let holder = hold_a_transaction(&other, 5);
+    hub.exec("INSERT INTO t VALUES (2, 'behind an open transaction');");
+    arrives("sync --watch: held back, then synced", &[&lite], count, "2", &log);
+    holder.join().expect("holder");
+    watching.kill().expect("kill");
+    let _ = watching.wait();
+
+    let log = ws.dir().join("store.log");
+    let served = Served::start(&ws, "store");
+    served.cli(&["apply", &file]).expect_ok("apply");
+    hub.exec("INSERT INTO t VALUES (3, 'before serve synced');");
+    arrives("serve: first sync", &[&lite], count, "3", &log);
+    let holder = hold_a_transaction(&other, 5);
+    hub.exec("INSERT INTO t VALUES (4, 'behind an open transaction');");
+    arrives("serve: held back, then synced", &[&lite], count, "4", &log);
+    holder.join().expect("holder");
+    drop(served);
+}

@@ -100,8 +100,8 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
     let m = &state.metrics;
     m.observe(group, member, clock.elapsed().as_secs_f64());
     m.add("hubsync_syncs_total", group, member, 1.0);
-    let interval = match &result {
-        Ok((report, interval, follow)) => {
+    let next = match &result {
+        Ok(Synced { report, interval_seconds, follow, poll_milliseconds }) => {
             // Rows written into the hub concern the other members now
             // (the watches ignore the group's own writes).
             if *follow && report.uploaded() {
@@ -122,31 +122,48 @@ async fn run_member(state: &Arc<AppState>, group: &str, member: &str) {
                 }
             }
             info!(%group, %member, errors = report.errors().len(), ms = clock.elapsed().as_millis() as u64, "synced");
-            *interval
+            let at_interval = interval_seconds.map(|s| s as i64 * 1_000_000);
+            // Changes held back behind a transaction still open (anywhere
+            // on a PostgreSQL server) raise no new notification when it
+            // ends: a followed member whose sync left some is due again
+            // after a poll (a second at least, so a long transaction does
+            // not make it sync at every poll), or at its interval if sooner.
+            let held_back = (*follow && report.pending()).then(|| (*poll_milliseconds).max(1000) as i64 * 1000);
+            [at_interval, held_back].into_iter().flatten().min().map(|micros| now_micros() + micros).unwrap_or(i64::MAX)
         }
         Err(e) => {
             m.add("hubsync_sync_errors_total", group, member, 1.0);
             warn!(%group, %member, error = %e, "sync failed");
-            state.options.retry_seconds
+            state.options.retry_seconds.map(|s| now_micros() + s as i64 * 1_000_000).unwrap_or(i64::MAX)
         }
     };
-    let next = interval.map(|s| now_micros() + s as i64 * 1_000_000).unwrap_or(i64::MAX);
     if let Err(e) = state.engine.meta().release_lease(&state.instance, group, member, next).await {
         warn!(%group, %member, error = %e, "releasing the lease failed; it runs out by itself");
     }
     state.track(group, member, None);
 }
 
-/// Sync one member; returns the report, the group's interval and whether
-/// it follows changes.
-async fn sync(
-    state: &AppState,
-    group: &str,
-    member: &str,
-    control: &SyncControl,
-) -> Result<(GroupReport, Option<u64>, bool), ServerError> {
+/// What one member's sync gave, with what decides when it is due again.
+struct Synced {
+    /// The sync's report.
+    report: GroupReport,
+    /// The group's `interval_seconds`.
+    interval_seconds: Option<u64>,
+    /// The group's `follow_changes`.
+    follow: bool,
+    /// The group's `change_poll_milliseconds`.
+    poll_milliseconds: u64,
+}
+
+/// Sync one member of `group`.
+async fn sync(state: &AppState, group: &str, member: &str, control: &SyncControl) -> Result<Synced, ServerError> {
     let prepared: Arc<Group> = state.prepared(group).await?;
-    let interval = prepared.config().interval_seconds;
     let report = state.engine.sync_group_with(&prepared, Some(member), control).await?;
-    Ok((report, interval, prepared.config().follow_changes))
+    let config = prepared.config();
+    Ok(Synced {
+        report,
+        interval_seconds: config.interval_seconds,
+        follow: config.follow_changes,
+        poll_milliseconds: config.change_poll_milliseconds,
+    })
 }
