@@ -143,6 +143,7 @@ impl Executor {
             }
             Call::Identity => Answer::Identity(db.identity().await?),
             Call::Pending { table, since, cap } => Answer::Pending(db.pending(&table, &since, cap).await?),
+            Call::WritesOnlyTheirKeys(table) => Answer::Flag(db.writes_only_their_keys(&table).await?),
             Call::PendingMany { tables, anchors, cap } => {
                 if tables.len() != anchors.len() {
                     return Err(ConnectorError::Invalid(format!(

@@ -30,7 +30,10 @@ pub const PROTOCOL_MIN: u32 = 1;
 /// an idle member behind an agent costs one, not one per table) and
 /// [`Call::ReadChangesSkipping`] (echoes come without their rows); on an
 /// older link they fall back to a call per table and to whole echoes.
-pub const PROTOCOL_MAX: u32 = 4;
+/// Version 5 adds [`Call::WritesOnlyTheirKeys`]; on an older link the
+/// answer is no, and the engine looks up a batch only after the one before
+/// it is written.
+pub const PROTOCOL_MAX: u32 = 5;
 
 /// How many calls may wait for the agent at once on one connection. More
 /// callers wait for a slot: memory stays bounded however many members sync

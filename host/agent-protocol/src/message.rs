@@ -128,6 +128,8 @@ pub enum Call {
         /// The reader's own mark: such changes come without their rows.
         echo: Option<String>,
     },
+    /// [`hubsync_core::Connector::writes_only_their_keys`] (protocol 5).
+    WritesOnlyTheirKeys(TableSchema),
 }
 
 /// What a call gives back.
@@ -150,7 +152,7 @@ pub enum Answer {
     States(Vec<KeyState>),
     /// A count (tombstones purged).
     Count(u64),
-    /// A yes or no (is empty).
+    /// A yes or no (is empty; writes only their keys).
     Flag(bool),
     /// A database's identity, if it has one (protocol 2).
     Identity(Option<String>),
@@ -295,6 +297,10 @@ impl Wire for Call {
                 limit.put(w);
                 echo.put(w);
             }
+            Call::WritesOnlyTheirKeys(table) => {
+                w.u8(18);
+                table.put(w);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, ProtocolError> {
@@ -327,6 +333,7 @@ impl Wire for Call {
                 limit: Wire::get(r)?,
                 echo: Wire::get(r)?,
             },
+            18 => Call::WritesOnlyTheirKeys(Wire::get(r)?),
             t => return Err(ProtocolError::Malformed(format!("unknown call tag {t}"))),
         })
     }

@@ -256,6 +256,17 @@ impl Connector for RemoteConnector {
         }
     }
 
+    async fn writes_only_their_keys(&self, table: &TableSchema) -> Result<bool, ConnectorError> {
+        // Before protocol 5 the agent cannot be asked: no, which is safe.
+        if self.link.version < 5 {
+            return Ok(false);
+        }
+        match self.call(Call::WritesOnlyTheirKeys(table.clone())).await? {
+            Answer::Flag(b) => Ok(b),
+            other => Err(unexpected(&other, "writes only their keys")),
+        }
+    }
+
     async fn introspect(&self) -> Result<Vec<TableInfo>, ConnectorError> {
         match self.call(Call::Introspect).await? {
             Answer::Tables(t) => Ok(t),

@@ -123,6 +123,12 @@ async fn calls_run_on_the_agents_database() {
     );
     let whole = v3_db.read_changes_skipping(&t, &a, 5, Some("hub")).await.expect("read");
     assert!(whole.changes.iter().all(|c| c.row.is_some()) && whole.next == echoes.next);
+    // Protocol 5 asks whether writes change only their keys (the agent's
+    // SQLite answers yes for this plain table); before, the answer is no.
+    assert!(db.writes_only_their_keys(&t).await.expect("ask"));
+    let (v4, _agent) = joined_on(url.clone(), 4);
+    let v4_db = v4.open("shop", &ConnectOptions::default()).await.expect("open");
+    assert!(!v4_db.writes_only_their_keys(&t).await.expect("ask"));
     // Many calls at once share the connection's slots and all come back.
     let db = Arc::new(db);
     let reads: Vec<_> = (0..20)

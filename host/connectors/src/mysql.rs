@@ -1077,6 +1077,31 @@ impl hubsync_core::Connector for Mysql {
         common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, None)).await
     }
 
+    async fn writes_only_their_keys(&self, table: &TableSchema) -> Result<bool, ConnectorError> {
+        // hubsync's trigger records the row it fires for; a trigger of the
+        // table's own, or a cascade onto the table itself (which fires no
+        // trigger at all here), changes other rows. Text keys count as
+        // loose: the usual collations ignore case and trailing spaces.
+        let t = TableRef::of(table);
+        let others: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM information_schema.TRIGGERS g WHERE g.EVENT_OBJECT_SCHEMA = DATABASE() \
+             AND g.EVENT_OBJECT_TABLE = ? AND g.TRIGGER_NAME NOT LIKE 'hubsync\\_%') \
+             + (SELECT count(*) FROM information_schema.REFERENTIAL_CONSTRAINTS c \
+             WHERE c.CONSTRAINT_SCHEMA = DATABASE() AND c.TABLE_NAME = ? AND c.REFERENCED_TABLE_NAME = ? \
+             AND (c.DELETE_RULE NOT IN ('RESTRICT', 'NO ACTION') OR c.UPDATE_RULE NOT IN ('RESTRICT', 'NO ACTION'))) \
+             + (SELECT count(*) FROM information_schema.COLUMNS k WHERE k.TABLE_SCHEMA = DATABASE() \
+             AND k.TABLE_NAME = ? AND k.COLUMN_KEY = 'PRI' AND k.COLLATION_NAME IS NOT NULL)",
+        )
+        .bind(&t.name)
+        .bind(&t.name)
+        .bind(&t.name)
+        .bind(&t.name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(format!("reading the triggers and foreign keys of {t}")))?;
+        Ok(others == 0 && self.registered(&t).await?.is_some())
+    }
+
     async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         let loading = self.loading(&TableRef::of(table)).await?;
         common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, loading)).await

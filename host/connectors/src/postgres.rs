@@ -1116,6 +1116,26 @@ impl hubsync_core::Connector for Postgres {
         common::give_way(ops, |part, may_wait| self.apply_once(table, part, origin, may_wait, loading.as_ref())).await
     }
 
+    async fn writes_only_their_keys(&self, table: &TableSchema) -> Result<bool, ConnectorError> {
+        // A set-wise apply asks for the same of the table's triggers and
+        // foreign keys; a nondeterministic collation compares loosely.
+        if self.loading(table).await?.is_none() {
+            return Ok(false);
+        }
+        let t = TableRef::of(table);
+        let keys: Vec<String> = table.primary_key.iter().map(|&i| table.columns[i].name.clone()).collect();
+        let loose: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation \
+             WHERE a.attrelid = $1::text::regclass AND a.attname = ANY($2) AND NOT c.collisdeterministic)",
+        )
+        .bind(qualified(&t))
+        .bind(&keys)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(format!("reading the key collations of {t}")))?;
+        Ok(!loose)
+    }
+
     async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         let loading = self.loading(table).await?;
         if let Some(l) = &loading

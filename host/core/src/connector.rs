@@ -454,6 +454,19 @@ pub trait Connector: Send + Sync {
         self.apply(table, ops, origin).await
     }
 
+    /// Whether an `apply` to `table` changes only the rows of the keys it
+    /// writes (and their tracking entries): no triggers of the table's own,
+    /// no foreign key of the table onto itself that cascades, and a key
+    /// that compares exactly (no case-insensitive or space-padding
+    /// collation, under which another key's write lands on the same row).
+    /// The engine then looks up the next batch's keys while this batch is
+    /// written (the keys the two share, after). The default, `false`, is
+    /// always safe.
+    async fn writes_only_their_keys(&self, table: &TableSchema) -> Result<bool, ConnectorError> {
+        let _ = table;
+        Ok(false)
+    }
+
     /// The current rows of `keys` and, for each key changed after `since`,
     /// who changed it last. Keys neither present nor changed are left out;
     /// the order of the answer is unspecified.

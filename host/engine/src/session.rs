@@ -87,6 +87,16 @@ pub(crate) struct Pair<'a> {
     member_mark: String,
 }
 
+/// What was looked up on the destination for a batch read ahead, while
+/// the batch before it was written.
+#[derive(Default)]
+struct LookedUp {
+    /// The states found, by key id.
+    states: HashMap<String, KeyState>,
+    /// Every key id looked up (found or not): the rest wait for the write.
+    keys: HashSet<String>,
+}
+
 /// What one batch decided to write.
 #[derive(Default)]
 struct Plan {
@@ -447,13 +457,22 @@ impl<'a> Pair<'a> {
         if bulk {
             debug!(table = %self.table.name, member = %self.member.config.name, "initial sync into an empty table");
         }
-        // The batch read ahead while the previous one was written.
-        let mut ahead: Option<(ChangeBatch, Vec<QuarantineRecord>)> = None;
+        // Where a write changes only the rows of its keys, the next batch's
+        // keys are looked up while this batch is written (those the two
+        // batches share wait for the write, so they are compared with what
+        // it wrote).
+        let early = !bulk && self.db(dest).writes_only_their_keys(self.schema(dest)).await.ctx(|| self.where_(dest))?;
+        // The batch read ahead while the previous one was written, and
+        // what was looked up for it then.
+        let mut ahead: Option<(ChangeBatch, Vec<QuarantineRecord>, LookedUp)> = None;
         loop {
             let clock = std::time::Instant::now();
-            let (batch, unreadable) = match ahead.take() {
+            let (batch, unreadable, looked_up) = match ahead.take() {
                 Some(read) => read,
-                None => self.read(source, &since).await?,
+                None => {
+                    let (batch, unreadable) = self.read(source, &since).await?;
+                    (batch, unreadable, LookedUp::default())
+                }
             };
             let read_ms = clock.elapsed().as_millis();
             let mut plan = Plan {
@@ -487,8 +506,13 @@ impl<'a> Pair<'a> {
                 let states = if bulk || work.is_empty() {
                     HashMap::new()
                 } else {
-                    let keys: Vec<Row> = work.iter().map(|c| c.key.clone()).collect();
-                    self.lookup(dest, &dest_anchor, &keys).await?
+                    let LookedUp { mut states, keys: done } = looked_up;
+                    let keys: Vec<Row> =
+                        work.iter().filter(|c| !done.contains(&key_id(&c.key))).map(|c| c.key.clone()).collect();
+                    if !keys.is_empty() {
+                        states.extend(self.lookup(dest, &dest_anchor, &keys).await?);
+                    }
+                    states
                 };
                 // A destination answering a key with a row stored under another
                 // key compares keys loosely (case, accents, trailing spaces):
@@ -538,8 +562,37 @@ impl<'a> Pair<'a> {
                 );
                 Ok::<(), EngineError>(())
             };
+            let writing: HashSet<String> = if early && batch.more {
+                batch.changes.iter().map(|c| key_id(&c.key)).collect()
+            } else {
+                HashSet::new()
+            };
             let read_ahead = async {
-                if batch.more && !self.control.cancelled() { Some(self.read(source, &batch.next).await) } else { None }
+                if !batch.more || self.control.cancelled() {
+                    return None;
+                }
+                let read = self.read(source, &batch.next).await;
+                Some(match read {
+                    Ok((next, unreadable)) if early => {
+                        let keys: Vec<Row> = next
+                            .changes
+                            .iter()
+                            .filter(|c| c.origin.as_deref() != Some(self.mark(source)))
+                            .map(|c| &c.key)
+                            .filter(|k| !writing.contains(&key_id(k)))
+                            .cloned()
+                            .collect();
+                        let ids: HashSet<String> = keys.iter().map(|k| key_id(k)).collect();
+                        let states = if keys.is_empty() {
+                            Ok(HashMap::new())
+                        } else {
+                            self.lookup(dest, &dest_anchor, &keys).await
+                        };
+                        states.map(|states| (next, unreadable, LookedUp { states, keys: ids }))
+                    }
+                    Ok((next, unreadable)) => Ok((next, unreadable, LookedUp::default())),
+                    Err(e) => Err(e),
+                })
             };
             let (settled, read) = tokio::join!(settle, read_ahead);
             settled?;

@@ -106,20 +106,26 @@ async fn idle_members_read_no_changes() {
     assert_eq!(rows[&3].qty, Some(77));
 }
 
-/// A pass reads its next batch while the current one is written: with
-/// writes slowed down, reads start while a write runs, and the result is
-/// the same as one batch at a time.
-#[tokio::test]
-async fn the_next_batch_is_read_while_one_is_written() {
-    let (hub, a) = (Db::new(Kind::Postgres).await, Db::new(Kind::Sqlite).await);
+/// A PostgreSQL hub holding items 1 to 1,000, a member of `member`'s kind
+/// not synced yet, and their group (hub wins, batches of 100 rows).
+async fn thousand_items(member: Kind) -> (Db, Db, common::TestEngine, hubsync_core::GroupConfig) {
+    let (hub, a) = (Db::new(Kind::Postgres).await, Db::new(member).await);
     hub.create_items().await;
     let rows: Vec<String> = (1..=1000).map(|i| format!("({i}, 'item {i}', {i}, {i}.50)")).collect();
     hub.exec(&format!("INSERT INTO items (id, name, qty, price) VALUES {}", rows.join(", "))).await;
     let e = engine().await;
     let mut config = group("g", &hub, &[&a], "builtin:hub-wins", json!({}));
     config.batch_rows = 100;
+    (hub, a, e, config)
+}
+
+/// `config` prepared with every apply slowed down and what overlaps it counted.
+async fn slowed(
+    engine: &hubsync_engine::Engine,
+    config: &hubsync_core::GroupConfig,
+) -> (hubsync_engine::Group, Arc<Overlap>) {
     let overlap = Arc::new(Overlap::default());
-    let g = e.engine.prepare(&config).await.expect("prepare").wrap_connectors(|inner| {
+    let g = engine.prepare(config).await.expect("prepare").wrap_connectors(|inner| {
         Box::new(Flaky {
             inner,
             calls: Arc::new(AtomicUsize::new(0)),
@@ -128,6 +134,16 @@ async fn the_next_batch_is_read_while_one_is_written() {
             overlap: Some(overlap.clone()),
         })
     });
+    (g, overlap)
+}
+
+/// A pass reads its next batch while the current one is written: with
+/// writes slowed down, reads start while a write runs, and the result is
+/// the same as one batch at a time.
+#[tokio::test]
+async fn the_next_batch_is_read_while_one_is_written() {
+    let (hub, a, e, config) = thousand_items(Kind::Sqlite).await;
+    let (g, overlap) = slowed(&e.engine, &config).await;
     let r = e.engine.sync_group(&g, None).await.expect("sync");
     assert!(r.errors().is_empty(), "{:?}", r.errors());
     assert_eq!(r.members[0].tables[0].rows_down, 1000);
@@ -176,6 +192,31 @@ async fn sqlite_hub_with_sql_server_and_mariadb_members() {
 async fn mariadb_hub_with_an_existing_sql_server_table() {
     if common::mssql_available() {
         initial_then_incremental(Kind::Mysql, Kind::Sqlite, Kind::Mssql).await;
+    }
+}
+
+/// Where a write changes only its own keys, the next batch's keys are
+/// looked up while a batch is written; conflicts in every batch are still
+/// found.
+#[tokio::test]
+async fn the_next_batch_is_looked_up_while_one_is_written() {
+    for member in [Kind::Sqlite, Kind::Postgres, Kind::Mysql] {
+        let (hub, a, e, config) = thousand_items(member).await;
+        let clean = e.engine.prepare(&config).await.expect("prepare");
+        sync_until_quiet(&e.engine, &clean, 3).await;
+        // Every key changed on the hub, every third on the member too.
+        hub.exec("UPDATE items SET qty = qty + 1").await;
+        a.exec("UPDATE items SET name = 'member' WHERE id % 3 = 0").await;
+        let (g, overlap) = slowed(&e.engine, &config).await;
+        let r = e.engine.sync_group(&g, None).await.expect("sync");
+        assert!(r.errors().is_empty(), "{member:?}: {:?}", r.errors());
+        let during = overlap.lookups_during_apply.load(Ordering::SeqCst);
+        assert!(during >= 9, "{member:?}: {during} lookups started while a batch was written");
+        let conflicts = e.engine.meta().conflicts("g", 10_000).await.expect("history");
+        assert_eq!(conflicts.len(), 333, "{member:?}: every conflict found, in every batch");
+        sync_until_quiet(&e.engine, &clean, 3).await;
+        let rows = assert_converged(&hub, &[&a]).await;
+        assert_eq!((rows[&3].qty, rows[&3].name.as_deref()), (Some(4), Some("item 3")), "{member:?}: the hub won");
     }
 }
 

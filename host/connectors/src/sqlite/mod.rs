@@ -789,6 +789,25 @@ impl hubsync_core::Connector for Sqlite {
         self.load(table, ops, origin).await
     }
 
+    async fn writes_only_their_keys(&self, table: &TableSchema) -> Result<bool, ConnectorError> {
+        // A set-wise write asks for the same of the table's triggers and
+        // foreign keys; a key collated other than BINARY (NOCASE, RTRIM)
+        // compares loosely. An INTEGER PRIMARY KEY has no index to ask.
+        let t = TableRef::of(table);
+        if self.loading(&t).await?.is_none() {
+            return Ok(false);
+        }
+        let loose: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pragma_index_list(?1) l, pragma_index_xinfo(l.name) x \
+             WHERE l.origin = 'pk' AND x.key = 1 AND x.coll <> 'BINARY'",
+        )
+        .bind(&t.name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(format!("reading the key collations of {t}")))?;
+        Ok(loose == 0)
+    }
+
     async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         let loading = self.loading(&TableRef::of(table)).await?;
         self.write(table, ops, origin, loading).await

@@ -15,7 +15,8 @@ macro_rules! scenario_tests {
         $crate::scenario_tests!(@each $db; capture_and_deprovision, no_echo, failed_apply_changes_nothing,
             awkward_identifiers, refusals, type_round_trip, reprovision_backfills_new_columns,
             apply_updates_tracked_rows_and_lookup_sees_them, load_records_what_the_trigger_records,
-            a_watch_sees_other_writers_and_not_its_group, deletes_are_recorded_with_their_cascades);
+            a_watch_sees_other_writers_and_not_its_group, deletes_are_recorded_with_their_cascades,
+            writes_only_their_keys_unless_something_else_moves);
     };
     (@each $db:ty; $($name:ident),*) => {
         $(
@@ -380,6 +381,45 @@ pub async fn deletes_are_recorded_with_their_cascades(db: &dyn TestDb) {
         let expected = if name == "tree" { gone(&[1, 2, 3, 4]) } else { gone(&[1, 4]) };
         assert_eq!(seen, expected, "{name}: every deleted row is recorded as hubsync's delete");
     }
+}
+
+/// `writes_only_their_keys`: true for a plain table with an exact key,
+/// false where a write moves other rows (a foreign key onto the table
+/// itself that cascades) or lands on another key's row (a key compared
+/// without regard to case). SQL Server keeps the default, false.
+pub async fn writes_only_their_keys_unless_something_else_moves(db: &dyn TestDb) {
+    use hubsync_core::EngineKind;
+    let c = db.connector();
+    let engine = c.engine();
+    let int = db.ty(ColumnType::Int);
+    let plain = TableSchema::new("plain").key("id", ColumnType::Int).column("note", ColumnType::Text);
+    db.exec(&format!("CREATE TABLE plain (id {int} PRIMARY KEY, note {})", db.ty(ColumnType::Text))).await;
+    assert!(!c.writes_only_their_keys(&plain).await.expect("ask"), "{engine}: not provisioned, not known");
+    c.provision(&plain).await.expect("provision");
+    let exact = engine != EngineKind::Mssql;
+    assert_eq!(c.writes_only_their_keys(&plain).await.expect("ask"), exact, "{engine}: a plain table");
+    if engine == EngineKind::Mssql {
+        return;
+    }
+    db.exec(&format!(
+        "CREATE TABLE tree (id {int} PRIMARY KEY, parent {int} NULL, FOREIGN KEY (parent) REFERENCES tree (id) \
+         ON DELETE CASCADE)"
+    ))
+    .await;
+    let tree = TableSchema::new("tree").key("id", ColumnType::Int).column("parent", ColumnType::Int);
+    c.provision(&tree).await.expect("provision");
+    assert!(!c.writes_only_their_keys(&tree).await.expect("ask"), "{engine}: a cascade onto itself");
+    let loose = match engine {
+        EngineKind::Sqlite => "CREATE TABLE loose (code TEXT COLLATE NOCASE PRIMARY KEY, note TEXT)".to_owned(),
+        EngineKind::Mysql => "CREATE TABLE loose (code varchar(20) PRIMARY KEY, note text)".to_owned(),
+        _ => "CREATE COLLATION hubsync_test_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+              CREATE TABLE loose (code text COLLATE hubsync_test_ci PRIMARY KEY, note text)"
+            .to_owned(),
+    };
+    db.exec(&loose).await;
+    let loose = TableSchema::new("loose").key("code", ColumnType::Text).column("note", ColumnType::Text);
+    c.provision(&loose).await.expect("provision");
+    assert!(!c.writes_only_their_keys(&loose).await.expect("ask"), "{engine}: a key compared without case");
 }
 
 /// Upserts over rows that are already tracked update them (and their

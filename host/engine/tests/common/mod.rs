@@ -422,6 +422,8 @@ pub struct Overlap {
     pub reads_during_apply: AtomicUsize,
     /// Reads of changes in all.
     pub reads: AtomicUsize,
+    /// Lookups started while an apply ran.
+    pub lookups_during_apply: AtomicUsize,
 }
 
 impl Flaky {
@@ -492,7 +494,18 @@ impl Connector for Flaky {
         r
     }
     async fn lookup(&self, t: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError> {
+        if let Some(o) = &self.overlap {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            if o.applying.load(Ordering::SeqCst) > 0 {
+                o.lookups_during_apply.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         self.guard(self.inner.lookup(t, since, keys)).await
+    }
+    // Asking is not counted as a call (nor failed): it only decides when
+    // lookups are made.
+    async fn writes_only_their_keys(&self, t: &TableSchema) -> Result<bool, ConnectorError> {
+        self.inner.writes_only_their_keys(t).await
     }
     async fn purge_tombstones(&self, t: &TableSchema, upto: &[Anchor], before: i64) -> Result<u64, ConnectorError> {
         self.guard(self.inner.purge_tombstones(t, upto, before)).await
