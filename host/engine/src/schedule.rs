@@ -1,6 +1,7 @@
 //! The scheduler: each group with an interval syncs on it, and a group
 //! that follows changes also when they happen, until stopped.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -56,9 +57,26 @@ async fn run_group(
     // costs a query per database.
     let wake = |_members: Vec<String>| woken.notify_one();
     let follow_stop = stop.clone();
+    // The group as prepared again, when that brought members in (they were
+    // unreachable at start) or replaced a database: its watches follow
+    // that one from then on.
+    let (regrouped, mut regroup) = signal::channel::<Option<Arc<Group>>>(None);
     let following = async {
-        crate::follow::follow(engine, group, &wake, follow_stop).await;
-        std::future::pending::<()>().await
+        loop {
+            let current = regroup.borrow_and_update().clone();
+            let watching = async {
+                crate::follow::follow(engine, current.as_deref().unwrap_or(group), &wake, follow_stop.clone()).await;
+                std::future::pending::<()>().await
+            };
+            tokio::select! {
+                _ = watching => {}
+                changed = regroup.changed() => {
+                    if changed.is_err() {
+                        std::future::pending::<()>().await
+                    }
+                }
+            }
+        }
     };
     let syncing = async {
         let mut ticker = every.map(|e| {
@@ -68,7 +86,7 @@ async fn run_group(
         });
         // The group prepared again, while some member could not be
         // prepared (unreachable at start, say): it joins once it can.
-        let mut fresh: Option<Group> = None;
+        let mut fresh: Option<Arc<Group>> = None;
         let mut first = true;
         // Changes held back behind a transaction still open (anywhere on
         // a PostgreSQL server) raise no new notification when it ends: a
@@ -90,13 +108,24 @@ async fn run_group(
             if *stop.borrow() {
                 return;
             }
-            if fresh.as_ref().unwrap_or(group).needs_preparing() {
+            let was = fresh.as_deref().unwrap_or(group);
+            if was.needs_preparing() {
                 match engine.prepare(&group.config).await {
-                    Ok(g) => fresh = Some(g),
+                    Ok(g) => {
+                        // Watches opened again only when something changed
+                        // for them: a member still unreachable would
+                        // otherwise reopen them (and sync) at every sync.
+                        let follow_again = g.members.len() > was.members.len() || was.is_stale();
+                        let g = Arc::new(g);
+                        if follow_again && group.config.follow_changes {
+                            regrouped.send_replace(Some(g.clone()));
+                        }
+                        fresh = Some(g);
+                    }
                     Err(e) => warn!(group = %group.config.name, error = %e, "preparing the group again failed"),
                 }
             }
-            match engine.sync_group(fresh.as_ref().unwrap_or(group), None).await {
+            match engine.sync_group(fresh.as_deref().unwrap_or(group), None).await {
                 Ok(report) => {
                     // Rows written into the hub concern the members synced
                     // before the one that uploaded them: another round.

@@ -63,9 +63,12 @@ pub(crate) async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Follow one group as prepared at its current revision.
+/// Follow one group as prepared at its current revision. A group with
+/// members that could not be prepared (unreachable), or with a database
+/// found replaced, is looked at again every [`RECHECK`]: once it is
+/// prepared anew with them, its watches follow that one.
 async fn follow_group(state: Arc<AppState>, group: String, stop: watch::Receiver<bool>) {
-    let prepared = match state.prepared(&group).await {
+    let mut prepared = match state.prepared(&group).await {
         Ok(g) => g,
         Err(e) => {
             warn!(%group, error = %e, "preparing the group to follow its changes failed; retrying");
@@ -77,10 +80,36 @@ async fn follow_group(state: Arc<AppState>, group: String, stop: watch::Receiver
         let (state, group) = (state.clone(), group.clone());
         tokio::spawn(async move { due_now(&state, &group, &members).await });
     };
-    hubsync_engine::follow(&state.engine, &prepared, &wake, stop).await;
-    // Returns only at stop (or for a group that does not follow): wait to
-    // be aborted rather than be started again.
-    std::future::pending::<()>().await
+    loop {
+        let renewed = {
+            let watching = hubsync_engine::follow(&state.engine, &prepared, &wake, stop.clone());
+            let mut watching = std::pin::pin!(watching);
+            loop {
+                tokio::select! {
+                    // Returns only at stop (or for a group that does not
+                    // follow): wait to be aborted rather than be started again.
+                    _ = &mut watching => std::future::pending::<()>().await,
+                    _ = tokio::time::sleep(RECHECK) => {}
+                }
+                let missing = prepared.unprepared().count();
+                if missing == 0 && !prepared.is_stale() {
+                    continue;
+                }
+                match state.prepared(&group).await {
+                    Ok(now)
+                        if !Arc::ptr_eq(&now, &prepared)
+                            && (now.unprepared().count() < missing || prepared.is_stale()) =>
+                    {
+                        break now;
+                    }
+                    Ok(_) => {}
+                    Err(e) => debug!(%group, error = %e, "preparing the group again failed; following it as it was"),
+                }
+            }
+        };
+        debug!(%group, "following the group as prepared again");
+        prepared = renewed;
+    }
 }
 
 /// Mark `members` of `group` due now (one statement for several: the
