@@ -411,7 +411,9 @@ pub async fn writes_only_their_keys_unless_something_else_moves(db: &dyn TestDb)
     assert!(!c.writes_only_their_keys(&tree).await.expect("ask"), "{engine}: a cascade onto itself");
     let loose = match engine {
         EngineKind::Sqlite => "CREATE TABLE loose (code TEXT COLLATE NOCASE PRIMARY KEY, note TEXT)".to_owned(),
-        EngineKind::Mysql => "CREATE TABLE loose (code varchar(20) PRIMARY KEY, note text)".to_owned(),
+        EngineKind::Mysql => "CREATE TABLE loose (code varchar(20) PRIMARY KEY, note text); \
+                              CREATE TABLE exact (code varchar(20) COLLATE utf8mb4_nopad_bin PRIMARY KEY, note text)"
+            .to_owned(),
         _ => "CREATE COLLATION hubsync_test_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
               CREATE TABLE loose (code text COLLATE hubsync_test_ci PRIMARY KEY, note text)"
             .to_owned(),
@@ -420,6 +422,11 @@ pub async fn writes_only_their_keys_unless_something_else_moves(db: &dyn TestDb)
     let loose = TableSchema::new("loose").key("code", ColumnType::Text).column("note", ColumnType::Text);
     c.provision(&loose).await.expect("provision");
     assert!(!c.writes_only_their_keys(&loose).await.expect("ask"), "{engine}: a key compared without case");
+    if engine == EngineKind::Mysql {
+        let exact = TableSchema::new("exact").key("code", ColumnType::Text).column("note", ColumnType::Text);
+        c.provision(&exact).await.expect("provision");
+        assert!(c.writes_only_their_keys(&exact).await.expect("ask"), "{engine}: a key collated binary, no pad");
+    }
 }
 
 /// Upserts over rows that are already tracked update them (and their

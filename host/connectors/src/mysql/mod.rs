@@ -24,21 +24,24 @@
 use futures_util::TryStreamExt;
 use hubsync_core::{
     Anchor, ApplyOp, ChangeBatch, ChangeMark, Column, ColumnType, ConnectorError, EngineKind, ForeignKey, IndexInfo,
-    TableInfo, TableRef, TableSchema, TypeFacets, UnsupportedColumn, Value, text,
+    TableInfo, TableRef, TableSchema, UnsupportedColumn,
 };
 use hubsync_core::{ConnectOptions, KeyState, Row as ValueRow};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashMap;
 use std::str::FromStr;
 use tracing::info;
 
 use crate::common::{self, Meta, Run};
-use crate::sql::{self, Dialect};
+use crate::sql::Dialect;
 
 mod layout;
+mod types;
 mod watch;
-use layout::{Layout, TYPE_COMMENT};
+
+use layout::Layout;
+use types::{bind, decode, is_exact, mysql_column_type, mysql_facets, raw, read_expr, tagged_type};
 
 const D: Dialect = Dialect::Backtick;
 const ENGINE: EngineKind = EngineKind::Mysql;
@@ -490,115 +493,6 @@ impl Mysql {
             .await
             .map_err(db("reading hubsync's table registry"))?;
         Ok(rows.iter().map(|r| ((r.get(1), r.get(2)), r.get(0))).collect())
-    }
-}
-
-/// Column type of a MySQL column from `DATA_TYPE` and `COLUMN_TYPE`.
-fn mysql_column_type(data_type: &str, column_type: &str) -> Option<ColumnType> {
-    let ct = column_type.to_ascii_lowercase();
-    Some(match data_type.to_ascii_lowercase().as_str() {
-        "tinyint" if ct.starts_with("tinyint(1)") => ColumnType::Bool,
-        "bigint" if ct.contains("unsigned") => ColumnType::Decimal,
-        "timestamp" => ColumnType::TimestampTz,
-        "datetime" => ColumnType::Timestamp,
-        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => ColumnType::Text,
-        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => ColumnType::Bytes,
-        "year" | "bit" | "enum" | "set" | "geometry" | "point" => return None,
-        other => sql::column_type(other)?,
-    })
-}
-
-/// The hubsync type a column's comment names (see [`TYPE_COMMENT`]), when
-/// the column's own type can hold it; else `kind`.
-fn tagged_type(kind: ColumnType, data_type: &str, comment: &str) -> ColumnType {
-    let tagged = comment.strip_prefix(TYPE_COMMENT).and_then(|t| t.trim().parse::<ColumnType>().ok());
-    match (tagged, data_type.to_ascii_lowercase().as_str()) {
-        (Some(ColumnType::TimestampTz), "datetime" | "timestamp") => ColumnType::TimestampTz,
-        (Some(ColumnType::Uuid), "char" | "varchar" | "binary" | "uuid") => ColumnType::Uuid,
-        (Some(ColumnType::Json), "longtext" | "json" | "text" | "mediumtext") => ColumnType::Json,
-        _ => kind,
-    }
-}
-
-/// Facets of a MySQL column: as spelled, except that MySQL's times without
-/// a precision keep whole seconds, and `bigint unsigned` (a decimal to
-/// hubsync) has 20 digits.
-fn mysql_facets(kind: ColumnType, data_type: &str, column_type: &str) -> TypeFacets {
-    let mut f = sql::facets(kind, column_type);
-    match (kind, data_type.to_ascii_lowercase().as_str()) {
-        (ColumnType::Time | ColumnType::Timestamp | ColumnType::TimestampTz, _) if f.precision.is_none() => {
-            f.precision = Some(0)
-        }
-        (ColumnType::Decimal, "bigint") => (f.precision, f.scale) = (Some(20), Some(0)),
-        // Unsigned: the next wider signed type holds it.
-        (ColumnType::Int, _) if column_type.to_ascii_lowercase().contains("unsigned") => {
-            f.precision = sql::int_bits(data_type).map(|b| if b == 16 { 32 } else { 64 }).filter(|&b| b < 64)
-        }
-        (ColumnType::Uuid | ColumnType::Json, _) => f = TypeFacets::default(),
-        _ => {}
-    }
-    f
-}
-
-/// Whether a collation compares strings exactly (binary, no padding).
-fn is_exact(collation: &str) -> bool {
-    let c = collation.to_ascii_lowercase();
-    c == "binary" || c.ends_with("_nopad_bin") || c.ends_with("_0900_bin")
-}
-
-fn read_expr(kind: ColumnType, expr: &str) -> String {
-    match kind {
-        ColumnType::Bool | ColumnType::Int => format!("CAST({expr} AS SIGNED)"),
-        ColumnType::Float => format!("CAST({expr} AS DOUBLE)"),
-        ColumnType::Bytes => expr.to_owned(),
-        _ => format!("CAST({expr} AS CHAR CHARACTER SET utf8mb4)"),
-    }
-}
-
-fn decode(t: &TableRef, c: &Column, r: &MySqlRow, i: usize) -> Result<Value, ConnectorError> {
-    let bad = |e: String| ConnectorError::BadValue { table: t.clone(), column: c.name.clone(), reason: e };
-    macro_rules! get {
-        ($ty:ty) => {
-            match r.try_get::<Option<$ty>, _>(i).map_err(|e| bad(e.to_string()))? {
-                Some(v) => v,
-                None => return Ok(Value::Null),
-            }
-        };
-    }
-    Ok(match c.kind {
-        ColumnType::Bool => Value::Bool(get!(i64) != 0),
-        ColumnType::Int => Value::Int(get!(i64)),
-        ColumnType::Float => Value::Float(get!(f64)),
-        ColumnType::Bytes => Value::Bytes(get!(Vec<u8>)),
-        ColumnType::TimestampTz => {
-            let s = get!(String);
-            Value::TimestampTz(text::parse_timestamp(&s).ok_or_else(|| bad(format!("{s:?} is not a timestamp")))?)
-        }
-        kind => Value::parse_text(&get!(String), kind).map_err(bad)?,
-    })
-}
-
-/// A cell as text, for reports.
-fn raw(r: &MySqlRow, i: usize) -> Option<String> {
-    r.try_get::<Option<String>, _>(i)
-        .map(|v| v.unwrap_or_else(|| "NULL".into()))
-        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or("NULL".into(), |n| n.to_string())))
-        .ok()
-}
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>;
-
-/// Bind a value in the form MySQL parses for its column.
-fn bind<'q>(q: Query<'q>, v: &Value) -> Query<'q> {
-    match v {
-        Value::Null => q.bind(None::<i64>),
-        Value::Bool(b) => q.bind(i64::from(*b)),
-        Value::Int(i) => q.bind(*i),
-        Value::Float(f) => q.bind(*f),
-        Value::Bytes(b) => q.bind(b.clone()),
-        // Stored as UTC in DATETIME(6), without a zone suffix MariaDB would refuse.
-        Value::TimestampTz(t) => q.bind(text::format_timestamp(*t)),
-        other => q.bind(other.to_text().unwrap_or_default()),
     }
 }
 
@@ -1080,26 +974,33 @@ impl hubsync_core::Connector for Mysql {
     async fn writes_only_their_keys(&self, table: &TableSchema) -> Result<bool, ConnectorError> {
         // hubsync's trigger records the row it fires for; a trigger of the
         // table's own, or a cascade onto the table itself (which fires no
-        // trigger at all here), changes other rows. Text keys count as
-        // loose: the usual collations ignore case and trailing spaces.
+        // trigger at all here), changes other rows; a key collated loosely
+        // (the usual collations ignore case and trailing spaces) lands
+        // another key's write on the same row.
         let t = TableRef::of(table);
         let others: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM information_schema.TRIGGERS g WHERE g.EVENT_OBJECT_SCHEMA = DATABASE() \
              AND g.EVENT_OBJECT_TABLE = ? AND g.TRIGGER_NAME NOT LIKE 'hubsync\\_%') \
              + (SELECT count(*) FROM information_schema.REFERENTIAL_CONSTRAINTS c \
              WHERE c.CONSTRAINT_SCHEMA = DATABASE() AND c.TABLE_NAME = ? AND c.REFERENCED_TABLE_NAME = ? \
-             AND (c.DELETE_RULE NOT IN ('RESTRICT', 'NO ACTION') OR c.UPDATE_RULE NOT IN ('RESTRICT', 'NO ACTION'))) \
-             + (SELECT count(*) FROM information_schema.COLUMNS k WHERE k.TABLE_SCHEMA = DATABASE() \
-             AND k.TABLE_NAME = ? AND k.COLUMN_KEY = 'PRI' AND k.COLLATION_NAME IS NOT NULL)",
+             AND (c.DELETE_RULE NOT IN ('RESTRICT', 'NO ACTION') OR c.UPDATE_RULE NOT IN ('RESTRICT', 'NO ACTION')))",
         )
-        .bind(&t.name)
         .bind(&t.name)
         .bind(&t.name)
         .bind(&t.name)
         .fetch_one(&self.pool)
         .await
         .map_err(db(format!("reading the triggers and foreign keys of {t}")))?;
-        Ok(others == 0 && self.registered(&t).await?.is_some())
+        let collations: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = ? AND COLUMN_KEY = 'PRI'",
+        )
+        .bind(&t.name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(format!("reading the key collations of {t}")))?;
+        let exact = collations.iter().flatten().all(|c| is_exact(c));
+        Ok(others == 0 && exact && self.registered(&t).await?.is_some())
     }
 
     async fn load(&self, table: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
