@@ -182,7 +182,7 @@ impl Postgres {
                             Some(l) => format!(
                                 "WITH w AS ({insert} RETURNING {kl}) {} SELECT {kl}, {} FROM w {track_conflict}",
                                 l.insert,
-                                l.values(cols.len() + 1),
+                                l.values(false, cols.len() + 1),
                             ),
                             None => insert,
                         }
@@ -203,7 +203,7 @@ impl Postgres {
                                 "WITH w AS ({delete} RETURNING {}) {} SELECT {kl}, {} FROM w {}",
                                 D.list("b.", keys.iter().map(|c| c.name.as_str())),
                                 l.insert,
-                                l.tombstones(cols.len() + 1),
+                                l.values(true, cols.len() + 1),
                                 l.on_conflict,
                             ),
                             None => delete,
@@ -353,15 +353,11 @@ struct Loading {
 }
 
 impl Loading {
-    /// The entry's values after the key, as the trigger records them; the
-    /// origin is parameter `origin_param`.
-    fn values(&self, origin_param: usize) -> String {
-        format!("pg_current_xact_id(), nextval('hubsync.seq'), false, ${origin_param}::text, clock_timestamp()")
-    }
-
-    /// [`Loading::values`] of a deleted row's entry.
-    fn tombstones(&self, origin_param: usize) -> String {
-        format!("pg_current_xact_id(), nextval('hubsync.seq'), true, ${origin_param}::text, clock_timestamp()")
+    /// The entry's values after the key, as the trigger records them: a
+    /// written row's, or a deleted row's (`deleted`); the origin is
+    /// parameter `origin_param`.
+    fn values(&self, deleted: bool, origin_param: usize) -> String {
+        format!("pg_current_xact_id(), nextval('hubsync.seq'), {deleted}, ${origin_param}::text, clock_timestamp()")
     }
 }
 
