@@ -571,28 +571,18 @@ impl<'a> Pair<'a> {
                 if !batch.more || self.control.cancelled() {
                     return None;
                 }
-                let read = self.read(source, &batch.next).await;
-                Some(match read {
-                    Ok((next, unreadable)) if early => {
-                        let keys: Vec<Row> = next
-                            .changes
-                            .iter()
-                            .filter(|c| c.origin.as_deref() != Some(self.mark(source)))
-                            .map(|c| &c.key)
-                            .filter(|k| !writing.contains(&key_id(k)))
-                            .cloned()
-                            .collect();
-                        let ids: HashSet<String> = keys.iter().map(|k| key_id(k)).collect();
-                        let states = if keys.is_empty() {
-                            Ok(HashMap::new())
+                Some(
+                    async {
+                        let (next, unreadable) = self.read(source, &batch.next).await?;
+                        let looked_up = if early {
+                            self.look_up_ahead(source, &dest_anchor, &next, &writing).await?
                         } else {
-                            self.lookup(dest, &dest_anchor, &keys).await
+                            LookedUp::default()
                         };
-                        states.map(|states| (next, unreadable, LookedUp { states, keys: ids }))
+                        Ok((next, unreadable, looked_up))
                     }
-                    Ok((next, unreadable)) => Ok((next, unreadable, LookedUp::default())),
-                    Err(e) => Err(e),
-                })
+                    .await,
+                )
             };
             let (settled, read) = tokio::join!(settle, read_ahead);
             settled?;
@@ -609,6 +599,32 @@ impl<'a> Pair<'a> {
                 return Err(EngineError::Cancelled);
             }
         }
+    }
+
+    /// Look up on the destination the keys of `next` (a batch read ahead)
+    /// that the batch being written does not hold (`writing`); echoes need
+    /// no lookup.
+    async fn look_up_ahead(
+        &self,
+        source: Side,
+        dest_anchor: &Anchor,
+        next: &ChangeBatch,
+        writing: &HashSet<String>,
+    ) -> Result<LookedUp, EngineError> {
+        let dest = if source == Side::Hub { Side::Member } else { Side::Hub };
+        let keys: Vec<Row> = next
+            .changes
+            .iter()
+            .filter(|c| c.origin.as_deref() != Some(self.mark(source)))
+            .map(|c| &c.key)
+            .filter(|k| !writing.contains(&key_id(k)))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return Ok(LookedUp::default());
+        }
+        let states = self.lookup(dest, dest_anchor, &keys).await?;
+        Ok(LookedUp { states, keys: keys.iter().map(|k| key_id(k)).collect() })
     }
 
     /// Announce again, on `source`, the quarantined changes a retry was
