@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 pub mod apps;
 pub mod browser;
 pub mod datasync;
+pub mod plugin_langs;
 
 /// Cells of a result row as the client printed them (NULL as an empty string).
 pub type Cells = Vec<String>;

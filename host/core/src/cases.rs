@@ -73,6 +73,10 @@ struct CasesSpec {
     conflicts: Vec<ConflictSpec>,
     #[serde(default)]
     rows: Vec<Json>,
+    /// What the plugin must answer: a part of the JSON `hubsync plugin test`
+    /// prints (see [`unmet`]).
+    #[serde(default)]
+    expect: Option<Json>,
 }
 
 fn default_member() -> String {
@@ -90,6 +94,8 @@ pub struct Cases {
     pub conflicts: Vec<Conflict>,
     /// Rows (for column filters and schema maps).
     pub rows: Vec<Row>,
+    /// The expected answer, when the file gives one: a part of the output.
+    pub expect: Option<Json>,
 }
 
 impl Cases {
@@ -136,7 +142,7 @@ impl Cases {
             .enumerate()
             .map(|(n, r)| row_from_json(&table, r).map_err(|e| CaseError::Invalid(format!("row #{n}: {e}"))))
             .collect::<Result<_, _>>()?;
-        Ok(Cases { table, member, conflicts, rows })
+        Ok(Cases { table, member, conflicts, rows, expect: spec.expect })
     }
 
     /// The conflicts as one batch.
@@ -261,6 +267,42 @@ pub fn resolution_to_json(table: &TableSchema, key: &[Value], r: &Resolution) ->
     Json::Object(out)
 }
 
+/// Where `actual` (what `hubsync plugin test` printed) differs from
+/// `expected` (a cases file's `expect`), one line per difference, each with
+/// its JSON path. `expected` is a part of `actual`: an object's keys must be
+/// there with matching values (other keys are ignored), an array must have
+/// the same length and matching elements, anything else must be equal.
+pub fn unmet(expected: &Json, actual: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    walk("", expected, actual, &mut out);
+    out
+}
+
+fn walk(path: &str, expected: &Json, actual: &Json, out: &mut Vec<String>) {
+    let here = if path.is_empty() { "the output" } else { path };
+    match (expected, actual) {
+        (Json::Object(e), Json::Object(a)) => {
+            for (k, v) in e {
+                let p = format!("{path}.{k}");
+                match a.get(k) {
+                    Some(x) => walk(&p, v, x, out),
+                    None => out.push(format!("{p}: expected {v}, but the output has no {k:?}")),
+                }
+            }
+        }
+        (Json::Array(e), Json::Array(a)) if e.len() == a.len() => {
+            for (i, (v, x)) in e.iter().zip(a).enumerate() {
+                walk(&format!("{path}[{i}]"), v, x, out);
+            }
+        }
+        (Json::Array(e), Json::Array(a)) => {
+            out.push(format!("{here}: expected {} entries, found {}", e.len(), a.len()));
+        }
+        (e, a) if e == a => {}
+        (e, a) => out.push(format!("{here}: expected {e}, found {a}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +321,29 @@ mod tests {
             {"key": {"id": 2}, "hub": {"row": null, "changed_at": "2026-01-02T00:00:00Z"},
              "member": {"row": null, "changed_at": "2026-01-02T00:00:00Z", "origin": "us"}}
         ]}"#;
+
+    #[test]
+    fn an_expectation_is_a_part_of_the_output() {
+        let out = serde_json::json!({"plugin": {"name": "p"}, "decisions": [
+            {"key": {"id": 1}, "decision": "take-hub"},
+            {"key": {"id": 2}, "decision": "merged", "row": {"id": 2, "amount": "3.50"}}]});
+        let met = serde_json::json!({"decisions": [{"decision": "take-hub"}, {"row": {"amount": "3.50"}}]});
+        assert!(unmet(&met, &out).is_empty());
+        let wrong = serde_json::json!({"decisions": [{"decision": "take-member"}, {"row": {"note": "x"}}]});
+        assert_eq!(
+            unmet(&wrong, &out),
+            vec![
+                r#".decisions[0].decision: expected "take-member", found "take-hub""#.to_owned(),
+                r#".decisions[1].row.note: expected "x", but the output has no "note""#.to_owned(),
+            ]
+        );
+        let short = serde_json::json!({"decisions": [{"decision": "take-hub"}]});
+        assert_eq!(unmet(&short, &out), vec![".decisions: expected 1 entries, found 2".to_owned()]);
+        let parsed =
+            Cases::from_json(&CASES.replace(r#""member": "eu","#, r#""member": "eu", "expect": {"decisions": []},"#))
+                .expect("valid");
+        assert_eq!(parsed.expect, Some(serde_json::json!({"decisions": []})));
+    }
 
     #[test]
     fn reads_cases_and_writes_results() {

@@ -147,8 +147,13 @@ fn main() -> ExitCode {
     // tiberius logs every server error (hubsync reports them itself, with
     // what to do) and a warning on each connection that trusts a
     // certificate as the URL asked: quiet unless HUBSYNC_LOG says.
-    // `serve` reports its work at info.
-    let default = if matches!(cli.command, Command::Serve(_)) { "info,tiberius=off" } else { "warn,tiberius=off" };
+    // `serve` reports its work at info; `plugin check | test` show what the
+    // plugin printed (logged at info), since that is how one debugs it.
+    let default = match cli.command {
+        Command::Serve(_) => "info,tiberius=off",
+        Command::Plugin(_) => "warn,tiberius=off,hubsync_plugin_host=info",
+        _ => "warn,tiberius=off",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUBSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);

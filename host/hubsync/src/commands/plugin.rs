@@ -12,17 +12,22 @@ use serde_json::{Value as Json, json};
 
 use crate::output::{print, table};
 use crate::remote::Remote;
+use crate::scaffold::Lang;
 
 #[derive(clap::Subcommand)]
 pub enum PluginCommand {
-    /// Scaffold a plugin crate that builds to a component with
-    /// `cargo build --release --target wasm32-wasip2`.
+    /// Scaffold a plugin project that builds to a component: a Rust crate
+    /// (`cargo build --release --target wasm32-wasip2`), or a Python or
+    /// JavaScript project (`./build.sh`, with componentize-py or componentize-js).
     New {
-        /// Directory to create (its name becomes the crate name).
+        /// Directory to create (its name becomes the plugin's name).
         dir: PathBuf,
         /// The plugin's role.
         #[arg(long, value_enum)]
         kind: Kind,
+        /// The language to write it in.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: Lang,
     },
     /// Load a plugin and print its name, role, version and contract version.
     Check {
@@ -35,7 +40,8 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Run test cases through a plugin and print its decisions as JSON (a dry run).
+    /// Run test cases through a plugin and print its decisions as JSON (a dry
+    /// run); when the cases file has `expect`, fail unless the output matches it.
     Test {
         /// A `.wasm` component, or `builtin:NAME`.
         plugin: String,
@@ -99,15 +105,14 @@ impl PluginCommand {
     /// Run it.
     pub async fn execute(self) -> Result<()> {
         match self {
-            PluginCommand::New { dir, kind } => {
-                let name = crate::scaffold::new_plugin(&dir, kind.into())?;
-                let artifact = name.replace('-', "_");
-                println!("Created {} plugin {name} in {}.", PluginRole::from(kind), dir.display());
+            PluginCommand::New { dir, kind, lang } => {
+                let created = crate::scaffold::new_plugin(&dir, kind.into(), lang)?;
+                println!("Created {} plugin {} in {}.", PluginRole::from(kind), created.name, dir.display());
                 println!("Next:");
                 println!("  cd {}", dir.display());
-                println!("  cargo test");
-                println!("  cargo build --release --target wasm32-wasip2");
-                println!("  hubsync plugin test target/wasm32-wasip2/release/{artifact}.wasm --cases cases.json");
+                for step in created.next {
+                    println!("  {step}");
+                }
                 Ok(())
             }
             PluginCommand::Check { plugin, config, json } => check(&plugin, config.as_deref(), json).await,
@@ -203,6 +208,23 @@ async fn test(plugin: &str, cases_path: &PathBuf, config: Option<&Path>) -> Resu
     let p = runtime()?.load(source(plugin), &config, None).await?;
     let out = run_cases(&p, &cases).await?;
     println!("{}", serde_json::to_string_pretty(&out)?);
+    // The file's `expect`, if any, turns the dry run into a test: the
+    // differences go to stderr and the exit code says whether it passed.
+    if let Some(expected) = &cases.expect {
+        let unmet = cases::unmet(expected, &out);
+        if !unmet.is_empty() {
+            for u in &unmet {
+                eprintln!("unmet: {u}");
+            }
+            anyhow::bail!(
+                "{} of the expectations in {} not met by plugin {} (see above)",
+                unmet.len(),
+                cases_path.display(),
+                p.info().name
+            );
+        }
+        eprintln!("{}: every expectation met", cases_path.display());
+    }
     Ok(())
 }
 
