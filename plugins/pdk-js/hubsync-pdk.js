@@ -198,6 +198,17 @@ export function renamed(t, { name, columns = {} } = {}) {
   };
 }
 
+/** Column name -> position, per table object (computed once, not per row). */
+const INDEXES = new WeakMap();
+function indexOf(table) {
+  let m = INDEXES.get(table);
+  if (!m) {
+    m = new Map(table.columns.map((c, i) => [c.name, i]));
+    INDEXES.set(table, m);
+  }
+  return m;
+}
+
 /** A row read by column name: `row.get("amount")` (see toJs), `row.raw("amount")`, `row.values`. */
 export class Row {
   constructor(table, values) {
@@ -205,20 +216,21 @@ export class Row {
       throw new Error(`a row of ${table.name} has ${table.columns.length} values, not ${values.length}`);
     }
     this.table = table;
-    this.values = [...values];
+    // Not copied: a row wraps the batch's own values (`replace` copies).
+    this.values = values;
   }
 
   /** A row from JavaScript values by column name (for tests); missing columns are NULL. */
   static of(table, columns) {
     for (const n of Object.keys(columns)) {
-      if (!table.columns.some((c) => c.name === n)) throw new Error(`table ${table.name} has no column ${JSON.stringify(n)}`);
+      if (!indexOf(table).has(n)) throw new Error(`table ${table.name} has no column ${JSON.stringify(n)}`);
     }
     return new Row(table, table.columns.map((c) => toValue(columns[c.name], c.kind)));
   }
 
   #at(name) {
-    const i = this.table.columns.findIndex((c) => c.name === name);
-    if (i < 0) {
+    const i = indexOf(this.table).get(name);
+    if (i === undefined) {
       const all = this.table.columns.map((c) => c.name).join(", ");
       throw new Error(`table ${this.table.name} has no column ${JSON.stringify(name)} (it has ${all})`);
     }
@@ -227,7 +239,7 @@ export class Row {
 
   /** Whether the table has this column. */
   has(name) {
-    return this.table.columns.some((c) => c.name === name);
+    return indexOf(this.table).has(name);
   }
 
   /** A column's value as a JavaScript value. */
@@ -258,35 +270,72 @@ export class Row {
 
 // --- conflicts ----------------------------------------------------------
 
+/** One side's latest change in a conflict; the row and the time are read when asked for. */
+class Side {
+  #batch;
+  #change;
+  #row;
+  constructor(batch, change) {
+    this.#batch = batch;
+    this.#change = change;
+  }
+  /** The row after the change (a Row), or null when it was deleted. */
+  get row() {
+    if (this.#row === undefined) {
+      const r = this.#change.row;
+      this.#row = r === undefined || r === null ? null : new Row(this.#batch.table, r);
+    }
+    return this.#row;
+  }
+  /** Whether this side deleted the row. */
+  get deleted() {
+    return this.#change.row === undefined || this.#change.row === null;
+  }
+  /** When the change was recorded, µs since the Unix epoch (exact). */
+  get changedAtMicros() {
+    return BigInt(this.#change.changedAt);
+  }
+  /** When the change was recorded (a Date: milliseconds). */
+  get changedAt() {
+    return new Date(Number(this.changedAtMicros / MICROS_PER_MS));
+  }
+  /** The database the change was first made on. */
+  get origin() {
+    return this.#batch.peers[this.#change.origin] ?? `peer ${this.#change.origin}`;
+  }
+}
+
+/** The same key changed on the hub and on a member since they last synced. */
+class Conflict {
+  #batch;
+  #conflict;
+  constructor(batch, conflict) {
+    this.#batch = batch;
+    this.#conflict = conflict;
+    this.table = batch.table;
+    this.member = batch.member;
+    this.hub = new Side(batch, conflict.hub);
+    this.memberSide = new Side(batch, conflict.member);
+  }
+  /** The key as an object of JavaScript values. */
+  get key() {
+    const t = this.#batch.table;
+    return Object.fromEntries([...t.primaryKey].map((i, n) => [t.columns[i].name, toJs(this.#conflict.key[n])]));
+  }
+}
+
 /**
- * A batch as the contract sends it, read through conflicts whose sides
- * are `{ row: Row | null, changedAt: Date, changedAtMicros: bigint,
- * origin: string, deleted: boolean }`.
+ * A batch as the contract sends it, read through conflicts with `key`,
+ * `hub` and `memberSide`; each side has `row` (a Row, or null when
+ * deleted), `deleted`, `changedAt` (a Date), `changedAtMicros` (a BigInt)
+ * and `origin`.
  */
 export class ConflictBatch {
   constructor(batch) {
     this.raw = batch;
     this.table = batch.table;
     this.member = batch.member;
-    const keyNames = [...batch.table.primaryKey].map((i) => batch.table.columns[i].name);
-    const side = (c) => {
-      const row = c.row === undefined || c.row === null ? null : new Row(batch.table, c.row);
-      const micros = BigInt(c.changedAt);
-      return {
-        row,
-        deleted: row === null,
-        changedAt: new Date(Number(micros / MICROS_PER_MS)),
-        changedAtMicros: micros,
-        origin: batch.peers[c.origin] ?? `peer ${c.origin}`,
-      };
-    };
-    this.conflicts = batch.conflicts.map((c) => ({
-      table: batch.table,
-      member: batch.member,
-      key: Object.fromEntries(keyNames.map((n, i) => [n, toJs(c.key[i])])),
-      hub: side(c.hub),
-      memberSide: side(c.member),
-    }));
+    this.conflicts = batch.conflicts.map((c) => new Conflict(batch, c));
   }
 
   /** A batch for tests: [hubRow, memberRow] pairs, null for a delete. */

@@ -591,12 +591,19 @@ impl Served {
     /// Start a service on a free port, its store at `ws/STORE.db`, its log
     /// at `ws/STORE.log`; returns once it accepts connections.
     pub fn start(ws: &Workspace, store: &str) -> Served {
+        Served::start_env(ws, store, &[])
+    }
+
+    /// [`Served::start`] with environment variables of its own (a cache
+    /// folder, say).
+    pub fn start_env(ws: &Workspace, store: &str, vars: &[(&str, &str)]) -> Served {
         let meta = format!("sqlite://{}", ws.dir().join(format!("{store}.db")).display());
         let token = hubsync(&["token", "create", "tests", "--role", "admin", "--metadata", &meta]);
         let token = token.expect_ok("token").trim().to_owned();
         let port = free_port();
         let child = hubsync_cmd(&["serve", "--metadata", &meta, "--listen", &format!("127.0.0.1:{port}")])
             .env("HUBSYNC_SECRET_KEY", "aHVic3luYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(ws.dir().join(format!("{store}.log"))).expect("service log"))
             .spawn()

@@ -6,10 +6,25 @@
 use std::path::Path;
 
 use hubsync_tests::plugin_langs::{available, build_project, built};
-use hubsync_tests::{Db, Engine, Workspace, hubsync};
+use hubsync_tests::{Db, Engine, Served, Workspace, hubsync};
 
 const LANGS: [&str; 2] = ["python", "js"];
 const KINDS: [&str; 3] = ["conflict-policy", "column-filter", "schema-map"];
+
+#[test]
+fn the_tutorial_shows_the_examples_as_they_are() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tutorial = std::fs::read_to_string(root.join("plugins/README.md")).expect("plugins/README.md");
+    for file in [
+        "plugins/examples/python/keep-larger-amount/src/app.py",
+        "plugins/examples/python/keep-larger-amount/tests/test_app.py",
+        "plugins/examples/js/keep-larger-amount/src/app.js",
+        "plugins/examples/js/keep-larger-amount/test/app.test.js",
+    ] {
+        let code = std::fs::read_to_string(root.join(file)).expect(file);
+        assert!(tutorial.contains(&code), "plugins/README.md drifted from {file}");
+    }
+}
 
 #[test]
 fn every_scaffold_in_python_and_js_builds_and_passes_its_own_tests() {
@@ -27,6 +42,19 @@ fn every_scaffold_in_python_and_js_builds_and_passes_its_own_tests() {
                 let _ = std::fs::remove_dir_all(project.join(heavy));
             }
         }
+    }
+}
+
+#[test]
+fn the_filter_and_map_examples_build_and_meet_their_cases_in_both_languages() {
+    if !available("the_filter_and_map_examples_build_and_meet_their_cases_in_both_languages") {
+        return;
+    }
+    // Each example's own cases.json (with its `expect`) replaces the
+    // scaffold's, and its ./test.sh runs it through `hubsync plugin test`.
+    for lang in LANGS {
+        built(lang, "column-filter", &format!("plugins/examples/{lang}/eu-orders"));
+        built(lang, "schema-map", &format!("plugins/examples/{lang}/rename-orders"));
     }
 }
 
@@ -60,7 +88,7 @@ fn the_python_and_js_examples_decide_conflicts_written_by_the_engines_own_client
 [[group]]
 name = "orders"
 hub = "{}"
-conflict_policy = {{ plugin = "{wasm}", config = {{ column = "amount" }} }}
+conflict_policy = {{ plugin = "{wasm}", config = {{ column = "amount" }}, limits = {{ memory_mib = 96, deadline_ms = 5000 }} }}
 
 [[group.member]]
 name = "lite"
@@ -96,6 +124,27 @@ name = "orders"
         let conflicts = hubsync(&["conflicts", "--config", &file, "--group", "orders"]);
         let listed = conflicts.expect_ok("conflicts");
         assert!(listed.contains("keep-larger-amount"), "{lang}: {listed}");
+        // An exception in the plugin fails the batch with its type and line,
+        // as plugins/README.md shows.
+        let note = ws.dir().join("note.json");
+        std::fs::write(&note, r#"{"column": "note"}"#).expect("write");
+        let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/conflicts.json");
+        let run = hubsync(&[
+            "plugin",
+            "test",
+            &wasm,
+            "--cases",
+            cases.to_str().expect("utf-8"),
+            "--config",
+            note.to_str().expect("utf-8"),
+        ]);
+        let documented = match lang {
+            "python" => {
+                "resolve failed: ValueError: column 'note' is not numeric ('edited on the hub' vs 'edited on the member') (at app.py:38, in resolve_one)"
+            }
+            _ => r#"resolve failed: TypeError: "edited on the member" is not a number (at app.js:30)"#,
+        };
+        assert!(!run.ok && run.stderr.contains(documented), "{lang}: {}", run.stderr);
         // A bad configuration is refused before anything runs, naming the plugin.
         let bad = ws.dir().join("bad.json");
         std::fs::write(&bad, r#"{"colum": "amount"}"#).expect("write");
@@ -135,7 +184,9 @@ fn hostile_python_and_js_guests_are_contained_with_errors_that_name_them() {
     let ws = Workspace::new();
     let py = built("python", "conflict-policy", "plugins/testing/hostile-python");
     let js = built("js", "conflict-policy", "plugins/testing/hostile-js");
-    let cpu = "used up its CPU budget";
+    // A loop is stopped by its CPU budget or, as interpreted guests get 20
+    // times the fuel, by the deadline, whichever comes first.
+    let cpu = "and was stopped";
     let memory = "tried to grow its memory past the cap";
     let deadline = "ran past its deadline";
     for (wasm, name, mode, needles) in [
@@ -158,6 +209,9 @@ fn hostile_python_and_js_guests_are_contained_with_errors_that_name_them() {
         assert!(!run.ok, "{name} {mode}: passed:\n{}", run.stdout);
         let last = run.stderr.lines().last().unwrap_or_default();
         assert!(last.starts_with(&format!("error: plugin {name} (")), "{name} {mode}: {}", run.stderr);
+        if needles == [cpu] {
+            assert!(last.contains("CPU budget") || last.contains("deadline"), "{name} {mode}: {last}");
+        }
         for n in needles {
             assert!(last.contains(n), "{name} {mode}: {n:?} not in {last}");
         }
@@ -173,4 +227,71 @@ fn hostile_python_and_js_guests_are_contained_with_errors_that_name_them() {
             assert!(run.stderr.contains(&format!("{name} was here, on {stream}")), "{name}: {}", run.stderr);
         }
     }
+}
+
+/// Lines of a `serve` log that say a plugin of `bytes` bytes was compiled.
+fn compiled(log: &Path, bytes: u64) -> usize {
+    let text = std::fs::read_to_string(log).expect("serve log");
+    // The log is coloured: drop the escape sequences.
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().take_while(|&c| c != 'm').for_each(drop);
+        } else {
+            plain.push(c);
+        }
+    }
+    plain.lines().filter(|l| l.contains("plugin compiled") && l.contains(&format!("bytes={bytes}"))).count()
+}
+
+#[test]
+fn serve_compiles_a_stored_python_plugin_once_not_once_per_sync() {
+    if !available("serve_compiles_a_stored_python_plugin_once_not_once_per_sync") {
+        return;
+    }
+    let wasm = example("python");
+    let bytes = std::fs::metadata(&wasm).expect("component").len();
+    let (hub, member, ws) = (Db::new(Engine::Sqlite), Db::new(Engine::Sqlite), Workspace::new());
+    hub.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, amount NUMERIC); INSERT INTO orders VALUES (1, 1);");
+    let log = ws.dir().join("served.log");
+    // A cache of its own, empty: the first load compiles.
+    let cache = ws.dir().join("cache");
+    let env = [("HUBSYNC_CACHE_DIR", cache.to_str().expect("utf-8"))];
+    {
+        let s = Served::start_env(&ws, "served", &env);
+        let ok = |args: &[&str]| s.cli(args).expect_ok(&args.join(" ")).to_owned();
+        ok(&["plugin", "upload", &wasm, "--name", "larger"]);
+        let m = format!("m={}", member.url);
+        ok(&[
+            "group",
+            "create",
+            "g",
+            "--hub",
+            &hub.url,
+            "--member",
+            &m,
+            "--table",
+            "orders",
+            "--policy",
+            "stored:larger",
+        ]);
+        ok(&["sync", "now", "g", "--wait"]);
+        for round in 1..=3 {
+            // A conflict each round, the member's amount the larger.
+            hub.exec(&format!("UPDATE orders SET amount = {} WHERE id = 1;", 10 * round));
+            member.exec(&format!("UPDATE orders SET amount = {} WHERE id = 1;", 10 * round + 5));
+            ok(&["sync", "now", "g", "--wait"]);
+            assert_eq!(hub.scalar("SELECT amount FROM orders WHERE id = 1"), (10 * round + 5).to_string());
+        }
+        // Checked at upload, compiled then; never again for four syncs.
+        assert_eq!(compiled(&log, bytes), 1, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+    // A restarted service reads the compiled plugin from its cache.
+    let s = Served::start_env(&ws, "served", &env);
+    hub.exec("UPDATE orders SET amount = 100 WHERE id = 1;");
+    member.exec("UPDATE orders SET amount = 200 WHERE id = 1;");
+    s.cli(&["sync", "now", "g", "--wait"]).expect_ok("sync after a restart");
+    assert_eq!(hub.scalar("SELECT amount FROM orders WHERE id = 1"), "200");
+    assert_eq!(compiled(&log, bytes), 0, "{}", std::fs::read_to_string(&log).unwrap_or_default());
 }

@@ -285,3 +285,62 @@ fn the_data_sync_migration_steps_run_as_written() {
         assert_eq!(db.scalar("SELECT COUNT(*) FROM sys.schemas WHERE name = 'DataSync'"), "0");
     }
 }
+
+#[test]
+fn the_plugin_loop_runs_as_written() {
+    if !hubsync_tests::plugin_langs::available("the_plugin_loop_runs_as_written") {
+        return;
+    }
+    let block =
+        blocks("sh").into_iter().find(|b| b.contains("hubsync plugin new my-policy")).expect("the plugin block");
+    let ws = Workspace::new();
+    for line in commands(&block) {
+        // The block's paths are relative to where the user stands: here, the workspace.
+        sh(&format!("cd {} && {line}", ws.dir().display()), &[("PIP_DISABLE_PIP_VERSION_CHECK", "1")]);
+    }
+    assert!(ws.dir().join("my-policy/my-policy.wasm").exists());
+}
+
+#[test]
+fn the_cases_example_passes_plugin_test_with_its_expectations() {
+    let cases = blocks("json").into_iter().find(|b| b.contains("\"expect\"")).expect("the cases example");
+    let ws = Workspace::new();
+    let file = ws.dir().join("cases.json");
+    std::fs::write(&file, &cases).expect("write");
+    let policy = built_plugin("keep_larger_amount");
+    let args = ["plugin", "test", policy.to_str().expect("utf-8"), "--cases", file.to_str().expect("utf-8")];
+    let run = hubsync_tests::hubsync(&args);
+    run.expect_ok("plugin test of the README's cases");
+    // The same cases through a policy that answers otherwise fail, saying where.
+    let run = hubsync_tests::hubsync(&["plugin", "test", "builtin:hub-wins", "--cases", file.to_str().expect("utf-8")]);
+    assert!(!run.ok, "hub-wins met the expectations of keep-larger-amount");
+    assert!(
+        run.stderr.contains(r#"unmet: .decisions[0].decision: expected "take-member", found "take-hub""#),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_plugin_limits_example_is_a_valid_policy_line() {
+    let line = blocks("toml").into_iter().find(|b| b.contains("limits = { memory_mib")).expect("the limits example");
+    let (hub, member, ws) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Workspace::new());
+    hub.exec("CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2)); INSERT INTO orders VALUES (1, 10.00);");
+    std::fs::create_dir_all(ws.dir().join("policies")).expect("mkdir");
+    std::fs::copy(built_plugin("keep_larger_amount"), ws.dir().join("policies/keep-larger-amount.wasm"))
+        .expect("copy the policy");
+    let file = ws.group_file(&format!(
+        "[[group]]\nname = \"g\"\nhub = \"{}\"\n{line}\n[[group.member]]\nname = \"m\"\nurl = \"{}\"\n\n[[group.table]]\nname = \"orders\"\n",
+        hub.url, member.url
+    ));
+    hubsync_tests::hubsync(&["sync", "--config", &file]).expect_ok("sync with the limits example");
+    assert_eq!(member.scalar("SELECT COUNT(*) FROM orders"), "1");
+    // A limit out of range is refused before anything runs, saying which.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).expect("read").replace("memory_mib = 128", "memory_mib = 4096"),
+    )
+    .expect("write");
+    let run = hubsync_tests::hubsync(&["sync", "--config", &file]);
+    assert!(!run.ok && run.stderr.contains("limits.memory_mib must be between 1 and 1024"), "{}", run.stderr);
+}

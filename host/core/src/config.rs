@@ -200,6 +200,48 @@ pub struct PolicyConfig {
     #[serde(default = "empty_object")]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
+    /// Limits of this plugin's own, where the runtime's defaults do not fit
+    /// it (a Python or JavaScript plugin deciding large batches, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PluginLimits>,
+}
+
+/// A plugin's own limits; each one left out keeps the runtime's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Linear memory of one instance, in MiB (default 64; 1 to 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u32>,
+    /// Fuel (roughly, wasm instructions) every call may use, whatever its
+    /// size (default 100,000,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_per_call: Option<u64>,
+    /// Extra fuel per conflict or row in a call (default 1,000,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_per_item: Option<u64>,
+    /// Wall-clock deadline of one call, in milliseconds (default 1,000;
+    /// 10 to 60,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+}
+
+impl PluginLimits {
+    /// What is wrong with these limits, one sentence each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.memory_mib.is_some_and(|m| !(1..=1024).contains(&m)) {
+            out.push("limits.memory_mib must be between 1 and 1024".to_owned());
+        }
+        if self.fuel_per_call == Some(0) || self.fuel_per_item == Some(0) {
+            out.push("limits.fuel_per_call and fuel_per_item must be at least 1".to_owned());
+        }
+        if self.deadline_ms.is_some_and(|d| !(10..=60_000).contains(&d)) {
+            out.push("limits.deadline_ms must be between 10 and 60000".to_owned());
+        }
+        out
+    }
 }
 
 fn empty_object() -> serde_json::Value {
@@ -208,7 +250,7 @@ fn empty_object() -> serde_json::Value {
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { plugin: "builtin:hub-wins".into(), config: empty_object() }
+        PolicyConfig { plugin: "builtin:hub-wins".into(), config: empty_object(), limits: None }
     }
 }
 
@@ -352,6 +394,23 @@ impl GroupConfig {
                 ));
             }
         }
+        let policies = std::iter::once(("the conflict policy".to_owned(), Some(&self.conflict_policy)))
+            .chain(
+                self.tables
+                    .iter()
+                    .map(|t| (format!("table {:?}'s conflict policy", t.name), t.conflict_policy.as_ref())),
+            )
+            .chain(self.members.iter().flat_map(|m| {
+                [
+                    (format!("member {:?}'s column filter", m.name), m.column_filter.as_ref()),
+                    (format!("member {:?}'s schema map", m.name), m.schema_map.as_ref()),
+                ]
+            }));
+        for (what, policy) in policies {
+            for p in policy.and_then(|p| p.limits).map(|l| l.problems()).unwrap_or_default() {
+                out.push(format!("group {g:?}, {what}: {p}"));
+            }
+        }
         let mut tables = HashSet::new();
         for t in &self.tables {
             if t.name.is_empty() {
@@ -368,6 +427,30 @@ impl GroupConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plugins_limits_are_read_and_checked() {
+        let mut g = group();
+        g.conflict_policy =
+            serde_json::from_str(r#"{"plugin": "p.wasm", "limits": {"memory_mib": 128, "deadline_ms": 2000}}"#)
+                .expect("limits parse");
+        assert_eq!(
+            g.conflict_policy.limits,
+            Some(PluginLimits { memory_mib: Some(128), deadline_ms: Some(2000), ..PluginLimits::default() })
+        );
+        assert!(g.problems().is_empty(), "{:?}", g.problems());
+        g.conflict_policy.limits = Some(PluginLimits { memory_mib: Some(4096), ..PluginLimits::default() });
+        g.members[0].column_filter = Some(PolicyConfig {
+            limits: Some(PluginLimits { deadline_ms: Some(1), fuel_per_item: Some(0), ..PluginLimits::default() }),
+            ..PolicyConfig::default()
+        });
+        let problems = g.problems().join("\n");
+        assert!(problems.contains("the conflict policy: limits.memory_mib must be between 1 and 1024"), "{problems}");
+        assert!(problems.contains(r#"member "shop-1"'s column filter: limits.deadline_ms"#), "{problems}");
+        assert!(problems.contains("fuel_per_item must be at least 1"), "{problems}");
+        let unknown = serde_json::from_str::<PolicyConfig>(r#"{"plugin": "p.wasm", "limits": {"memory": 128}}"#);
+        assert!(unknown.expect_err("unknown field").to_string().contains("memory_mib"));
+    }
 
     fn group() -> GroupConfig {
         GroupConfig {

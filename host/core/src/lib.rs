@@ -17,7 +17,9 @@ pub mod schema;
 pub mod text;
 pub mod value;
 
-pub use config::{GroupConfig, MemberConfig, PluginConfig, PolicyConfig, SyncDirection, SyncFile, TableConfig};
+pub use config::{
+    GroupConfig, MemberConfig, PluginConfig, PluginLimits, PolicyConfig, SyncDirection, SyncFile, TableConfig,
+};
 pub use conflict::{Change, Conflict, ConflictBatch, Resolution};
 pub use connector::{
     Anchor, ApplyOp, BadRow, CapturedChange, ChangeBatch, ChangeMark, ChangeWatch, ConnectOptions, Connector,

@@ -12,7 +12,7 @@ use hubsync_core::{
     Anchor, Connector, EngineKind, GroupConfig, MemberConfig, Opener, PluginRole, Row, TableInfo, TableRef,
     TableSchema, key_id,
 };
-use hubsync_plugin_host::{Plugin, Runtime, Source};
+use hubsync_plugin_host::{LimitOverrides, Plugin, Runtime, Source};
 use tracing::{info, warn};
 
 use crate::EngineError;
@@ -528,7 +528,9 @@ impl Engine {
         context: &str,
     ) -> Result<Arc<Plugin>, EngineError> {
         let config = policy.config.to_string();
-        if let Some(p) = cache.get(&(policy.plugin.clone(), config.clone())) {
+        // The same plugin with other limits is another plugin.
+        let key = (policy.plugin.clone(), format!("{config} {:?}", policy.limits));
+        if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
         // `stored:NAME`: uploaded through the API into the metadata database.
@@ -545,13 +547,20 @@ impl Engine {
             (Some(name), None) => Source::Builtin(name),
             (None, None) => Source::File(Path::new(&policy.plugin)),
         };
+        let limits = policy.limits.unwrap_or_default();
+        let overrides = LimitOverrides {
+            fuel_per_call: limits.fuel_per_call,
+            fuel_per_item: limits.fuel_per_item,
+            deadline: limits.deadline_ms.map(std::time::Duration::from_millis),
+            memory_bytes: limits.memory_mib.map(|m| (m as usize) << 20),
+        };
         let plugin = self
             .runtime
-            .load(source, &config, Some(role))
+            .load_with(source, &config, Some(role), &overrides)
             .await
             .map_err(|cause| EngineError::Plugin { context: context.to_owned(), cause })?;
         let plugin = Arc::new(plugin);
-        cache.insert((policy.plugin.clone(), config), plugin.clone());
+        cache.insert(key, plugin.clone());
         Ok(plugin)
     }
 

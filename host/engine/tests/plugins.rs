@@ -19,11 +19,13 @@ async fn filtered_and_mapped_members_sync_both_ways() {
     config.members[0].column_filter = Some(PluginConfig {
         plugin: "builtin:column-filter".into(),
         config: json!({"tables": {"items": {"exclude": ["price"], "where": "qty >= 10"}}}),
+        limits: None,
     });
     config.members[1].schema_map = Some(PluginConfig {
         plugin: "builtin:schema-map".into(),
         config: json!({"tables": {"items": {"name": "stock", "columns": {
             "name": {"name": "title"}, "qty": {"name": "amount", "type": "text"}}}}}),
+        limits: None,
     });
     let g = e.engine.prepare(&config).await.expect("prepare");
     sync_until_quiet(&e.engine, &g, 4).await;

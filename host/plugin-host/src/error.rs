@@ -122,7 +122,7 @@ pub enum PluginError {
     },
     /// The deterministic CPU budget ran out.
     #[error(
-        "plugin {plugin}: {call} used up its CPU budget ({fuel} fuel units) and was stopped; it may loop forever, or the budget (limits.fuel_per_call / fuel_per_item) is too small for this batch"
+        "plugin {plugin}: {call} used up its CPU budget ({fuel} fuel units) and was stopped; it may loop forever, or the budget is too small for this batch: raise the plugin's `limits = {{ fuel_per_item = … }}` in the group"
     )]
     OutOfFuel {
         /// The plugin.
@@ -133,7 +133,9 @@ pub enum PluginError {
         fuel: u64,
     },
     /// The wall-clock deadline passed.
-    #[error("plugin {plugin}: {call} ran past its deadline of {deadline:?} and was stopped")]
+    #[error(
+        "plugin {plugin}: {call} ran past its deadline of {deadline:?} and was stopped; if it needs longer, raise the plugin's `limits = {{ deadline_ms = … }}` in the group"
+    )]
     Timeout {
         /// The plugin.
         plugin: String,
@@ -143,7 +145,9 @@ pub enum PluginError {
         deadline: Duration,
     },
     /// The memory cap was hit.
-    #[error("plugin {plugin}: {call} tried to grow its memory past the cap of {cap_bytes} bytes and was stopped")]
+    #[error(
+        "plugin {plugin}: {call} tried to grow its memory past the cap of {cap_bytes} bytes and was stopped; if it needs more, raise the plugin's `limits = {{ memory_mib = … }}` in the group"
+    )]
     OutOfMemory {
         /// The plugin.
         plugin: String,
@@ -163,6 +167,14 @@ pub enum PluginError {
         trap: String,
         /// The last lines the plugin wrote to stderr (a panic message, typically).
         stderr: String,
+    },
+    /// The limits asked for the plugin cannot be given.
+    #[error("plugin {plugin}: bad limits: {message}")]
+    Limits {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong with them.
+        message: String,
     },
     /// The runtime itself could not be set up.
     #[error("the plugin runtime could not start: {0}")]

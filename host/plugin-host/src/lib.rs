@@ -22,4 +22,6 @@ pub use error::PluginError;
 #[doc(hidden)]
 pub const TEST_PLUGINS_DIR: &str = env!("HUBSYNC_TEST_PLUGINS_DIR");
 pub use plugin::{Plugin, PluginStats};
-pub use runtime::{CONTRACT_VERSION, Limits, Runtime, RuntimeConfig, Source};
+pub use runtime::{
+    CONTRACT_VERSION, INTERPRETED_BYTES, LimitOverrides, Limits, MEMORY_CEILING_BYTES, Runtime, RuntimeConfig, Source,
+};

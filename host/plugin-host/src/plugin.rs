@@ -10,7 +10,7 @@ use wasmtime::{Store, Trap};
 use crate::bindings::{conflict_resolver, row_filter, schema_mapper, wit};
 use crate::convert;
 use crate::error::PluginError;
-use crate::runtime::{CONTRACT_VERSION, HostState, Shared};
+use crate::runtime::{CONTRACT_VERSION, HostState, Limits, Shared};
 
 /// Everything looked up once per plugin, before any instance exists.
 struct Pre {
@@ -50,6 +50,9 @@ pub struct PluginStats {
     pub fuel: u64,
     /// Time spent in calls, µs.
     pub micros: u64,
+    /// The largest linear memory any instance reached, in bytes: what one
+    /// instance of this plugin needs under `Limits::memory_bytes`.
+    pub peak_memory_bytes: u64,
 }
 
 #[derive(Default)]
@@ -57,12 +60,16 @@ struct Counters {
     calls: std::sync::atomic::AtomicU64,
     fuel: std::sync::atomic::AtomicU64,
     micros: std::sync::atomic::AtomicU64,
+    peak_memory: std::sync::atomic::AtomicU64,
 }
 
 /// A loaded, configured plugin. Calls may run concurrently: each takes its
 /// own instance from the pool.
 pub struct Plugin {
     shared: Arc<Shared>,
+    /// The limits its calls run under: the runtime's, with the plugin's
+    /// own overrides (a group's `limits`).
+    limits: Limits,
     info: PluginInfo,
     /// How messages and logs name the plugin: its own name, plus where it
     /// came from when that says more (a file path).
@@ -94,6 +101,7 @@ impl Plugin {
         component: Component,
         role: PluginRole,
         config: &str,
+        limits: Limits,
     ) -> Result<Plugin, PluginError> {
         let incompatible = |e: wasmtime::Error| PluginError::Incompatible {
             plugin: name.clone(),
@@ -130,6 +138,7 @@ impl Plugin {
         };
         let mut plugin = Plugin {
             shared,
+            limits,
             info,
             label: name.clone(),
             config: config.to_owned(),
@@ -140,7 +149,7 @@ impl Plugin {
         let mut inst = plugin.instantiate_bare().await?;
         plugin.arm(&mut inst, 0);
         let described = match inst.instance.get_typed_func::<(), (wit::Info,)>(&mut inst.store, &plugin.pre.describe) {
-            Ok(f) => bounded(&plugin.shared, f.call_async(&mut inst.store, ())).await.map(|(info,)| Ok(info)),
+            Ok(f) => bounded(plugin.limits.deadline, f.call_async(&mut inst.store, ())).await.map(|(info,)| Ok(info)),
             Err(e) => return Err(incompatible(e)),
         };
         let d = plugin.settle(&mut inst, "describe", described).0?;
@@ -200,7 +209,7 @@ impl Plugin {
             };
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
-                Bound::Conflict(b) => bounded(&self.shared, b.call_resolve(&mut inst.store, input)).await,
+                Bound::Conflict(b) => bounded(self.limits.deadline, b.call_resolve(&mut inst.store, input)).await,
                 _ => unreachable_role(),
             };
             let got = self.finish(inst, "resolve", r)?;
@@ -241,7 +250,9 @@ impl Plugin {
         let schema = convert::SchemaParts::new(table);
         let mut inst = self.checkout(table.columns.len()).await?;
         let r = match &inst.bound {
-            Bound::Filter(b) => bounded(&self.shared, b.call_columns(&mut inst.store, schema.param(), member)).await,
+            Bound::Filter(b) => {
+                bounded(self.limits.deadline, b.call_columns(&mut inst.store, schema.param(), member)).await
+            }
             _ => unreachable_role(),
         };
         let cols: Vec<usize> = self.finish(inst, "columns", r)?.into_iter().map(|i| i as usize).collect();
@@ -271,7 +282,7 @@ impl Plugin {
             let mut inst = self.checkout(range.len()).await?;
             let r = match &inst.bound {
                 Bound::Filter(b) => {
-                    bounded(&self.shared, b.call_filter(&mut inst.store, schema.param(), member, &input)).await
+                    bounded(self.limits.deadline, b.call_filter(&mut inst.store, schema.param(), member, &input)).await
                 }
                 _ => unreachable_role(),
             };
@@ -290,7 +301,9 @@ impl Plugin {
         let schema = convert::SchemaParts::new(hub_table);
         let mut inst = self.checkout(hub_table.columns.len()).await?;
         let r = match &inst.bound {
-            Bound::Map(b) => bounded(&self.shared, b.call_map_schema(&mut inst.store, schema.param(), member)).await,
+            Bound::Map(b) => {
+                bounded(self.limits.deadline, b.call_map_schema(&mut inst.store, schema.param(), member)).await
+            }
             _ => unreachable_role(),
         };
         let mapped = convert::schema_from_wit(self.finish(inst, "map-schema", r)?);
@@ -329,7 +342,7 @@ impl Plugin {
                         convert::direction_to_wit(direction),
                         &input,
                     );
-                    bounded(&self.shared, call).await
+                    bounded(self.limits.deadline, call).await
                 }
                 _ => unreachable_role(),
             };
@@ -353,7 +366,7 @@ impl Plugin {
     /// Split items into runs whose estimated guest-memory size stays well
     /// under the cap (at least one item per run).
     fn chunks(&self, sizes: impl Iterator<Item = usize>) -> Vec<std::ops::Range<usize>> {
-        let budget = self.shared.limits.memory_bytes / 8;
+        let budget = self.limits.memory_bytes / 8;
         let mut out = Vec::new();
         let (mut start, mut acc, mut n) = (0, 0, 0);
         for (i, s) in sizes.enumerate() {
@@ -388,10 +401,10 @@ impl Plugin {
     }
 
     async fn instantiate_bare(&self) -> Result<Instance, PluginError> {
-        let mut store = self.shared.new_store();
-        store.set_fuel(self.shared.limits.fuel_per_call).map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
-        store.set_epoch_deadline(self.shared.deadline_ticks());
-        let instance = match bounded(&self.shared, self.pre.instance_pre.instantiate_async(&mut store)).await {
+        let mut store = self.shared.new_store(self.limits.memory_bytes);
+        store.set_fuel(self.limits.fuel_per_call).map_err(|e| PluginError::Runtime(format!("{e:#}")))?;
+        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        let instance = match bounded(self.limits.deadline, self.pre.instance_pre.instantiate_async(&mut store)).await {
             Ok(i) => i,
             Err(e) => return Err(self.classify("instantiate", e, &mut store)),
         };
@@ -417,7 +430,9 @@ impl Plugin {
         let configure =
             inst.instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut inst.store, &self.pre.configure);
         let r = match configure {
-            Ok(f) => bounded(&self.shared, f.call_async(&mut inst.store, (self.config.as_str(),))).await.map(|(r,)| r),
+            Ok(f) => bounded(self.limits.deadline, f.call_async(&mut inst.store, (self.config.as_str(),)))
+                .await
+                .map(|(r,)| r),
             Err(e) => {
                 return Err(PluginError::Incompatible {
                     plugin: self.label.clone(),
@@ -438,12 +453,12 @@ impl Plugin {
 
     /// Give the instance its budget for a call over `items` items.
     fn arm(&self, inst: &mut Instance, items: usize) {
-        let l = &self.shared.limits;
+        let l = &self.limits;
         let fuel = l.fuel_per_call.saturating_add(l.fuel_per_item.saturating_mul(items as u64));
         // Setting fuel only fails when fuel is disabled, which this engine never is.
         let _ = inst.store.set_fuel(fuel);
         inst.armed = (fuel, std::time::Instant::now());
-        inst.store.set_epoch_deadline(self.shared.deadline_ticks());
+        inst.store.set_epoch_deadline(deadline_ticks(l.deadline));
     }
 
     /// What this plugin's calls have cost so far.
@@ -453,6 +468,7 @@ impl Plugin {
             calls: self.counters.calls.load(Relaxed),
             fuel: self.counters.fuel.load(Relaxed),
             micros: self.counters.micros.load(Relaxed),
+            peak_memory_bytes: self.counters.peak_memory.load(Relaxed),
         }
     }
 
@@ -478,7 +494,7 @@ impl Plugin {
     /// and past 64 loaded plugins none would be left to instantiate).
     fn checkin(&self, inst: Instance) {
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < self.shared.limits.idle_instances.max(1)
+            && idle.len() < self.limits.idle_instances.max(1)
             && self.shared.reserve_idle()
         {
             idle.push(inst);
@@ -500,6 +516,7 @@ impl Plugin {
             self.counters.calls.fetch_add(1, Relaxed);
             self.counters.fuel.fetch_add(budget.saturating_sub(left), Relaxed);
             self.counters.micros.fetch_add(since.elapsed().as_micros() as u64, Relaxed);
+            self.counters.peak_memory.fetch_max(inst.store.data().limiter.peak as u64, Relaxed);
         }
         let (result, reusable) = self.settle(&mut inst, call, r);
         if reusable {
@@ -537,7 +554,7 @@ impl Plugin {
 
     fn classify(&self, call: &'static str, e: wasmtime::Error, store: &mut Store<HostState>) -> PluginError {
         let plugin = self.label.clone();
-        let l = &self.shared.limits;
+        let l = &self.limits;
         if store.data().limiter.hit {
             return PluginError::OutOfMemory { plugin, call, cap_bytes: l.memory_bytes };
         }
@@ -557,15 +574,20 @@ impl Plugin {
 /// unwinds the guest's stack). The instance is then discarded like any
 /// trapped one, since the error is reported as an interrupt.
 async fn bounded<T>(
-    shared: &Shared,
+    deadline: std::time::Duration,
     call: impl std::future::Future<Output = wasmtime::Result<T>>,
 ) -> wasmtime::Result<T> {
     // The epoch deadline fires first for wasm code; this is the backstop.
-    let limit = shared.limits.deadline + 2 * crate::runtime::TICK;
+    let limit = deadline + 2 * crate::runtime::TICK;
     match tokio::time::timeout(limit, call).await {
         Ok(r) => r,
         Err(_) => Err(wasmtime::Error::new(Trap::Interrupt)),
     }
+}
+
+/// Ticks of the epoch ticker that make up `deadline`.
+fn deadline_ticks(deadline: std::time::Duration) -> u64 {
+    (deadline.as_millis() / crate::runtime::TICK.as_millis()).max(1) as u64 + 1
 }
 
 fn last_lines(s: &str) -> String {

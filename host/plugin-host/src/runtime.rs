@@ -45,7 +45,19 @@ pub struct Limits {
     pub idle_instances: usize,
     /// Instance slots in the pooling allocator (all plugins together).
     pub pool_instances: u32,
+    /// How many times the fuel a plugin that embeds a language runtime
+    /// (Python, JavaScript: a component of [`INTERPRETED_BYTES`] or more)
+    /// gets by default: fuel counts wasm instructions, and an interpreter
+    /// runs hundreds of them per line of its language.
+    pub interpreted_fuel_factor: u64,
+    /// The memory cap of such a plugin by default (its interpreter's heap
+    /// grows before it collects).
+    pub interpreted_memory_bytes: usize,
 }
+
+/// A component this large embeds a language runtime (componentize-py's
+/// are ~18 MiB, componentize-js's ~12 MiB; a Rust plugin is ~0.1 MiB).
+pub const INTERPRETED_BYTES: usize = 4 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -56,6 +68,40 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             idle_instances: 4,
             pool_instances: 64,
+            interpreted_fuel_factor: 20,
+            interpreted_memory_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The most linear memory any one plugin may be given (a group's
+/// `limits.memory_mib`): every slot of the pooling allocator can hold this
+/// much, so one plugin's larger cap needs no runtime of its own.
+pub const MEMORY_CEILING_BYTES: usize = 1 << 30;
+
+/// A plugin's own limits, overriding the runtime's where set (a group's
+/// `limits` on its plugin).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitOverrides {
+    /// Fuel every call may use, whatever its size.
+    pub fuel_per_call: Option<u64>,
+    /// Extra fuel per conflict or row in the call.
+    pub fuel_per_item: Option<u64>,
+    /// Wall-clock deadline of one call.
+    pub deadline: Option<Duration>,
+    /// Linear memory cap of one instance, in bytes (at most [`MEMORY_CEILING_BYTES`]).
+    pub memory_bytes: Option<usize>,
+}
+
+impl Limits {
+    /// These limits with `o`'s overrides applied.
+    pub fn with(&self, o: &LimitOverrides) -> Limits {
+        Limits {
+            fuel_per_call: o.fuel_per_call.unwrap_or(self.fuel_per_call),
+            fuel_per_item: o.fuel_per_item.unwrap_or(self.fuel_per_item),
+            deadline: o.deadline.unwrap_or(self.deadline),
+            memory_bytes: o.memory_bytes.unwrap_or(self.memory_bytes),
+            ..self.clone()
         }
     }
 }
@@ -118,6 +164,9 @@ impl WasiView for HostState {
 pub(crate) struct MemoryCap {
     cap: usize,
     pub(crate) hit: bool,
+    /// The largest linear memory this instance was allowed (its initial
+    /// memory included): what an instance of the plugin occupies.
+    pub(crate) peak: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -126,6 +175,7 @@ impl ResourceLimiter for MemoryCap {
             self.hit = true;
             wasmtime::bail!("memory cap of {} bytes reached", self.cap);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -160,13 +210,14 @@ impl Shared {
 }
 
 impl Shared {
-    pub(crate) fn new_store(&self) -> Store<HostState> {
+    /// A store for one instance, its linear memory capped at `memory_bytes`.
+    pub(crate) fn new_store(&self, memory_bytes: usize) -> Store<HostState> {
         let output = Capture::default();
         let wasi = WasiCtxBuilder::new().stdout(output.clone()).stderr(output.clone()).build();
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryCap { cap: self.limits.memory_bytes, hit: false },
+            limiter: MemoryCap { cap: memory_bytes, hit: false, peak: 0 },
             output,
         };
         let mut store = Store::new(&self.engine, state);
@@ -176,11 +227,6 @@ impl Shared {
         // instead of holding a worker for its whole budget.
         store.fuel_async_yield_interval(Some(YIELD_FUEL)).expect("fuel is enabled on this engine");
         store
-    }
-
-    /// Ticks of the epoch ticker that make up the deadline.
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        (self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64 + 1
     }
 }
 
@@ -244,6 +290,17 @@ impl Runtime {
         config: &str,
         expected: Option<PluginRole>,
     ) -> Result<Plugin, PluginError> {
+        self.load_with(source, config, expected, &LimitOverrides::default()).await
+    }
+
+    /// [`Runtime::load`] with limits of the plugin's own.
+    pub async fn load_with(
+        &self,
+        source: Source<'_>,
+        config: &str,
+        expected: Option<PluginRole>,
+        overrides: &LimitOverrides,
+    ) -> Result<Plugin, PluginError> {
         let (name, bytes): (String, std::borrow::Cow<'_, [u8]>) = match source {
             Source::Builtin(n) => {
                 let b = crate::builtin::bytes(n).ok_or_else(|| PluginError::UnknownBuiltin {
@@ -259,10 +316,33 @@ impl Runtime {
             }
             Source::Bytes { name, bytes } => (name.to_owned(), bytes.into()),
         };
+        let base = &self.shared.limits;
+        let limits = if bytes.len() >= INTERPRETED_BYTES {
+            let f = base.interpreted_fuel_factor.max(1);
+            Limits {
+                fuel_per_call: base.fuel_per_call.saturating_mul(f),
+                fuel_per_item: base.fuel_per_item.saturating_mul(f),
+                memory_bytes: base.memory_bytes.max(base.interpreted_memory_bytes),
+                ..base.clone()
+            }
+        } else {
+            base.clone()
+        }
+        .with(overrides);
+        if limits.memory_bytes > MEMORY_CEILING_BYTES.max(self.shared.limits.memory_bytes) {
+            return Err(PluginError::Limits {
+                plugin: name,
+                message: format!(
+                    "a memory cap of {} MiB is more than the {} MiB any plugin may have",
+                    limits.memory_bytes >> 20,
+                    MEMORY_CEILING_BYTES >> 20
+                ),
+            });
+        }
         let sha: [u8; 32] = Sha256::digest(&bytes).into();
         let component = self.compile(&name, &bytes, sha).await?;
         let role = detect_role(&self.shared.engine, &component, &name, expected)?;
-        Plugin::new(self.shared.clone(), name, hex(&sha), component, role, config).await
+        Plugin::new(self.shared.clone(), name, hex(&sha), component, role, config, limits).await
     }
 
     async fn compile(&self, name: &str, bytes: &[u8], sha: [u8; 32]) -> Result<Component, PluginError> {
@@ -299,8 +379,19 @@ impl Shared {
                 }
             }
         }
+        let started = std::time::Instant::now();
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| PluginError::Malformed { plugin: name.to_owned(), cause: format!("{e:#}") })?;
+        // Compiling is the slow part of a load (seconds for a Python or
+        // JavaScript plugin): say when it happens, so that it is seen to
+        // happen once per plugin, not once per sync.
+        tracing::info!(
+            plugin = name,
+            bytes = bytes.len(),
+            millis = started.elapsed().as_millis() as u64,
+            cached = path.is_some(),
+            "plugin compiled"
+        );
         if let Some(path) = &path
             && let Err(e) = write_cache(path, &component)
         {
@@ -331,7 +422,7 @@ fn build_engine(limits: &Limits, pooling: bool) -> Result<Engine, PluginError> {
             .total_memories(n * 2)
             .total_tables(n * 8)
             .total_stacks(n)
-            .max_memory_size(limits.memory_bytes.next_multiple_of(64 << 10));
+            .max_memory_size(limits.memory_bytes.max(MEMORY_CEILING_BYTES).next_multiple_of(64 << 10));
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&cfg).map_err(|e| PluginError::Runtime(format!("{e:#}")))

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use hubsync_core::{
     Change, ColumnType, Conflict, ConflictBatch, Direction, PluginRole, Resolution, TableSchema, Value,
 };
-use hubsync_plugin_host::{Limits, PluginError, Runtime, RuntimeConfig, Source};
+use hubsync_plugin_host::{LimitOverrides, Limits, PluginError, Runtime, RuntimeConfig, Source};
 
 fn test_plugin(name: &str) -> Vec<u8> {
     let path = Path::new(env!("HUBSYNC_TEST_PLUGINS_DIR")).join(format!("{name}.wasm"));
@@ -185,6 +185,51 @@ async fn unbounded_allocation_hits_the_memory_cap() {
     assert!(matches!(err, PluginError::OutOfMemory { cap_bytes, .. } if cap_bytes == 64 << 20), "{err}");
     let ok = rt.load(Source::Builtin("member-wins"), "{}", None).await.expect("load");
     assert_eq!(ok.resolve(&batch()).await.expect("resolve")[0], Resolution::TakeMember);
+}
+
+#[tokio::test]
+async fn a_plugins_own_limits_override_the_runtimes() {
+    let rt = runtime();
+    let bytes = test_plugin("misbehave");
+    let load = |mode: &'static str, o: LimitOverrides| {
+        let (rt, bytes) = (rt.clone(), bytes.clone());
+        async move {
+            rt.load_with(
+                Source::Bytes { name: "misbehave", bytes: &bytes },
+                &format!(r#"{{"mode": "{mode}"}}"#),
+                None,
+                &o,
+            )
+            .await
+        }
+    };
+    let small = LimitOverrides { memory_bytes: Some(16 << 20), ..LimitOverrides::default() };
+    let err = load("alloc", small).await.expect("load").resolve(&batch()).await.expect_err("capped");
+    assert!(matches!(err, PluginError::OutOfMemory { cap_bytes, .. } if cap_bytes == 16 << 20), "{err}");
+    assert!(err.to_string().contains("memory_mib"), "{err}");
+    // Above the runtime's default, up to the ceiling, with nothing else changed.
+    let big = LimitOverrides {
+        memory_bytes: Some(256 << 20),
+        fuel_per_call: Some(u64::MAX / 4),
+        deadline: Some(Duration::from_secs(20)),
+        ..LimitOverrides::default()
+    };
+    let err = load("alloc", big).await.expect("load").resolve(&batch()).await.expect_err("capped");
+    assert!(matches!(err, PluginError::OutOfMemory { cap_bytes, .. } if cap_bytes == 256 << 20), "{err}");
+    let short = LimitOverrides { deadline: Some(Duration::from_millis(100)), ..LimitOverrides::default() };
+    let start = Instant::now();
+    let err = load("sleep", short).await.expect("load").resolve(&batch()).await.expect_err("stopped");
+    assert!(matches!(err, PluginError::Timeout { deadline, .. } if deadline == Duration::from_millis(100)), "{err}");
+    assert!(start.elapsed() < Duration::from_millis(900), "took {:?}", start.elapsed());
+    let tight = LimitOverrides { fuel_per_call: Some(1000), fuel_per_item: Some(1), ..LimitOverrides::default() };
+    let err = load("ok", tight).await.expect_err("not even describe fits");
+    assert!(matches!(err, PluginError::OutOfFuel { fuel: 1000, .. }), "{err}");
+    let huge = LimitOverrides { memory_bytes: Some(2 << 30), ..LimitOverrides::default() };
+    let err = load("ok", huge).await.expect_err("over the ceiling");
+    assert!(matches!(err, PluginError::Limits { .. }) && err.to_string().contains("1024 MiB"), "{err}");
+    // The runtime's own plugins keep the defaults.
+    let err = misbehave(&rt, "alloc").await.resolve(&batch()).await.expect_err("capped");
+    assert!(matches!(err, PluginError::OutOfMemory { cap_bytes, .. } if cap_bytes == 64 << 20), "{err}");
 }
 
 #[tokio::test]

@@ -113,6 +113,13 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{group=\"{}\",plugin=\"{}\"}} {v}", esc(g), esc(p));
             }
         }
+        // What one instance of each plugin needs, to set the memory cap by.
+        let name = "hubsync_plugin_memory_peak_bytes";
+        let _ = writeln!(out, "# HELP {name} The largest linear memory an instance of the plugin reached.");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for (g, p, st) in plugins {
+            let _ = writeln!(out, "{name}{{group=\"{}\",plugin=\"{}\"}} {}", esc(g), esc(p), st.peak_memory_bytes);
+        }
         let name = "hubsync_lease_holder";
         let _ = writeln!(out, "# HELP {name} 1 for each member being synced, by the instance holding its lease.");
         let _ = writeln!(out, "# TYPE {name} gauge");
@@ -151,7 +158,8 @@ mod tests {
         m.add("hubsync_rows_down_total", "g", "m\"1", 5.0);
         m.observe("g", "m\"1", 0.3);
         m.add_decision("g", "m\"1", "take-hub", 2.0);
-        let stats = hubsync_plugin_host::PluginStats { calls: 3, fuel: 100, micros: 1_500_000 };
+        let stats =
+            hubsync_plugin_host::PluginStats { calls: 3, fuel: 100, micros: 1_500_000, peak_memory_bytes: 1 << 20 };
         let text =
             m.render(&[("g".into(), "m\"1".into(), "i1".into())], &[("g".into(), "hub-wins 1.0".into(), stats)], "i1");
         assert!(
@@ -159,6 +167,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("hubsync_plugin_seconds_total{group=\"g\",plugin=\"hub-wins 1.0\"} 1.5"), "{text}");
+        assert!(
+            text.contains("hubsync_plugin_memory_peak_bytes{group=\"g\",plugin=\"hub-wins 1.0\"} 1048576"),
+            "{text}"
+        );
         assert!(text.contains("hubsync_rows_down_total{group=\"g\",member=\"m\\\"1\"} 5"), "{text}");
         assert!(text.contains("hubsync_sync_duration_seconds_bucket{group=\"g\",member=\"m\\\"1\",le=\"0.25\"} 0"));
         assert!(text.contains("le=\"0.5\"} 1"));

@@ -189,7 +189,7 @@ struct Replay {
 
 async fn replay(Path(group): Path<String>, p: Posted<Replay>) -> Response {
     let req = ReplayRequest {
-        policy: PolicyConfig { plugin: p.form.policy.clone(), config: serde_json::json!({}) },
+        policy: PolicyConfig { plugin: p.form.policy.clone(), config: serde_json::json!({}), limits: None },
         limit: Some(1000),
     };
     let r = p.signed.api.replay(&group, &req).await.map_err(|e| e.message);

@@ -333,7 +333,7 @@ pub fn group(name: &str, hub: &Db, members: &[&Db], policy: &str, config: serde_
             })
             .collect(),
         tables: vec![TableConfig { name: "items".into(), namespace: None, columns: vec![], conflict_policy: None }],
-        conflict_policy: PolicyConfig { plugin: policy.into(), config },
+        conflict_policy: PolicyConfig { plugin: policy.into(), config, limits: None },
         interval_seconds: None,
         follow_changes: false,
         change_poll_milliseconds: 250,

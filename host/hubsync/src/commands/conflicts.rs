@@ -75,7 +75,8 @@ async fn replay(r: &Remote, group: &str, policy: &str, config: Option<&str>, lim
         Some(c) => serde_json::from_str(c).context("--replay-config is not JSON")?,
         None => serde_json::Value::Object(Default::default()),
     };
-    let body = ReplayRequest { policy: PolicyConfig { plugin: policy.to_owned(), config }, limit: Some(limit) };
+    let body =
+        ReplayRequest { policy: PolicyConfig { plugin: policy.to_owned(), config, limits: None }, limit: Some(limit) };
     let v = r.client()?.replay(group, &body).await?;
     if r.json {
         return print(&v);
