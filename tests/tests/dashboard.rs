@@ -7,10 +7,19 @@
 //! the agent coming online, and markup in data shown as text. Screenshots
 //! of the pages land in `target/screenshots/`.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use hubsync_tests::browser::{Browser, http, screenshots};
 use hubsync_tests::{Db, Engine, Served, Workspace, spawn_agent, wait_for};
+
+/// The browser tests take turns: side by side on two cores, a sync in one
+/// (300,000 rows) starved another's page waits, and their free ports could
+/// meet (CI saw both, never a run on its own).
+fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The port of a served URL.
 fn port_of(s: &Served) -> u16 {
@@ -59,6 +68,7 @@ fn shot(b: &Browser, name: &str) {
 
 #[test]
 fn a_new_user_sets_up_a_group_in_three_steps_syncs_it_and_watches_the_progress_to_the_end() {
+    let _one = one_browser_at_a_time();
     let Some(b) = Browser::start("dashboard: set-up, sync now with progress") else { return };
     let ws = Workspace::new();
     let (hub, lite, maria) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite), Db::new(Engine::Mariadb));
@@ -175,6 +185,7 @@ fn a_new_user_sets_up_a_group_in_three_steps_syncs_it_and_watches_the_progress_t
 
 #[test]
 fn a_conflict_shows_both_sides_marked_and_a_replay_previews_member_wins() {
+    let _one = one_browser_at_a_time();
     let Some(b) = Browser::start("dashboard: conflicts") else { return };
     let ws = Workspace::new();
     let (hub, member) = (Db::new(Engine::Postgres), Db::new(Engine::Sqlite));
@@ -217,6 +228,7 @@ fn a_conflict_shows_both_sides_marked_and_a_replay_previews_member_wins() {
 
 #[test]
 fn a_reader_sees_everything_and_no_button_that_changes_anything() {
+    let _one = one_browser_at_a_time();
     let Some(b) = Browser::start("dashboard: reader") else { return };
     let ws = Workspace::new();
     let (hub, member) = (Db::new(Engine::Sqlite), Db::new(Engine::Sqlite));
@@ -267,6 +279,7 @@ fn a_reader_sees_everything_and_no_button_that_changes_anything() {
 
 #[test]
 fn markup_in_data_is_text_and_a_cross_site_post_is_refused() {
+    let _one = one_browser_at_a_time();
     let Some(b) = Browser::start("dashboard: XSS and CSRF") else { return };
     let ws = Workspace::new();
     let (hub, member) = (Db::new(Engine::Sqlite), Db::new(Engine::Sqlite));
@@ -357,6 +370,7 @@ fn markup_in_data_is_text_and_a_cross_site_post_is_refused() {
 
 #[test]
 fn an_agent_is_created_its_key_shown_once_and_it_comes_online_with_its_database() {
+    let _one = one_browser_at_a_time();
     let Some(b) = Browser::start("dashboard: agents") else { return };
     let ws = Workspace::new();
     let served = Served::start(&ws, "agents");
@@ -396,6 +410,7 @@ fn an_agent_is_created_its_key_shown_once_and_it_comes_online_with_its_database(
 
 #[test]
 fn a_plugin_is_checked_on_upload_listed_with_its_use_and_removed() {
+    let _one = one_browser_at_a_time();
     let Some(b) = Browser::start("dashboard: plugins") else { return };
     let ws = Workspace::new();
     let served = Served::start(&ws, "plugins");
