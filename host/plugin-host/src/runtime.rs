@@ -389,7 +389,7 @@ impl Shared {
             plugin = name,
             bytes = bytes.len(),
             millis = started.elapsed().as_millis() as u64,
-            cached = path.is_some(),
+            written_to_cache = path.is_some(),
             "plugin compiled"
         );
         if let Some(path) = &path
