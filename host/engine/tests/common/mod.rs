@@ -409,8 +409,8 @@ pub struct Flaky {
     pub calls: Arc<AtomicUsize>,
     pub fail_at: usize,
     pub fault: Fault,
-    /// When set, every apply takes 50 ms longer, and reads that start
-    /// while an apply runs (on any connector sharing it) are counted.
+    /// When set, every apply takes 100 ms longer, and reads and lookups
+    /// that overlap an apply (on any connector sharing it) are counted.
     pub overlap: Option<Arc<Overlap>>,
 }
 
@@ -418,12 +418,34 @@ pub struct Flaky {
 #[derive(Debug, Default)]
 pub struct Overlap {
     applying: AtomicUsize,
+    /// Applies begun so far: a read that sees it change ran beside one.
+    applies_begun: AtomicUsize,
     /// Reads of changes started while an apply ran.
     pub reads_during_apply: AtomicUsize,
     /// Reads of changes in all.
     pub reads: AtomicUsize,
     /// Lookups started while an apply ran.
     pub lookups_during_apply: AtomicUsize,
+}
+
+impl Overlap {
+    /// Runs `call` and says whether an apply ran at any moment of it: one
+    /// running when it began, one begun while it ran, or one still running
+    /// when it ended. Checking the whole span rather than one instant keeps
+    /// the count true on a loaded machine, where a read sampled once could
+    /// miss a write that overlapped it. Sequential batches never overlap,
+    /// so the count still falls to zero if pipelining breaks.
+    async fn watch<T>(&self, call: impl std::future::Future<Output = T>) -> (T, bool) {
+        let busy = self.applying.load(Ordering::SeqCst) > 0;
+        let begun = self.applies_begun.load(Ordering::SeqCst);
+        // A read is quick; the pause gives a write spawned beside it time
+        // to begin, as a slower database would.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let r = call.await;
+        let beside =
+            busy || self.applying.load(Ordering::SeqCst) > 0 || self.applies_begun.load(Ordering::SeqCst) != begun;
+        (r, beside)
+    }
 }
 
 impl Flaky {
@@ -474,33 +496,32 @@ impl Connector for Flaky {
         self.inner.deprovision_all().await
     }
     async fn read_changes(&self, t: &TableSchema, since: &Anchor, limit: usize) -> Result<ChangeBatch, ConnectorError> {
-        if let Some(o) = &self.overlap {
-            o.reads.fetch_add(1, Ordering::SeqCst);
-            // Looked at a little after the read starts, when a write begun
-            // beside it has surely reached its (longer) delay.
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            if o.applying.load(Ordering::SeqCst) > 0 {
-                o.reads_during_apply.fetch_add(1, Ordering::SeqCst);
-            }
+        let Some(o) = &self.overlap else { return self.guard(self.inner.read_changes(t, since, limit)).await };
+        o.reads.fetch_add(1, Ordering::SeqCst);
+        let (r, beside) = o.watch(self.guard(self.inner.read_changes(t, since, limit))).await;
+        if beside {
+            o.reads_during_apply.fetch_add(1, Ordering::SeqCst);
         }
-        self.guard(self.inner.read_changes(t, since, limit)).await
+        r
     }
     async fn apply(&self, t: &TableSchema, ops: &[ApplyOp], origin: &str) -> Result<(), ConnectorError> {
         let Some(o) = &self.overlap else { return self.guard(self.inner.apply(t, ops, origin)).await };
         o.applying.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        o.applies_begun.fetch_add(1, Ordering::SeqCst);
+        // Long beside a read and a lookup on a loaded machine (CI once
+        // saw a lookup start after a 50 ms write had ended).
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let r = self.guard(self.inner.apply(t, ops, origin)).await;
         o.applying.fetch_sub(1, Ordering::SeqCst);
         r
     }
     async fn lookup(&self, t: &TableSchema, since: &Anchor, keys: &[Row]) -> Result<Vec<KeyState>, ConnectorError> {
-        if let Some(o) = &self.overlap {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            if o.applying.load(Ordering::SeqCst) > 0 {
-                o.lookups_during_apply.fetch_add(1, Ordering::SeqCst);
-            }
+        let Some(o) = &self.overlap else { return self.guard(self.inner.lookup(t, since, keys)).await };
+        let (r, beside) = o.watch(self.guard(self.inner.lookup(t, since, keys))).await;
+        if beside {
+            o.lookups_during_apply.fetch_add(1, Ordering::SeqCst);
         }
-        self.guard(self.inner.lookup(t, since, keys)).await
+        r
     }
     // Asking is not counted as a call (nor failed): it only decides when
     // lookups are made.
