@@ -9,6 +9,7 @@
 
 mod bindings;
 pub mod builtin;
+mod cache;
 mod convert;
 mod error;
 mod plugin;

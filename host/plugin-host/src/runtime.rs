@@ -14,6 +14,7 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::cache::DiskCache;
 use crate::error::PluginError;
 use crate::plugin::Plugin;
 use crate::stdio::Capture;
@@ -188,8 +189,8 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
     pub(crate) limits: Limits,
-    cache_dir: Option<PathBuf>,
-    compat: String,
+    /// Compiled components on disk, when a directory was given.
+    disk: Option<DiskCache>,
     compiled: Mutex<HashMap<[u8; 32], Component>>,
     /// Idle instances kept by every plugin of this runtime together.
     pub(crate) idle_total: std::sync::atomic::AtomicUsize,
@@ -269,8 +270,7 @@ impl Runtime {
                 engine,
                 linker,
                 limits,
-                cache_dir: config.cache_dir,
-                compat,
+                disk: config.cache_dir.map(|d| DiskCache::new(d, compat)),
                 compiled: Mutex::new(HashMap::new()),
                 idle_total: Default::default(),
             }),
@@ -365,7 +365,7 @@ impl Runtime {
 
 impl Shared {
     fn compile_cached(&self, name: &str, bytes: &[u8], sha: &[u8; 32]) -> Result<Component, PluginError> {
-        let path = self.cache_dir.as_ref().map(|d| d.join(format!("{}-{}.cwasm", hex(sha), self.compat)));
+        let path = self.disk.as_ref().map(|d| d.entry(&hex(sha)));
         if let Some(path) = path.as_deref().filter(|p| p.exists()) {
             // SAFETY: the file was written by `Component::serialize` of an
             // engine with this compatibility hash (part of the file name),
@@ -373,7 +373,10 @@ impl Shared {
             #[allow(unsafe_code)]
             let loaded = unsafe { Component::deserialize_file(&self.engine, path) };
             match loaded {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    DiskCache::mark_used(path);
+                    return Ok(c);
+                }
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled plugin cache entry")
                 }
@@ -392,23 +395,16 @@ impl Shared {
             written_to_cache = path.is_some(),
             "plugin compiled"
         );
-        if let Some(path) = &path
-            && let Err(e) = write_cache(path, &component)
-        {
-            tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled plugin cache");
+        if let (Some(disk), Some(path)) = (&self.disk, &path) {
+            if let Err(e) = disk.store(path, &component) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled plugin cache");
+            }
+            // Compiles are rare and are what leaves files behind: the
+            // moment to tidy up.
+            disk.sweep();
         }
         Ok(component)
     }
-}
-
-fn write_cache(path: &Path, component: &Component) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = path.parent().ok_or("cache path has no parent")?;
-    std::fs::create_dir_all(dir)?;
-    let tmp =
-        dir.join(format!(".tmp-{}-{}", std::process::id(), path.file_name().and_then(|f| f.to_str()).unwrap_or("x")));
-    std::fs::write(&tmp, component.serialize()?)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn build_engine(limits: &Limits, pooling: bool) -> Result<Engine, PluginError> {

@@ -311,21 +311,101 @@ async fn big_batches_are_split_under_the_memory_cap() {
 
 #[tokio::test]
 async fn compiled_plugins_are_cached_on_disk() {
+    use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = RuntimeConfig { limits: Limits::default(), cache_dir: Some(dir.path().to_path_buf()) };
     let rt = Runtime::new(config.clone()).expect("runtime");
     rt.load(Source::Builtin("hub-wins"), "{}", None).await.expect("load");
     let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
     assert_eq!(entries.len(), 1, "one cached artifact");
-    let written = std::fs::metadata(&entries[0]).expect("artifact").modified().expect("mtime");
+    let written = std::fs::metadata(&entries[0]).expect("artifact").ino();
     // A new runtime (a new process, in effect) loads the artifact instead of
     // compiling again: a compile would replace the file (write + rename).
-    std::thread::sleep(Duration::from_millis(20));
     let rt2 = Runtime::new(config).expect("runtime");
     let p = rt2.load(Source::Builtin("hub-wins"), "{}", None).await.expect("load cached");
     assert_eq!(p.resolve(&batch()).await.expect("resolve").len(), 3);
-    let after = std::fs::metadata(&entries[0]).expect("artifact").modified().expect("mtime");
+    let after = std::fs::metadata(&entries[0]).expect("artifact").ino();
     assert_eq!(written, after, "the cached artifact was used, not rewritten");
+}
+
+/// Loads built-in `name` in a runtime of its own (a new process, in effect).
+async fn load_in_new_runtime(config: &RuntimeConfig, name: &str) {
+    Runtime::new(config.clone()).expect("runtime").load(Source::Builtin(name), "{}", None).await.expect("load");
+}
+
+/// A new cache directory, a config using it, and the path of the one
+/// entry a first load of `builtin:hub-wins` wrote there.
+async fn cache_holding_hub_wins() -> (tempfile::TempDir, RuntimeConfig, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = RuntimeConfig { limits: Limits::default(), cache_dir: Some(dir.path().to_path_buf()) };
+    load_in_new_runtime(&config, "hub-wins").await;
+    let entry = std::fs::read_dir(dir.path()).expect("dir").next().expect("an entry").expect("entry").path();
+    (dir, config, entry)
+}
+
+/// A file in `dir` named `name`, last modified `hours` ago.
+fn aged_file(dir: &std::path::Path, name: &str, hours: u64) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let f = std::fs::File::create(&path).expect("create");
+    let when = std::time::SystemTime::now() - Duration::from_secs(hours * 3600);
+    f.set_modified(when).expect("set mtime");
+    path
+}
+
+#[tokio::test]
+async fn a_compile_sweeps_what_the_cache_will_never_read_again() {
+    // This build's entry names are learned from a first compile.
+    let (dir, config, mine) = cache_holding_hub_wins().await;
+    let name = mine.file_name().and_then(|f| f.to_str()).expect("name").to_owned();
+    let (_, compat) = name.trim_end_matches(".cwasm").split_once('-').expect("sha-compat");
+    let other_sha = "ab".repeat(32);
+    let keep = [
+        // Another process may be writing this one now.
+        aged_file(dir.path(), ".tmp-999-x.cwasm", 0),
+        // Another build, used this morning.
+        aged_file(dir.path(), &format!("{other_sha}-0123456789abcdef.cwasm"), 2),
+        // This build's, used last week.
+        aged_file(dir.path(), &format!("{}-{compat}.cwasm", "cd".repeat(32)), 24 * 7),
+        // Not the cache's.
+        aged_file(dir.path(), "notes.txt", 24 * 365),
+    ];
+    let gone = [
+        // Left by a process killed while writing.
+        aged_file(dir.path(), ".tmp-998-y.cwasm", 2),
+        // An upgraded-away build's, two days unused.
+        aged_file(dir.path(), &format!("{other_sha}-fedcba9876543210.cwasm"), 48),
+        // This build's, unused for 31 days.
+        aged_file(dir.path(), &format!("{}-{compat}.cwasm", "ef".repeat(32)), 24 * 31),
+    ];
+    // Loading from the cache compiles nothing and sweeps nothing.
+    load_in_new_runtime(&config, "hub-wins").await;
+    assert!(gone.iter().all(|p| p.exists()), "a load from the cache removes nothing");
+    // A compile (another plugin) sweeps.
+    load_in_new_runtime(&config, "member-wins").await;
+    for p in &keep {
+        assert!(p.exists(), "kept: {}", p.display());
+    }
+    for p in &gone {
+        assert!(!p.exists(), "removed: {}", p.display());
+    }
+    assert!(mine.exists(), "the entry in use stays");
+    let entries = std::fs::read_dir(dir.path()).expect("dir").count();
+    assert_eq!(entries, keep.len() + 2, "the two built-ins' entries and what is kept");
+}
+
+/// Loading an entry marks it used, so a plugin loaded every day is never
+/// swept however old its compile.
+#[tokio::test]
+async fn loading_a_cached_plugin_marks_it_used() {
+    let (_dir, config, entry) = cache_holding_hub_wins().await;
+    let old = std::time::SystemTime::now() - Duration::from_secs(40 * 24 * 3600);
+    std::fs::File::options().append(true).open(&entry).expect("open").set_modified(old).expect("set mtime");
+    load_in_new_runtime(&config, "hub-wins").await;
+    let marked = std::fs::metadata(&entry).expect("entry").modified().expect("mtime");
+    assert!(marked > old + Duration::from_secs(24 * 3600), "the load marked the entry used");
+    // A compile's sweep now keeps it.
+    load_in_new_runtime(&config, "member-wins").await;
+    assert!(entry.exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
