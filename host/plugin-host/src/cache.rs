@@ -2,7 +2,7 @@
 //! file per plugin and engine build, written atomically and swept of what
 //! nobody will read again.
 //!
-//! A compiled Python or JavaScript plugin is 50–100 MB, so leftovers matter:
+//! A compiled Python or JavaScript plugin is about 40 MB, so leftovers matter:
 //! a process killed while writing leaves its temporary file, an upgraded
 //! hubsync leaves the entries of the build before it (their `compat` part no
 //! longer matches), and a plugin replaced in a group leaves its old entry.
