@@ -344,3 +344,60 @@ fn the_plugin_limits_example_is_a_valid_policy_line() {
     let run = hubsync_tests::hubsync(&["sync", "--config", &file]);
     assert!(!run.ok && run.stderr.contains("limits.memory_mib must be between 1 and 1024"), "{}", run.stderr);
 }
+
+/// The commands of the README's tables (`| \`hubsync …\` | …`), each as
+/// its subcommand path (alternatives like `create\|list` expanded) and the
+/// flags the README gives it.
+fn documented_commands() -> Vec<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    for line in readme().lines() {
+        let Some(rest) = line.strip_prefix("| `hubsync ") else { continue };
+        let Some((usage, _)) = rest.split_once('`') else { continue };
+        let mut paths: Vec<Vec<String>> = vec![Vec::new()];
+        for word in usage.split_whitespace() {
+            let choices: Vec<&str> = word.split("\\|").collect();
+            let is_word = |w: &&str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase());
+            if !choices.iter().all(is_word) {
+                break;
+            }
+            paths = paths
+                .iter()
+                .flat_map(|p| choices.iter().map(move |c| [p.clone(), vec![c.to_string()]].concat()))
+                .collect();
+        }
+        let flags: Vec<String> = usage
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_owned)
+            .collect();
+        out.extend(paths.into_iter().map(|p| (p, flags.clone())));
+    }
+    out
+}
+
+/// Every command the README's tables list exists, and takes every flag the
+/// README gives it (a renamed flag or a forgotten `--lang` is caught here).
+#[test]
+fn every_command_in_the_readme_tables_exists_with_its_flags() {
+    let documented = documented_commands();
+    assert!(documented.len() >= 35, "the tables were read: {documented:?}");
+    let mut wrong = Vec::new();
+    for (path, flags) in &documented {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = hubsync_cmd(&args).output().expect("hubsync --help");
+        let help = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            wrong.push(format!(
+                "hubsync {}: no such command\n{}",
+                path.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        for flag in flags.iter().filter(|f| !help.contains(&format!("{f} ")) && !help.contains(&format!("{f}\n"))) {
+            wrong.push(format!("hubsync {}: the README gives {flag}, which --help does not list", path.join(" ")));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
