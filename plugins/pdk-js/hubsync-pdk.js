@@ -466,7 +466,7 @@ export class SchemaMap extends Plugin {
 // --- export ---------------------------------------------------------------
 
 /** An exception as the contract's error: what was thrown and where (hubsync names the plugin and the call). */
-function failure(cls, call, e) {
+function failure(e) {
   if (e instanceof ConfigError) return e.message;
   const own = String(e?.stack ?? "")
     .split("\n")
@@ -484,12 +484,12 @@ function failure(cls, call, e) {
  */
 export function exports(cls) {
   let plugin = null;
-  const guard = (call, f) => {
+  const guard = (f) => {
     try {
       if (plugin === null) throw new Error(`${cls.NAME} was called before configure`);
       return f(plugin);
     } catch (e) {
-      throw failure(cls, call, e);
+      throw failure(e);
     }
   };
   const out = {
@@ -498,14 +498,14 @@ export function exports(cls) {
       try {
         plugin = cls.configure(text);
       } catch (e) {
-        throw failure(cls, "configure", e);
+        throw failure(e);
       }
     },
   };
   if (cls.prototype instanceof ConflictPolicy) {
     out.conflictResolver = {
       resolve: (batch) =>
-        guard("resolve", (p) => {
+        guard((p) => {
           const decisions = p.resolve(new ConflictBatch(batch));
           if (decisions.length !== batch.conflicts.length) {
             throw new Error(`resolve gave ${decisions.length} resolutions for ${batch.conflicts.length} conflicts`);
@@ -515,13 +515,13 @@ export function exports(cls) {
     };
   } else if (cls.prototype instanceof ColumnFilter) {
     out.rowFilter = {
-      columns: (t, member) => guard("columns", (p) => Uint32Array.from(p.columns(t, member))),
-      filter: (t, member, rows) => guard("filter", (p) => rows.map((r) => Boolean(p.keepRow(new Row(t, r), member)))),
+      columns: (t, member) => guard((p) => Uint32Array.from(p.columns(t, member))),
+      filter: (t, member, rows) => guard((p) => rows.map((r) => Boolean(p.keepRow(new Row(t, r), member)))),
     };
   } else if (cls.prototype instanceof SchemaMap) {
     out.schemaMapper = {
-      mapSchema: (t, member) => guard("map-schema", (p) => p.mapSchema(t, member)),
-      mapRows: (t, member, direction, rows) => guard("map-rows", (p) => p.mapRows(t, member, direction, rows)),
+      mapSchema: (t, member) => guard((p) => p.mapSchema(t, member)),
+      mapRows: (t, member, direction, rows) => guard((p) => p.mapRows(t, member, direction, rows)),
     };
   } else {
     throw new TypeError(`${cls.name} must extend ConflictPolicy, ColumnFilter or SchemaMap`);

@@ -448,7 +448,7 @@ class SchemaMap(Plugin):
 # --- export ---------------------------------------------------------------
 
 
-def _error(cls: type, call: str, e: BaseException) -> Err:
+def _error(cls: type, e: BaseException) -> Err:
     """An exception as the contract's error: what was raised and where in
     the plugin's own code (hubsync names the plugin and the call). Must
     never raise itself: an exception escaping an export traps the guest."""
@@ -492,7 +492,7 @@ def exports(cls: type):
             try:
                 state["plugin"] = cls.configure(config)
             except Exception as e:  # noqa: BLE001 - every failure becomes the contract's error
-                raise _error(cls, "configure", e) from None
+                raise _error(cls, e) from None
 
     if issubclass(cls, ConflictPolicy):
         from wit_world.exports import ConflictResolver as Base
@@ -502,7 +502,7 @@ def exports(cls: type):
                 try:
                     out = instance().resolve(ConflictBatch(batch))
                 except Exception as e:  # noqa: BLE001
-                    raise _error(cls, "resolve", e) from None
+                    raise _error(cls, e) from None
                 if len(out) != len(batch.conflicts):
                     raise Err(f"{cls.NAME}: resolve gave {len(out)} resolutions for {len(batch.conflicts)} conflicts")
                 return out
@@ -515,14 +515,14 @@ def exports(cls: type):
                 try:
                     return list(instance().columns(table, member))
                 except Exception as e:  # noqa: BLE001
-                    raise _error(cls, "columns", e) from None
+                    raise _error(cls, e) from None
 
             def filter(self, table: TableSchema, member: str, rows: list) -> list:
                 try:
                     p = instance()
                     return [bool(p.keep_row(Row(table, r), member)) for r in rows]
                 except Exception as e:  # noqa: BLE001
-                    raise _error(cls, "filter", e) from None
+                    raise _error(cls, e) from None
 
     elif issubclass(cls, SchemaMap):
         from wit_world.exports import SchemaMapper as Base
@@ -532,13 +532,13 @@ def exports(cls: type):
                 try:
                     return instance().map_schema(hub_table, member)
                 except Exception as e:  # noqa: BLE001
-                    raise _error(cls, "map-schema", e) from None
+                    raise _error(cls, e) from None
 
             def map_rows(self, hub_table: TableSchema, member: str, direction: Direction, rows: list) -> list:
                 try:
                     return list(instance().map_rows(hub_table, member, direction, rows))
                 except Exception as e:  # noqa: BLE001
-                    raise _error(cls, "map-rows", e) from None
+                    raise _error(cls, e) from None
 
     else:
         raise TypeError(f"{cls.__name__} must subclass ConflictPolicy, ColumnFilter or SchemaMap")
