@@ -81,17 +81,43 @@ fn json_answer(body: bytes::Bytes) -> Response {
     r
 }
 
+/// The group a path under `/api/v1/groups/G` is about (decoded), if any.
+pub(crate) fn group_of_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/api/v1/groups/")?;
+    let segment = rest.split('/').next().filter(|s| !s.is_empty())?;
+    Some(percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned())
+}
+
+/// Whether the cached answer of `uri` may show something of `group`: its
+/// own status, or history that is the group's or every group's. What it
+/// cannot tell counts as concerned (forgetting too much only costs a
+/// query).
+pub(crate) fn answer_concerns(uri: &str, group: &str) -> bool {
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    if path.starts_with("/api/v1/groups/") {
+        return group_of_path(path).is_none_or(|g| g == group);
+    }
+    if path == "/api/v1/history" {
+        let mut filters = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "group").peekable();
+        return filters.peek().is_none() || filters.any(|(_, g)| g == group);
+    }
+    true
+}
+
 /// Serve status and history reads from a half-second cache, computing
-/// each URI once however many clients ask at the same moment; any other
-/// call that changes something clears the cache.
+/// each URI once however many clients ask at the same moment. A call that
+/// changes something forgets the answers it may have changed: a group's
+/// own (a `sync` request to one group keeps every other group's status
+/// cached; under a stream of such requests, clearing everything made the
+/// cache useless), or all of them.
 async fn answers(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let cacheable = req.method() == axum::http::Method::GET && (path.ends_with("/status") || path == "/api/v1/history");
     if !cacheable {
-        let write = req.method() != axum::http::Method::GET;
+        let write = (req.method() != axum::http::Method::GET).then(|| path.to_owned());
         let r = next.run(req).await;
-        if write {
-            state.forget_answers();
+        if let Some(path) = write {
+            state.forget_answers_after(&path);
         }
         return r;
     }
@@ -200,4 +226,38 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(problems))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{answer_concerns, group_of_path};
+
+    #[test]
+    fn a_groups_write_names_its_group_decoded() {
+        assert_eq!(group_of_path("/api/v1/groups/g1/sync").as_deref(), Some("g1"));
+        assert_eq!(group_of_path("/api/v1/groups/eu%20shops").as_deref(), Some("eu shops"));
+        assert_eq!(group_of_path("/api/v1/groups/g1/members/m2/reinit").as_deref(), Some("g1"));
+        assert_eq!(group_of_path("/api/v1/groups"), None);
+        assert_eq!(group_of_path("/api/v1/groups/"), None);
+        assert_eq!(group_of_path("/api/v1/tokens/t"), None);
+    }
+
+    #[test]
+    fn only_the_groups_own_answers_and_shared_history_are_concerned() {
+        let g = "eu shops";
+        for uri in [
+            "/api/v1/groups/eu%20shops/status",
+            "/api/v1/history",
+            "/api/v1/history?limit=50",
+            "/api/v1/history?group=eu+shops&limit=50",
+            "/api/v1/history?group=eu%20shops",
+            "/api/v1/history?group=other&group=eu%20shops",
+            "/api/v1/whatever/status",
+        ] {
+            assert!(answer_concerns(uri, g), "{uri}");
+        }
+        for uri in ["/api/v1/groups/g1/status", "/api/v1/history?group=g1&limit=50", "/api/v1/history?group=eu"] {
+            assert!(!answer_concerns(uri, g), "{uri}");
+        }
+    }
 }

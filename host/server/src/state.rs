@@ -220,9 +220,14 @@ impl AppState {
         a.get(uri).filter(|(at, _)| at.elapsed() < ANSWER_CACHE).map(|(_, b)| b.clone())
     }
 
-    pub(crate) fn forget_answers(&self) {
-        if let Ok(mut a) = self.answers.lock() {
-            a.clear();
+    /// Forget the cached answers a write to `path` may have changed: when
+    /// the path is a group's (`/api/v1/groups/G/…`), those about group G
+    /// and the history of every group; else all of them.
+    pub(crate) fn forget_answers_after(&self, path: &str) {
+        let Ok(mut a) = self.answers.lock() else { return };
+        match crate::http::group_of_path(path) {
+            Some(group) => a.retain(|uri, _| !crate::http::answer_concerns(uri, &group)),
+            None => a.clear(),
         }
     }
 }
