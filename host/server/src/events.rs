@@ -83,8 +83,9 @@ pub(crate) fn running(lease: &LeaseHolder, now: i64) -> Option<Running> {
     })
 }
 
-/// An event and its SSE id (history entries carry theirs).
-type Sent = Arc<(Option<i64>, Event)>;
+/// An event as sent: encoded once, however many listen (with 200
+/// listeners, encoding per listener was most of the stream's cost).
+type Sent = Arc<SseEvent>;
 
 /// What the watcher saw last; `None` fields: not read yet since someone
 /// started listening (the first reading sets them without sending).
@@ -131,7 +132,9 @@ impl EventHub {
     }
 
     fn send(&self, id: Option<i64>, e: Event) {
-        let _ = self.tx.send(Arc::new((id, e)));
+        if self.tx.receiver_count() > 0 {
+            let _ = self.tx.send(Arc::new(sse(id, &e)));
+        }
     }
 }
 
@@ -305,7 +308,7 @@ async fn events(
         }
         tokio::select! {
             got = rx.recv() => match got {
-                Ok(sent) => Some((sse(sent.0, &sent.1), (rx, stop, hub))),
+                Ok(sent) => Some(((*sent).clone(), (rx, stop, hub))),
                 // Fell behind: what it missed is summed up by a snapshot.
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     let running = hub.events.running.lock().map(|r| r.clone()).unwrap_or_default();
