@@ -19,6 +19,9 @@ pub struct GroupSummary {
     pub tables: usize,
     /// Seconds between automatic syncs; absent when only manual.
     pub interval_seconds: Option<u64>,
+    /// Days a member may go without syncing before it is out of date
+    /// (what the overview counts down from, without reading each group).
+    pub retention_days: u32,
 }
 
 /// A group's definition (passwords masked) and revision.

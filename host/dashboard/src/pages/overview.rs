@@ -10,8 +10,7 @@ use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::StreamExt;
-use hubsync_api::{GroupState, MemberState};
-use hubsync_core::GroupConfig;
+use hubsync_api::{GroupState, GroupSummary, MemberState};
 
 use super::{Chrome, seg};
 use crate::view;
@@ -125,9 +124,9 @@ pub(crate) fn now_micros() -> i64 {
             .unwrap_or_default()
 }
 
-fn row(config: &GroupConfig, state: &GroupState, now: i64) -> GroupRow {
+fn row(group: &GroupSummary, state: &GroupState, now: i64) -> GroupRow {
     let members: Vec<MemberRow> =
-        state.members.iter().map(|m| member_row(&config.name, m, config.retention_days, now)).collect();
+        state.members.iter().map(|m| member_row(&group.name, m, group.retention_days, now)).collect();
     let states: Vec<(&'static str, &'static str)> = members.iter().map(|m| (m.state, m.class)).collect();
     let (s, class) = view::group_state(&states);
     let tables = state.members.iter().flat_map(|m| &m.tables);
@@ -135,14 +134,14 @@ fn row(config: &GroupConfig, state: &GroupState, now: i64) -> GroupRow {
     let next = state.members.iter().filter_map(|m| m.due_micros).min();
     let sum = |f: fn(&hubsync_api::TableState) -> i64| view::count(tables.clone().map(f).sum());
     GroupRow {
-        name: config.name.clone(),
-        href: format!("/groups/{}", seg(&config.name)),
+        name: group.name.clone(),
+        href: format!("/groups/{}", seg(&group.name)),
         state: s,
         class,
-        hub: config.hub.clone(),
+        hub: group.hub.clone(),
         members,
         last: last.map(|t| view::ago(t, now)).unwrap_or_else(|| "never".into()),
-        next: match (next, config.interval_seconds) {
+        next: match (next, group.interval_seconds) {
             (Some(t), Some(_)) => view::ago(t.max(now), now),
             _ => "on request".into(),
         },
@@ -161,14 +160,12 @@ async fn overview(s: Signed) -> Response {
     let mut error = None;
     match s.api.list_groups().await {
         Ok(list) => {
-            // Each group's definition and state, eight groups at a time
-            // (the metadata database's round trips overlap), in list order.
+            // Each group's state, eight groups at a time (the metadata
+            // database's round trips overlap), in list order; the list
+            // itself says what the rows need of each definition.
             let api = &s.api;
             let reads = futures_util::stream::iter(list.into_iter().map(|g| async move {
-                let got = async {
-                    Ok::<_, hubsync_client::CallError>((api.group(&g.name).await?, api.status(&g.name).await?))
-                };
-                let got = got.await;
+                let got = api.status(&g.name).await;
                 (g, got)
             }))
             .buffered(8)
@@ -176,7 +173,7 @@ async fn overview(s: Signed) -> Response {
             .await;
             for (g, got) in reads {
                 match got {
-                    Ok((view, state)) => groups.push(row(&view.definition, &state, now)),
+                    Ok(state) => groups.push(row(&g, &state, now)),
                     Err(e) => groups.push(GroupRow {
                         name: g.name.clone(),
                         href: format!("/groups/{}", seg(&g.name)),

@@ -42,6 +42,7 @@ async fn list_groups(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<G
             members: g.members.len(),
             tables: g.tables.len(),
             interval_seconds: g.interval_seconds,
+            retention_days: g.retention_days,
         });
     }
     Ok(Json(out))
